@@ -1,0 +1,1 @@
+"""Code every codepipe service uses: models, settings, AWS access, the executor loop."""
