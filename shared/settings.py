@@ -1,0 +1,71 @@
+"""Service configuration, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODEPIPE_", extra="ignore")
+
+    # AWS: one endpoint for all three services (moto, LocalStack) or unset for real AWS.
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field(
+        default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
+
+    table: str = "codepipe-jobs"
+    queue_prefix: str = "codepipe-jobs"
+    bucket: str = "codepipe-outputs"
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    emulator_port: int = 5005
+
+    sandbox: Path = REPO_ROOT / "native_sandbox" / "build" / "sandbox"
+    work_root: Path = Path("/tmp/codepipe-work")
+    parallel: int = Field(default_factory=lambda: os.cpu_count() or 1)
+
+    max_attempts: int = 3
+    lease_seconds: int = 60
+    job_ttl_days: int = 30
+    log_level: str = "INFO"
+
+    # Submission caps (SPEC §3); reported by /languages.
+    max_code_bytes: int = 1024 * 1024
+    max_tests: int = 1000
+    max_total_input_bytes: int = 64 * 1024 * 1024
+    max_expected_bytes_per_test: int = 16 * 1024 * 1024
+    max_time_ms: int = 20_000
+    max_wall_ms: int = 60_000
+    max_memory_mb: int = 2048
+    max_output_kb: int = 65_536
+    default_time_ms: int = 2000
+    default_memory_mb: int = 256
+    default_output_kb: int = 1024
+
+    # Compile step limits (the compiler's own sandbox limits).
+    compile_time_ms: int = 20_000
+    compile_wall_ms: int = 30_000
+    compile_memory_mb: int = 1024
+
+    # A job still queued after this long is reported as stuck-ish via queued_for_ms.
+    queued_warning_ms: int = 60_000
+
+    def queue_name(self, language: str) -> str:
+        return f"{self.queue_prefix}-{language}"
+
+    def dlq_name(self, language: str) -> str:
+        return f"{self.queue_prefix}-{language}-dlq"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
