@@ -1,0 +1,83 @@
+"""S3 access for large inputs (`inputs/{id}/...`) and full outputs (`outputs/{id}/...`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared import aws
+from shared.settings import Settings, get_settings
+
+
+def request_key(job_id: str) -> str:
+    return f"inputs/{job_id}/request.json"
+
+
+def result_key(job_id: str) -> str:
+    return f"outputs/{job_id}/result.json"
+
+
+def test_stdout_key(job_id: str, n: int) -> str:
+    return f"outputs/{job_id}/tests/{n}.stdout"
+
+
+def test_stderr_key(job_id: str, n: int) -> str:
+    return f"outputs/{job_id}/tests/{n}.stderr"
+
+
+def compile_stderr_key(job_id: str) -> str:
+    return f"outputs/{job_id}/compile.stderr"
+
+
+# pytest would try to collect the helpers above as tests when imported into a test module.
+test_stdout_key.__test__ = False  # type: ignore[attr-defined]
+test_stderr_key.__test__ = False  # type: ignore[attr-defined]
+
+
+class Blobs:
+    def __init__(self, settings: Settings | None = None, s3: Any | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.bucket = self.settings.bucket
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = aws.client("s3", self.settings)
+        return self._s3
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def put_json(self, key: str, value: Any) -> None:
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        self.put_bytes(key, data, content_type="application/json")
+
+    def put_file(self, key: str, path: str, content_type: str = "text/plain; charset=utf-8") -> None:
+        """Stream a (possibly large) file without reading it into memory."""
+        self.s3.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def presign_get(self, key: str, expires: int = 3600) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+        )

@@ -1,0 +1,230 @@
+"""The job store: job records in the DynamoDB table (layout in docs/ARCHITECTURE.md).
+
+The gateway creates records and reads them; executors read the request (`load_request`),
+heartbeat their `executor#{lang}` record and write results through their own conditional
+updates (shared/claims.py). Large requests go to S3 (claim-check) so an item stays well under
+DynamoDB's 400 KB limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared import aws
+from shared.blobs import Blobs, request_key
+from shared.languages import LANGUAGES
+from shared.models import JobRequest, Status
+from shared.settings import Settings, get_settings
+
+# DynamoDB items are capped at 400 KB including attribute names and the rest of the record;
+# a request JSON above this goes to S3.
+INLINE_REQUEST_LIMIT = 300 * 1024
+
+# Fixed namespace so the same (user_id, idempotency_key) always maps to the same job id.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c4e-6a9b-5d0e-9a51-7c0de9e1b0a1")
+
+EXECUTOR_PREFIX = "executor#"
+
+
+def now_rfc3339() -> str:
+    """RFC 3339 UTC with milliseconds and a `Z` suffix, e.g. 2026-01-02T03:04:05.678Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_rfc3339(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def idempotent_job_id(user_id: str | None, key: str) -> str:
+    # NUL separator: ("ab", "c") and ("a", "bc") must not collide.
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user_id or ''}\x00{key}").hex
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def executor_record_id(language: str) -> str:
+    return f"{EXECUTOR_PREFIX}{language}"
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class JobStore:
+    def __init__(self, settings: Settings | None = None, blobs: Blobs | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._blobs = blobs
+        # boto3 resources are not thread-safe; the gateway calls us from a thread pool.
+        self._local = threading.local()
+
+    @property
+    def table(self) -> Any:
+        table = getattr(self._local, "table", None)
+        if table is None:
+            table = aws.jobs_table(self.settings)
+            self._local.table = table
+        return table
+
+    @property
+    def blobs(self) -> Blobs:
+        if self._blobs is None:
+            self._blobs = Blobs(self.settings)
+        return self._blobs
+
+    # --- basic record access --------------------------------------------------------------
+    def create(self, item: dict[str, Any]) -> bool:
+        """Put a new record; False (and nothing written) when the id already exists."""
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+            return True
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    def get(self, job_id: str, consistent: bool = True) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"id": job_id}, ConsistentRead=consistent).get("Item")
+        return aws.plain(item) if item is not None else None
+
+    def delete(self, job_id: str) -> None:
+        self.table.delete_item(Key={"id": job_id})
+
+    def mark_failed(self, job_id: str, error: str, only_if_status: str | None = Status.QUEUED) -> bool:
+        """Terminal `failed` with a reason; by default only when still queued (so it can never
+        overwrite an executor's verdict). False when the condition did not hold."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":f": Status.FAILED.value, ":e": error, ":t": now_rfc3339()}
+        condition = "attribute_exists(id)"
+        if only_if_status is not None:
+            condition += " AND #s = :only"
+            values[":only"] = str(only_if_status)
+        try:
+            self.table.update_item(
+                Key={"id": job_id},
+                UpdateExpression="SET #s = :f, #e = :e, completed_at = :t, verdict = :v",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={**names, "#e": "error"},
+                ExpressionAttributeValues={**values, ":v": "INTERNAL_ERROR"},
+            )
+            return True
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+
+    # --- submissions ------------------------------------------------------------------------
+    def new_job(
+        self, request: JobRequest, user_id: str | None = None, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create the record of a new job (status queued). Returns (record, created): with an
+        idempotency key that was seen before, the original record and False."""
+        if idempotency_key is not None:
+            job_id = idempotent_job_id(user_id, idempotency_key)
+            # Look first: a replay must not overwrite the original's S3 request document.
+            existing = self.get(job_id)
+            if existing is not None:
+                return existing, False
+        else:
+            job_id = new_job_id()
+
+        now = now_rfc3339()
+        item: dict[str, Any] = {
+            "id": job_id,
+            "language": request.language,
+            "status": Status.QUEUED.value,
+            "passed": 0,
+            "total": max(1, len(request.test_cases)),
+            "created_at": now,
+            "attempts": 0,
+            "expires_at": int(time.time()) + self.settings.job_ttl_days * 86400,
+        }
+        if user_id is not None:
+            item["user_id"] = user_id
+        if idempotency_key is not None:
+            item["idempotency_key"] = idempotency_key
+
+        dumped = request.model_dump(mode="json")
+        encoded = json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(encoded) > INLINE_REQUEST_LIMIT:
+            key = request_key(job_id)
+            self.blobs.put_bytes(key, encoded, content_type="application/json")
+            item["request_key"] = key
+        else:
+            item["request"] = dumped
+
+        if self.create(item):
+            return item, True
+        # Lost a race with a concurrent identical request: theirs is the job.
+        existing = self.get(job_id)
+        if existing is None:  # created and deleted in between (its enqueue failed); try again once
+            if self.create(item):
+                return item, True
+            existing = self.get(job_id)
+        if existing is None:
+            raise RuntimeError(f"job {job_id} vanished while being created")
+        return existing, False
+
+    def load_request(self, item: dict[str, Any]) -> JobRequest:
+        """The JobRequest of a record, from the inline `request` map or the S3 claim-check."""
+        if item.get("request") is not None:
+            return JobRequest.model_validate(aws.plain(item["request"]))
+        key = item.get("request_key")
+        if not key:
+            raise ValueError(f"job {item.get('id')} has neither request nor request_key")
+        return JobRequest.model_validate(self.blobs.get_json(key))
+
+    def load_results(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per-test results: inline `results`, or from the S3 document at `results_key`
+        (either the full /result document with a `results` list, or a bare list)."""
+        if item.get("results") is not None:
+            return aws.plain(item["results"])
+        key = item.get("results_key")
+        if not key:
+            return []
+        doc = self.blobs.get_json(key)
+        if isinstance(doc, dict):
+            return list(doc.get("results") or [])
+        return list(doc or [])
+
+    # --- executor records -------------------------------------------------------------------
+    def heartbeat_executor(self, language: str, version: str, executor_id: str) -> None:
+        """Record that an executor for `language` is alive (at start and on idle polls)."""
+        self.table.put_item(
+            Item={
+                "id": executor_record_id(language),
+                "language": language,
+                "version": version,
+                "executor_id": executor_id,
+                "last_seen": now_rfc3339(),
+            }
+        )
+
+    def executor_records(self) -> dict[str, dict[str, Any]]:
+        """`{language: {language, version, executor_id, last_seen}}` for every language seen."""
+        resp = self.table.meta.client.batch_get_item(
+            RequestItems={
+                self.settings.table: {"Keys": [{"id": {"S": executor_record_id(lang)}} for lang in LANGUAGES]}
+            }
+        )
+        out: dict[str, dict[str, Any]] = {}
+        deserializer = _deserializer()
+        for raw in resp.get("Responses", {}).get(self.settings.table, []):
+            item = aws.plain({k: deserializer.deserialize(v) for k, v in raw.items()})
+            lang = item.get("language") or str(item["id"]).removeprefix(EXECUTOR_PREFIX)
+            out[lang] = item
+        return out
+
+
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()

@@ -1,0 +1,151 @@
+"""SQS access: one queue per language (`{prefix}-{lang}`) with a dead-letter queue
+(`{prefix}-{lang}-dlq`). Message bodies are `{"id": ..., "language": ...}` (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import aws
+from shared.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Message:
+    body: dict[str, Any]
+    receipt_handle: str
+    receive_count: int
+    message_id: str = ""
+    # Raw attributes kept for debugging; not part of the contract.
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def job_id(self) -> str | None:
+        value = self.body.get("id")
+        return value if isinstance(value, str) else None
+
+
+class JobQueue:
+    """Thin typed wrapper around SQS. Queue URLs are looked up once and cached (per instance)."""
+
+    def __init__(self, settings: Settings | None = None, sqs: Any | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._sqs = sqs
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = aws.client("sqs", self.settings)
+        return self._sqs
+
+    # --- names and URLs ---------------------------------------------------------------
+    def _url_for_name(self, name: str) -> str:
+        with self._lock:
+            url = self._urls.get(name)
+        if url is None:
+            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            with self._lock:
+                self._urls[name] = url
+        return url
+
+    def url(self, language: str) -> str:
+        return self._url_for_name(self.settings.queue_name(language))
+
+    def dlq_url(self, language: str) -> str:
+        return self._url_for_name(self.settings.dlq_name(language))
+
+    # --- main queue ---------------------------------------------------------------------
+    def send(self, language: str, job_id: str) -> str:
+        """Enqueue a job; returns the SQS MessageId."""
+        body = json.dumps({"id": job_id, "language": language})
+        return self.sqs.send_message(QueueUrl=self.url(language), MessageBody=body)["MessageId"]
+
+    def receive(
+        self, language: str, wait_seconds: int = 20, visibility_timeout: int | None = None, max_messages: int = 1
+    ) -> list[Message]:
+        """Long-poll for up to `max_messages` messages. Bodies that are not JSON objects are
+        returned with `body == {}` so the caller can delete (or dead-letter) them."""
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.url(language),
+            "MaxNumberOfMessages": max(1, min(10, max_messages)),
+            "WaitTimeSeconds": max(0, min(20, wait_seconds)),
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+        }
+        if visibility_timeout is not None:
+            kwargs["VisibilityTimeout"] = visibility_timeout
+        return self._receive(kwargs)
+
+    def _receive(self, kwargs: dict[str, Any]) -> list[Message]:
+        resp = self.sqs.receive_message(**kwargs)
+        out: list[Message] = []
+        for raw in resp.get("Messages", []):
+            try:
+                body = json.loads(raw.get("Body") or "")
+            except ValueError:
+                body = {}
+            if not isinstance(body, dict):
+                body = {}
+            attrs = raw.get("Attributes") or {}
+            out.append(
+                Message(
+                    body=body,
+                    receipt_handle=raw["ReceiptHandle"],
+                    receive_count=int(attrs.get("ApproximateReceiveCount", "1")),
+                    message_id=raw.get("MessageId", ""),
+                    attributes=dict(attrs),
+                )
+            )
+        return out
+
+    def delete(self, language: str, receipt_handle: str) -> None:
+        self.sqs.delete_message(QueueUrl=self.url(language), ReceiptHandle=receipt_handle)
+
+    def change_visibility(self, language: str, receipt_handle: str, seconds: int) -> None:
+        """Extend (or, with 0, end) the invisibility of a received message. SQS caps it at 12 h."""
+        self.sqs.change_message_visibility(
+            QueueUrl=self.url(language), ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, seconds))
+        )
+
+    def approximate_depth(self, language: str, dlq: bool = False) -> dict[str, int]:
+        """`{"visible": n, "in_flight": m}` of the queue or its DLQ."""
+        url = self.dlq_url(language) if dlq else self.url(language)
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {
+            "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        }
+
+    # --- dead-letter queue --------------------------------------------------------------
+    def send_to_dlq(self, language: str, job_id: str, reason: str | None = None) -> str:
+        """Put a job message on the DLQ explicitly (the executor does this when it gives up on
+        a job itself rather than waiting for SQS's maxReceiveCount redrive)."""
+        body: dict[str, Any] = {"id": job_id, "language": language}
+        if reason:
+            body["reason"] = reason
+        return self.sqs.send_message(QueueUrl=self.dlq_url(language), MessageBody=json.dumps(body))["MessageId"]
+
+    def receive_dlq(self, language: str, wait_seconds: int = 0, visibility_timeout: int | None = None,
+                    max_messages: int = 10) -> list[Message]:
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.dlq_url(language),
+            "MaxNumberOfMessages": max(1, min(10, max_messages)),
+            "WaitTimeSeconds": max(0, min(20, wait_seconds)),
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+        }
+        if visibility_timeout is not None:
+            kwargs["VisibilityTimeout"] = visibility_timeout
+        return self._receive(kwargs)
+
+    def delete_dlq(self, language: str, receipt_handle: str) -> None:
+        self.sqs.delete_message(QueueUrl=self.dlq_url(language), ReceiptHandle=receipt_handle)
+
+    def purge(self, language: str, dlq: bool = False) -> None:
+        """Tests only: empty a queue (SQS allows one purge per minute on AWS)."""
+        self.sqs.purge_queue(QueueUrl=self.dlq_url(language) if dlq else self.url(language))
