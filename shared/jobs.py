@@ -210,21 +210,13 @@ class JobStore:
 
     def executor_records(self) -> dict[str, dict[str, Any]]:
         """`{language: {language, version, executor_id, last_seen}}` for every language seen."""
+        # The resource's client (un)marshals DynamoDB types itself: plain keys in, plain items out.
         resp = self.table.meta.client.batch_get_item(
-            RequestItems={
-                self.settings.table: {"Keys": [{"id": {"S": executor_record_id(lang)}} for lang in LANGUAGES]}
-            }
+            RequestItems={self.settings.table: {"Keys": [{"id": executor_record_id(lang)} for lang in LANGUAGES]}}
         )
         out: dict[str, dict[str, Any]] = {}
-        deserializer = _deserializer()
         for raw in resp.get("Responses", {}).get(self.settings.table, []):
-            item = aws.plain({k: deserializer.deserialize(v) for k, v in raw.items()})
+            item = aws.plain(raw)
             lang = item.get("language") or str(item["id"]).removeprefix(EXECUTOR_PREFIX)
             out[lang] = item
         return out
-
-
-def _deserializer() -> Any:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    return TypeDeserializer()
