@@ -1,0 +1,24 @@
+"""C (gcc, C17)."""
+
+from __future__ import annotations
+
+from shared.language_spec import LanguageSpec, resolve_tool
+from shared.models import ResolvedLimits
+
+GCC = resolve_tool("/usr/bin/gcc")
+
+
+class CSpec(LanguageSpec):
+    name = "c"
+    profile = "c"
+    source_file = "main.c"
+    version_command = (GCC, "--version")
+
+    def compile_command(self, source_name: str) -> list[str]:
+        return [GCC, "-std=c17", "-O2", "-pipe", "-o", "main", source_name, "-lm"]
+
+    def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
+        return ["./main"]
+
+
+SPEC = CSpec()

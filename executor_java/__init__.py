@@ -1,0 +1,1 @@
+"""The java executor: its language spec (spec.py) and entry point (python -m executor_java)."""

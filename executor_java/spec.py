@@ -1,0 +1,127 @@
+"""Java 17 (OpenJDK). The public class may have any name; the file is named after it."""
+
+from __future__ import annotations
+
+import re
+
+from shared.language_spec import LanguageSpec, resolve_tool
+from shared.models import ResolvedLimits, Verdict
+from shared.sandbox import SandboxRun
+
+JAVA = resolve_tool("/usr/bin/java")
+JAVAC = resolve_tool("/usr/bin/javac")
+
+# The JVM's own memory (metaspace, code cache, thread stacks, GC structures) on top of the
+# heap. The heap (-Xmx) is the user's memory_mb; the sandbox limit gets this headroom so a
+# program over its limit fails with OutOfMemoryError (-> MLE) rather than a kill mid-start.
+JVM_HEADROOM_MB = 256
+
+# Fast start for short programs: C1 only, serial GC, class-data sharing, no perf file in /tmp.
+_JVM_FAST = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData")
+
+_COMMENT_OR_LITERAL = re.compile(
+    r'//[^\n]*|/\*.*?\*/|"""(?:\\.|[^\\])*?"""|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+    re.DOTALL,
+)
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*;", re.MULTILINE)
+_TYPE_DECL = re.compile(
+    r"\b(?P<mods>(?:(?:public|final|abstract|strictfp|sealed|non-sealed|static)\s+)*)"
+    r"(?:class|interface|enum|record)\s+(?P<name>[A-Za-z_$][\w$]*)"
+)
+_MAIN = re.compile(r"\bstatic\s+(?:final\s+)?void\s+main\s*\(")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def _strip(code: str) -> str:
+    """Comments and string/char literals blanked out (braces in them must not count)."""
+    return _COMMENT_OR_LITERAL.sub(lambda m: " " * len(m.group(0)) if m.group(0)[0] in "/" else '""', code)
+
+
+def _declarations(text: str) -> list[tuple[str, bool, bool]]:
+    """Top-level type declarations of comment/literal-free source: (name, public, has main)."""
+    decls: list[tuple[str, bool, bool]] = []
+    depth = 0
+    pos = 0
+    for match in _TYPE_DECL.finditer(text):
+        depth += text.count("{", pos, match.start()) - text.count("}", pos, match.start())
+        pos = match.start()
+        if depth != 0:
+            continue
+        body_start = text.find("{", match.end())
+        body = ""
+        if body_start >= 0:
+            level = 0
+            end = len(text)
+            for i in range(body_start, len(text)):
+                if text[i] == "{":
+                    level += 1
+                elif text[i] == "}":
+                    level -= 1
+                    if level == 0:
+                        end = i
+                        break
+            body = text[body_start:end]
+        decls.append((match.group("name"), "public" in match.group("mods").split(), bool(_MAIN.search(body))))
+    return decls
+
+
+def _package(text: str) -> str | None:
+    match = _PACKAGE.search(text)
+    return re.sub(r"\s+", "", match.group(1)) if match else None
+
+
+def main_class(code: str) -> tuple[str | None, str]:
+    """(package or None, file's class): the top-level public type (javac requires the file
+    to be named after it), else the top-level type declaring main, else the first, else Main."""
+    text = _strip(code)
+    decls = _declarations(text)
+    name = next((n for n, public, _ in decls if public), None)
+    if name is None:
+        name = next((n for n, _, has_main in decls if has_main), None)
+    if name is None and decls:
+        name = decls[0][0]
+    return _package(text), name or "Main"
+
+
+def run_class(code: str) -> str:
+    """Fully qualified class to start with `java -cp .` (javac -d . puts packaged classes in
+    their directories): the top-level type declaring main (public first), else the file's."""
+    text = _strip(code)
+    decls = _declarations(text)
+    package, name = _package(text), main_class(code)[1]
+    with_main = [n for n, public, has_main in sorted(decls, key=lambda d: not d[1]) if has_main]
+    if with_main:
+        name = with_main[0]
+    return f"{package}.{name}" if package else name
+
+
+class JavaSpec(LanguageSpec):
+    name = "java"
+    profile = "java"
+    source_file = "Main.java"
+    version_command = (JAVA, "-version")
+    # The JVM starts a dozen threads (GC, compiler, signal dispatcher, ...) and programs may
+    # start their own; the java profile still forbids new processes.
+    run_procs = 64
+
+    def source_name(self, code: str) -> str:
+        return f"{main_class(code)[1]}.java"
+
+    def compile_command(self, source_name: str) -> list[str]:
+        jvm = [f"-J{flag}" for flag in _JVM_FAST]
+        return [JAVAC, "-J-Xmx512m", *jvm, "-encoding", "UTF-8", "-nowarn", "-d", ".", source_name]
+
+    def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
+        # memory_mb here is the user's limit (the sandbox gets it plus JVM_HEADROOM_MB).
+        return [JAVA, f"-Xmx{limits.memory_mb}m", "-Xss64m", *_JVM_FAST, "-cp", ".", run_class(code)]
+
+    def limits(self, limits: ResolvedLimits) -> ResolvedLimits:
+        return limits.model_copy(update={"memory_mb": limits.memory_mb + JVM_HEADROOM_MB})
+
+    def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
+        if verdict == Verdict.RUNTIME_ERROR and b"java.lang.OutOfMemoryError" in stderr:
+            return Verdict.MEMORY_LIMIT_EXCEEDED
+        return verdict
+
+
+SPEC = JavaSpec()

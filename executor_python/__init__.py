@@ -1,0 +1,1 @@
+"""The python executor: its language spec (spec.py) and entry point (python -m executor_python)."""

@@ -1,0 +1,202 @@
+"""Conditional DynamoDB updates of the executor: claim, lease heartbeat, status transitions,
+release, failure and the final write.
+
+Every write is one UpdateItem with a condition, so two executors that receive the same
+message (SQS is at-least-once) can never both run or both finish a job: the claim admits
+one owner, and every later write requires `lease_owner = me`. A failed condition returns
+False / None; only real errors raise.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.jobs import JobStore, now_rfc3339
+from shared.models import Status
+
+_NAMES = {"#s": "status"}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _update(table: Any, job_id: str, returns: str = "NONE", **kwargs: Any) -> dict[str, Any] | None:
+    """UpdateItem returning the new item (with returns="ALL_NEW", else {}), or None when the
+    condition did not hold."""
+    try:
+        resp = table.update_item(Key={"id": job_id}, ReturnValues=returns, **kwargs)
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return None
+        raise
+    return resp.get("Attributes", {})
+
+
+class Claims:
+    """The lease protocol for one executor (`owner` = its executor id)."""
+
+    def __init__(self, store: JobStore, owner: str, lease_seconds: int) -> None:
+        self.store = store
+        self.owner = owner
+        self.lease_ms = lease_seconds * 1000
+
+    @property
+    def table(self) -> Any:
+        # JobStore keeps one boto3 Table per thread (the heartbeat runs in its own thread).
+        return self.store.table
+
+    def claim(self, job_id: str) -> dict[str, Any] | None:
+        """queued -> compiling, or take over a compiling/running job whose lease expired.
+        Returns the claimed record (with `attempts` incremented) or None if someone else has
+        it or it is finished."""
+        now = now_ms()
+        return _update(
+            self.table,
+            job_id,
+            returns="ALL_NEW",
+            UpdateExpression=(
+                "SET #s = :compiling, lease_owner = :me, lease_expires_ms = :exp, "
+                "attempts = if_not_exists(attempts, :zero) + :one, "
+                "started_at = if_not_exists(started_at, :now)"
+            ),
+            ConditionExpression=(
+                "attribute_exists(id) AND (#s = :queued OR "
+                "((#s = :compiling OR #s = :running) AND "
+                "(attribute_not_exists(lease_expires_ms) OR lease_expires_ms < :nowms)))"
+            ),
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":compiling": Status.COMPILING.value,
+                ":running": Status.RUNNING.value,
+                ":queued": Status.QUEUED.value,
+                ":me": self.owner,
+                ":exp": now + self.lease_ms,
+                ":zero": 0,
+                ":one": 1,
+                ":now": now_rfc3339(),
+                ":nowms": now,
+            },
+        )
+
+    def _owned(self) -> str:
+        return "lease_owner = :me AND (#s = :compiling OR #s = :running)"
+
+    def _owned_values(self) -> dict[str, Any]:
+        return {":me": self.owner, ":compiling": Status.COMPILING.value, ":running": Status.RUNNING.value}
+
+    def heartbeat(self, job_id: str) -> bool:
+        """Extend the lease; False when it was lost (taken over, or the job was finished)."""
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression="SET lease_expires_ms = :exp",
+                ConditionExpression=self._owned(),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={**self._owned_values(), ":exp": now_ms() + self.lease_ms},
+            )
+            is not None
+        )
+
+    def set_running(self, job_id: str) -> bool:
+        """compiling -> running (only from compiling, only while we own it)."""
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression="SET #s = :running, lease_expires_ms = :exp",
+                ConditionExpression="lease_owner = :me AND #s = :compiling",
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={
+                    ":me": self.owner,
+                    ":compiling": Status.COMPILING.value,
+                    ":running": Status.RUNNING.value,
+                    ":exp": now_ms() + self.lease_ms,
+                },
+            )
+            is not None
+        )
+
+    def release(self, job_id: str) -> bool:
+        """Hand the job back (status queued, no lease) after an internal error or on shutdown,
+        so the next delivery of its message claims it afresh."""
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression="SET #s = :queued REMOVE lease_owner, lease_expires_ms",
+                ConditionExpression=self._owned(),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={**self._owned_values(), ":queued": Status.QUEUED.value},
+            )
+            is not None
+        )
+
+    def fail(self, job_id: str, error: str) -> bool:
+        """Terminal `failed` with a reason, after the last allowed attempt. Allowed while we
+        own the job, or when nobody holds a live lease on it; never over a finished job."""
+        now = now_ms()
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression=(
+                    "SET #s = :failed, #e = :error, verdict = :ie, completed_at = :now "
+                    "REMOVE lease_owner, lease_expires_ms"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(id) AND #s <> :completed AND #s <> :failed AND "
+                    "(attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires_ms < :nowms)"
+                ),
+                ExpressionAttributeNames={**_NAMES, "#e": "error"},
+                ExpressionAttributeValues={
+                    ":failed": Status.FAILED.value,
+                    ":completed": Status.COMPLETED.value,
+                    ":error": error[:4000],
+                    ":ie": "INTERNAL_ERROR",
+                    ":now": now_rfc3339(),
+                    ":me": self.owner,
+                    ":nowms": now,
+                },
+            )
+            is not None
+        )
+
+    def complete(self, job_id: str, fields: dict[str, Any]) -> bool:
+        """The final write: status completed plus `fields` (verdict, results, ...), once.
+        Attributes whose value is None are removed rather than stored as NULL."""
+        fields = {"completed_at": now_rfc3339(), **fields}
+        sets = ["#s = :completed"]
+        removes = ["lease_owner", "lease_expires_ms"]
+        names = dict(_NAMES)
+        values: dict[str, Any] = {
+            ":completed": Status.COMPLETED.value,
+            ":failed": Status.FAILED.value,
+            ":me": self.owner,
+        }
+        for i, (key, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = key
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :f{i}")
+                values[f":f{i}"] = value
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                ConditionExpression="lease_owner = :me AND #s <> :completed AND #s <> :failed",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            is not None
+        )

@@ -1,0 +1,571 @@
+"""The executor loop, shared by all four languages: poll the language's queue, claim the job,
+compile and run it in the sandbox, judge, upload outputs, write the verdict once.
+
+Job life cycle (docs/ARCHITECTURE.md): queued -> compiling -> running -> completed, or
+failed after CODEPIPE_MAX_ATTEMPTS deliveries ended in internal errors. Every DynamoDB
+write goes through shared.claims (conditional on owning the lease); the SQS message is
+deleted only after the final write, so a crash at any point means redelivery, and the
+lease protocol makes the redelivered copy safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+from typing import Any
+
+from shared import blobs as keys
+from shared.blobs import Blobs
+from shared.claims import Claims, now_ms
+from shared.jobs import JobStore, now_rfc3339
+from shared.judge import job_verdict, judge_one, preview
+from shared.language_spec import LanguageSpec
+from shared.log import bind, get_logger, job_context, setup_logging
+from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResult, Verdict
+from shared.queue import JobQueue, Message
+from shared.sandbox import Sandbox, SandboxCancelled, SandboxError
+from shared.settings import Settings, get_settings
+from shared.workdir import WorkDir
+
+POLL_SECONDS = 20
+EXECUTOR_RECORD_EVERY_S = 30.0
+COMPILE_ERROR_LIMIT = 8 * 1024
+COMPILE_OUTPUT_KB = 1024
+# DynamoDB's item limit is 400 KB; keep the record well under it and put the per-test
+# results in the S3 result document beyond that.
+MAX_ITEM_BYTES = 350 * 1024
+# Tests judged and uploaded per batch: bounds the output bytes held in memory at once.
+UPLOAD_BATCH = 16
+UPLOAD_THREADS = 8
+
+
+class LeaseLost(Exception):
+    """Another executor took the job over (our lease expired) or it was finished meanwhile:
+    stop without writing anything."""
+
+
+class HandBack(Exception):
+    """Shutdown deadline reached: give the job back to the queue unfinished."""
+
+
+class _PollInterrupted(BaseException):
+    # BaseException so that no `except Exception` in boto3 swallows it mid long-poll.
+    pass
+
+
+def _drain_seconds(settings: Settings) -> float:
+    value = getattr(settings, "drain_seconds", None)
+    if value is None:
+        value = os.environ.get("CODEPIPE_DRAIN_SECONDS", "30")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 30.0
+
+
+class Lease:
+    """Keeps the claim alive while a job is worked on: every lease/3 s it extends the SQS
+    visibility and `lease_expires_ms`. Losing the lease cancels the sandbox run."""
+
+    def __init__(self, ex: Executor, msg: Message, job_id: str) -> None:
+        self.ex = ex
+        self.msg = msg
+        self.job_id = job_id
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._expires = time.monotonic() + ex.settings.lease_seconds
+        self._log = bind(ex.log, job_id=job_id)
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:12]}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def check(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost("lease lost")
+        if self.ex.hand_back.is_set():
+            raise HandBack("shutdown deadline reached")
+
+    def _run(self) -> None:
+        lease_s = self.ex.settings.lease_seconds
+        interval = max(1.0, lease_s / 3)
+        while not self._stop.wait(interval):
+            try:
+                self.ex.queue.change_visibility(self.ex.spec.name, self.msg.receipt_handle, lease_s)
+            except Exception as exc:  # the DynamoDB lease is what counts; SQS is best effort
+                self._log.warning("could not extend message visibility", extra={"error": str(exc)})
+            try:
+                if self.ex.claims.heartbeat(self.job_id):
+                    self._expires = time.monotonic() + lease_s
+                else:
+                    self._lose("lease taken over or job finished elsewhere")
+                    return
+            except Exception as exc:
+                self._log.warning("lease heartbeat failed", extra={"error": str(exc)})
+                if time.monotonic() > self._expires:
+                    self._lose("lease expired: heartbeat failing")
+                    return
+
+    def _lose(self, why: str) -> None:
+        self._log.warning("lost the job's lease; abandoning it", extra={"reason": why})
+        self.lost.set()
+        self.ex.sandbox.cancel()
+
+
+class Executor:
+    def __init__(
+        self,
+        spec: LanguageSpec,
+        settings: Settings | None = None,
+        store: JobStore | None = None,
+        queue: JobQueue | None = None,
+        blobs: Blobs | None = None,
+        sandbox: Sandbox | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings or get_settings()
+        self.blobs = blobs or Blobs(self.settings)
+        self.store = store or JobStore(self.settings, self.blobs)
+        self.queue = queue or JobQueue(self.settings)
+        self.sandbox = sandbox or Sandbox(self.settings.sandbox)
+        self.executor_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.claims = Claims(self.store, self.executor_id, self.settings.lease_seconds)
+        self.log = get_logger(f"codepipe.executor.{spec.name}")
+        self.version = "unknown"
+        self.stopping = threading.Event()
+        self.hand_back = threading.Event()
+        self._polling = False
+        self._working = False
+        self._last_record = 0.0
+        self._drain_timer: threading.Timer | None = None
+
+    # --- process life cycle ---------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping.is_set():
+            # Second signal: don't wait for the drain deadline.
+            self.log.warning("second stop signal; handing the job in hand back now")
+            self._abort_for_shutdown()
+        else:
+            self.stopping.set()
+            self.log.info("stop signal received", extra={"signal": signum, "working": self._working})
+            if self._working:
+                drain = _drain_seconds(self.settings)
+                self._drain_timer = threading.Timer(drain, self._abort_for_shutdown)
+                self._drain_timer.daemon = True
+                self._drain_timer.start()
+        if self._polling:
+            raise _PollInterrupted()
+
+    def _abort_for_shutdown(self) -> None:
+        if self._working:
+            self.hand_back.set()
+            self.sandbox.cancel()
+
+    def run_forever(self) -> None:
+        s = self.settings
+        self.log.info(
+            "executor starting",
+            extra={
+                "language": self.spec.name,
+                "executor_id": self.executor_id,
+                "endpoint": s.aws_endpoint_url or "aws",
+                "region": s.aws_region,
+                "table": s.table,
+                "queue": s.queue_name(self.spec.name),
+                "bucket": s.bucket,
+                "sandbox": str(s.sandbox),
+                "work_root": str(s.work_root),
+                "parallel": s.parallel,
+                "max_attempts": s.max_attempts,
+                "lease_seconds": s.lease_seconds,
+                "drain_seconds": _drain_seconds(s),
+            },
+        )
+        self.version = self.spec.version()
+        self.log.info("toolchain", extra={"version": self.version})
+        try:
+            self.sandbox.check()
+        except SandboxError as exc:
+            # Keep polling anyway: jobs then fail as internal errors (visible to users and
+            # /health) instead of silently piling up in the queue.
+            self.log.error("sandbox helper unavailable", extra={"error": str(exc)})
+        backoff = 1.0
+        while not self.stopping.is_set():
+            self._refresh_record()
+            try:
+                self._polling = True
+                if self.stopping.is_set():
+                    break
+                messages = self.queue.receive(self.spec.name, wait_seconds=POLL_SECONDS)
+            except _PollInterrupted:
+                break
+            except Exception as exc:
+                self._polling = False
+                delay = min(backoff, 30.0) * random.uniform(0.5, 1.5)
+                self.log.warning(
+                    "queue poll failed; backing off", extra={"error": str(exc), "delay_s": round(delay, 2)}
+                )
+                self.stopping.wait(delay)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            finally:
+                self._polling = False
+            backoff = 1.0
+            for msg in messages:
+                self._working = True
+                try:
+                    self.handle(msg)
+                except Exception:  # handle() reports its own errors; this is the last guard
+                    self.log.exception("unexpected error handling a message")
+                finally:
+                    self._working = False
+                    self.hand_back.clear()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        self.log.info("executor stopped", extra={"executor_id": self.executor_id})
+
+    def _refresh_record(self) -> None:
+        if time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
+            return
+        try:
+            self.store.heartbeat_executor(self.spec.name, self.version, self.executor_id)
+            self._last_record = time.monotonic()
+        except Exception as exc:
+            self.log.warning("could not write the executor record", extra={"error": str(exc)})
+
+    # --- one message ----------------------------------------------------------------------
+    def _safe(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as exc:
+            self.log.warning(f"{what} failed", extra={"error": str(exc)})
+            return None
+
+    def _delete(self, msg: Message) -> None:
+        self._safe("deleting the message", lambda: self.queue.delete(self.spec.name, msg.receipt_handle))
+
+    def _visibility(self, msg: Message, seconds: int) -> None:
+        self._safe(
+            "changing message visibility",
+            lambda: self.queue.change_visibility(self.spec.name, msg.receipt_handle, seconds),
+        )
+
+    def handle(self, msg: Message) -> None:
+        job_id = msg.body.get("id")
+        if not isinstance(job_id, str) or not job_id or len(job_id) > 128:
+            self.log.error("malformed message; deleting it", extra={"body": str(msg.body)[:500]})
+            self._delete(msg)
+            return
+        with job_context(job_id):
+            try:
+                record = self.store.get(job_id)
+            except Exception as exc:
+                self._internal_error(msg, job_id, exc, claimed=False)
+                return
+            if record is None:
+                self.log.error("message for an unknown job; deleting it")
+                self._delete(msg)
+                return
+            status = record.get("status")
+            if status in (Status.COMPLETED, Status.FAILED):
+                self.log.info("job already finished; dropping duplicate delivery", extra={"status": status})
+                self._delete(msg)
+                return
+            if record.get("language") != self.spec.name:
+                self.log.error("job of another language in this queue", extra={"language": record.get("language")})
+                self._safe("failing the job", lambda: self.claims.fail(job_id, "job was queued for the wrong language"))
+                self._delete(msg)
+                return
+            owner, expires = record.get("lease_owner"), int(record.get("lease_expires_ms") or 0)
+            if status in (Status.COMPILING, Status.RUNNING) and owner and owner != self.executor_id:
+                remaining_ms = expires - now_ms()
+                if remaining_ms > 0:
+                    # Someone is working on it; look again when their lease would run out.
+                    self.log.info("job leased by another executor", extra={"owner": owner})
+                    self._visibility(msg, int(remaining_ms / 1000) + 1)
+                    return
+            try:
+                claimed = self.claims.claim(job_id)
+            except Exception as exc:
+                self._internal_error(msg, job_id, exc, claimed=False)
+                return
+            if claimed is None:
+                self.log.info("job claimed by another executor or finished; skipping")
+                self._visibility(msg, self.settings.lease_seconds)
+                return
+            self.log.info(
+                "claimed job",
+                extra={"attempt": int(claimed.get("attempts", 1)), "receive_count": msg.receive_count},
+            )
+            self._work(msg, job_id, claimed)
+
+    def _work(self, msg: Message, job_id: str, record: dict[str, Any]) -> None:
+        started = time.monotonic()
+        wd: WorkDir | None = None
+        self.sandbox.reset()
+        with Lease(self, msg, job_id) as lease:
+            try:
+                request = self.store.load_request(record)
+                lease.check()
+                wd = WorkDir.create(self.settings.work_root, job_id)
+                fields = self._execute(job_id, record, request, wd, lease, msg)
+                lease.check()
+                if not self.claims.complete(job_id, fields):
+                    self.log.warning("final write refused: lease lost before it; result discarded")
+                    return
+                self.log.info(
+                    "job completed",
+                    extra={
+                        "verdict": fields["verdict"],
+                        "passed": fields["passed"],
+                        "total": fields["total"],
+                        "compile_ms": fields.get("compile_ms"),
+                        "elapsed_ms": int((time.monotonic() - started) * 1000),
+                    },
+                )
+                self._delete(msg)
+            except (LeaseLost, SandboxCancelled) as exc:
+                if self.hand_back.is_set() and not lease.lost.is_set():
+                    self._hand_back(msg, job_id)
+                elif lease.lost.is_set():
+                    # The new owner has the message too (visibility expired); leave it alone.
+                    self.log.warning("abandoned job after losing its lease", extra={"error": str(exc)})
+                else:
+                    self._internal_error(msg, job_id, exc, claimed=True)
+            except HandBack:
+                self._hand_back(msg, job_id)
+            except Exception as exc:
+                self._internal_error(msg, job_id, exc, claimed=True)
+            finally:
+                if wd is not None:
+                    try:
+                        wd.remove()
+                    except Exception as exc:
+                        self.log.error("could not remove the work directory", extra={"error": str(exc)})
+
+    def _hand_back(self, msg: Message, job_id: str) -> None:
+        self.log.warning("shutting down: handing the job back to the queue")
+        self._safe("releasing the lease", lambda: self.claims.release(job_id))
+        self._visibility(msg, 0)
+
+    def _internal_error(self, msg: Message, job_id: str, exc: BaseException, claimed: bool) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if msg.receive_count >= self.settings.max_attempts:
+            self.log.error(
+                "internal error on the last attempt; marking the job failed",
+                extra={"error": reason, "receive_count": msg.receive_count},
+                exc_info=exc,
+            )
+            error = f"internal error after {msg.receive_count} attempts: {reason}"
+            self._safe("marking the job failed", lambda: self.claims.fail(job_id, error))
+            # Visible again at once: the next receive exceeds maxReceiveCount and SQS moves
+            # the message to the dead-letter queue.
+            self._visibility(msg, 0)
+            return
+        delay = int(min(2 ** msg.receive_count, 60) + random.uniform(0, 2))
+        self.log.error(
+            "internal error; the job will be retried",
+            extra={"error": reason, "receive_count": msg.receive_count, "retry_in_s": delay},
+            exc_info=exc,
+        )
+        if claimed:
+            self._safe("releasing the lease", lambda: self.claims.release(job_id))
+        self._visibility(msg, delay)
+
+    # --- compile, run, judge --------------------------------------------------------------
+    def _compile_limits(self) -> ResolvedLimits:
+        s = self.settings
+        return ResolvedLimits(
+            time_ms=s.compile_time_ms, wall_ms=s.compile_wall_ms, memory_mb=s.compile_memory_mb,
+            output_kb=COMPILE_OUTPUT_KB,
+        )
+
+    def _execute(
+        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message
+    ) -> dict[str, Any]:
+        spec = self.spec
+        source_name = spec.source_name(request.code)
+        wd.write_source(source_name, request.code)
+        judged = bool(request.test_cases)
+        tests = request.test_cases or [TestCase(input=request.stdin, expected=None)]
+
+        compile_ms: int | None = None
+        compile_argv = spec.compile_command(source_name)
+        if compile_argv is not None:
+            t0 = time.monotonic()
+            crun = self.sandbox.run_single(
+                profile="compile", limits=self._compile_limits(), argv=compile_argv, stdin="/dev/null",
+                stdout=wd.compile / "out", stderr=wd.compile / "err", workdir=wd.box,
+                procs=spec.compile_procs, env=spec.env,
+            )
+            compile_ms = int((time.monotonic() - t0) * 1000)
+            lease.check()
+            if crun.status == "IE":
+                raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
+            cerr = wd.read_compile_output("err")
+            cout = wd.read_compile_output("out")
+            if cerr:
+                self.blobs.put_bytes(keys.compile_stderr_key(job_id), cerr)
+            if crun.status != "OK" or crun.exit_code != 0:
+                message = self._compile_message(crun.status, crun.exit_code, cerr, cout, wd)
+                self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
+                return self._finish(
+                    job_id, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message, ""
+                )
+
+        if not self.claims.set_running(job_id):
+            raise LeaseLost("lease lost before running")
+        for n, case in enumerate(tests, 1):
+            wd.write_test_input(n, case.input.encode("utf-8"))
+        runs = self.sandbox.run_tests(
+            profile=spec.profile, limits=spec.limits(request.limits),
+            argv=spec.run_command(source_name, request.limits, request.code),
+            tests_dir=wd.tests, count=len(tests), workdir=wd.box, parallel=self.settings.parallel,
+            procs=spec.run_procs, env=spec.env,
+        )
+        lease.check()
+
+        results: list[TestResult] = []
+        first_stdout = ""
+        with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
+            for start in range(0, len(tests), UPLOAD_BATCH):
+                futures = []
+                for n in range(start + 1, min(start + UPLOAD_BATCH, len(tests)) + 1):
+                    case, run = tests[n - 1], runs[n - 1]
+                    out = wd.read_test_output(n, "out")
+                    err = wd.read_test_output(n, "err")
+                    expected = case.expected if judged else None
+                    verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
+                    verdict = spec.refine_verdict(verdict, run, err)
+                    if n == 1:
+                        first_stdout = preview(out)
+                    results.append(
+                        TestResult(
+                            test_case=n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
+                            expected=preview(case.expected) if case.expected is not None else None,
+                            actual=preview(out), stderr=preview(err), exit_code=run.exit_code,
+                            signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
+                            memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err),
+                        )
+                    )
+                    futures.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key(job_id, n), out))
+                    futures.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key(job_id, n), err))
+                for future in futures:
+                    future.result()  # an S3 failure is an internal error of the job
+                lease.check()
+
+        internal = [r.test_case for r in results if r.verdict == Verdict.INTERNAL_ERROR]
+        if internal and msg.receive_count < self.settings.max_attempts:
+            # A sandbox failure on some test: retry the job while attempts remain; on the last
+            # one the INTERNAL_ERROR verdict is reported rather than hidden.
+            raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
+        verdict = job_verdict(r.verdict for r in results)
+        return self._finish(job_id, record, request, verdict, results, len(tests), compile_ms, None, first_stdout)
+
+    def _compile_message(self, status: str, exit_code: int, err: bytes, out: bytes, wd: WorkDir) -> str:
+        limits = self._compile_limits()
+        reason = {
+            "TLE": f"compilation exceeded its time limit ({limits.time_ms} ms CPU / {limits.wall_ms} ms wall)",
+            "MLE": f"compilation exceeded its memory limit ({limits.memory_mb} MB)",
+            "OLE": f"compiler output exceeded {COMPILE_OUTPUT_KB} KB",
+            "SV": "the compiler was stopped by the sandbox",
+            "RE": f"the compiler crashed (exit {exit_code})",
+        }.get(status)
+        text = err.decode("utf-8", "replace")
+        if out.strip():
+            text += ("\n" if text and not text.endswith("\n") else "") + out.decode("utf-8", "replace")
+        # Host paths mean nothing to the user (and should not leak): make them relative.
+        for path in (str(wd.box) + "/", str(wd.box), str(wd.root) + "/", str(wd.root)):
+            text = text.replace(path, "")
+        if reason:
+            text = f"{reason}\n{text}" if text.strip() else reason
+        if not text.strip():
+            text = f"compilation failed (exit {exit_code})"
+        raw = text.encode("utf-8")
+        if len(raw) > COMPILE_ERROR_LIMIT:
+            text = raw[:COMPILE_ERROR_LIMIT].decode("utf-8", "ignore") + "\n... (truncated)"
+        return text
+
+    def _finish(
+        self,
+        job_id: str,
+        record: dict[str, Any],
+        request: JobRequest,
+        verdict: Verdict,
+        results: list[TestResult],
+        total: int,
+        compile_ms: int | None,
+        compilation_error: str | None,
+        stdout_preview: str,
+    ) -> dict[str, Any]:
+        """Upload the result document and build the fields of the final write."""
+        completed_at = now_rfc3339()
+        dumped = [r.model_dump(mode="json") for r in results]
+        passed = sum(1 for r in results if r.passed)
+        result_key = keys.result_key(job_id)
+        document = {
+            "id": job_id,
+            "status": Status.COMPLETED.value,
+            "language": request.language,
+            "verdict": verdict.value,
+            "passed": passed,
+            "total": total,
+            "created_at": record.get("created_at"),
+            "started_at": record.get("started_at"),
+            "completed_at": completed_at,
+            "compile_ms": compile_ms,
+            "compilation_error": compilation_error,
+            "stdout_preview": stdout_preview,
+            "results": dumped,
+        }
+        self.blobs.put_json(result_key, document)
+        fields: dict[str, Any] = {
+            "verdict": verdict.value,
+            "passed": passed,
+            "total": total,
+            "completed_at": completed_at,
+            "compile_ms": compile_ms,
+            "compilation_error": compilation_error,
+            "result_key": result_key,
+            "stdout_preview": stdout_preview,
+            "error": None,
+            "results": dumped,
+            "results_key": None,
+        }
+        size = len(json.dumps(record, default=str)) + len(json.dumps(fields))
+        if size > MAX_ITEM_BYTES:
+            fields["results"] = None
+            fields["results_key"] = result_key
+        return fields
+
+
+def run_forever(spec: LanguageSpec) -> None:
+    """Entry point of `python -m executor_<lang>`: run until SIGTERM/SIGINT, then exit 0."""
+    setup_logging()
+    executor = Executor(spec)
+    executor.install_signal_handlers()
+    try:
+        executor.run_forever()
+    except Exception:
+        logging.getLogger("codepipe.executor").exception("executor crashed")
+        raise SystemExit(1) from None
+    raise SystemExit(0)

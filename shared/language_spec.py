@@ -1,0 +1,77 @@
+"""What differs per language, as one small class per executor (like DMOJ's executors).
+
+An executor package subclasses LanguageSpec with its file names, compile and run commands,
+sandbox profile, limits, environment and toolchain probe; the loop in shared/executor.py
+does everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from typing import ClassVar
+
+from shared.models import ResolvedLimits, Verdict
+from shared.sandbox import SandboxRun
+
+
+def resolve_tool(path: str) -> str:
+    """Absolute tool path with symlinks resolved (/usr/bin/java -> /etc/alternatives -> the
+    JDK), so the program inside the sandbox does not depend on /etc/alternatives being
+    visible there."""
+    real = os.path.realpath(path)
+    return real if os.path.isfile(real) and os.access(real, os.X_OK) else path
+
+
+class LanguageSpec:
+    """Base class. Subclasses set the class attributes and override the command builders."""
+
+    name: ClassVar[str]
+    profile: ClassVar[str]
+    source_file: ClassVar[str]
+    version_command: ClassVar[Sequence[str]]
+
+    # The compiler runs several processes (gcc -> cc1 -> as -> collect2 -> ld).
+    compile_procs: ClassVar[int] = 64
+    # --procs for the program itself; None = the helper's default (one process).
+    run_procs: ClassVar[int | None] = None
+    # The program's whole environment (the helper passes nothing else but a fixed PATH).
+    env: ClassVar[dict[str, str]] = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp"}
+
+    def source_name(self, code: str) -> str:
+        """File name the source is written to inside box/."""
+        return self.source_file
+
+    def compile_command(self, source_name: str) -> list[str] | None:
+        """argv of the compile step (run in box/), or None when nothing is compiled."""
+        return None
+
+    def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
+        """argv of the program (run in box/). `limits` are the user's (before `limits()`)."""
+        raise NotImplementedError
+
+    def limits(self, limits: ResolvedLimits) -> ResolvedLimits:
+        """The limits handed to the sandbox for a run (e.g. headroom for a VM whose own heap
+        limit enforces the user's memory_mb). Default: the user's limits unchanged."""
+        return limits
+
+    def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
+        """Language-specific correction of the generic status -> verdict mapping."""
+        return verdict
+
+    def version(self) -> str:
+        """First non-empty line of the toolchain's version output ("unknown" if it fails)."""
+        try:
+            proc = subprocess.run(
+                list(self.version_command), capture_output=True, timeout=30, check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        # java -version prints on stderr; gcc on stdout.
+        text = (proc.stdout or proc.stderr).decode("utf-8", "replace")
+        for line in text.splitlines():
+            if line.strip():
+                return line.strip()
+        return "unknown"

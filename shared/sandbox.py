@@ -1,0 +1,266 @@
+"""Client of the sandbox helper (SPEC §6): builds its command line, runs it, parses its JSON.
+
+Anything unexpected from the helper (missing binary, non-zero exit, unparsable or
+inconsistent JSON) raises SandboxError, which the executor reports as an internal error:
+it is never the submitted program's fault.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.models import ResolvedLimits
+
+SandboxStatus = Literal["OK", "TLE", "MLE", "OLE", "RE", "SV", "IE"]
+Profile = Literal["c", "cpp", "java", "python", "compile"]
+
+# Slack on top of the helper's own wall limits before we decide it hung (it enforces the
+# limits itself; this only guards against a wedged helper).
+_HELPER_GRACE_S = 15.0
+_MAX_HELPER_OUTPUT = 64 * 1024 * 1024
+
+
+class SandboxError(RuntimeError):
+    """The helper could not do its job; an internal error, not a verdict on the program."""
+
+
+class SandboxCancelled(SandboxError):
+    """The run was aborted on purpose (cancel()); not a failure of the helper."""
+
+
+class SandboxRun(BaseModel):
+    """One run as reported by the helper."""
+
+    # The helper may add diagnostic fields (e.g. a message on IE); ignore what we don't know.
+    model_config = ConfigDict(extra="ignore")
+
+    test: int = 1
+    status: SandboxStatus
+    exit_code: int = 0
+    signal: int = 0
+    cpu_ms: int = 0
+    wall_ms: int = 0
+    memory_kb: int = 0
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    message: str | None = None
+
+
+def build_command(
+    sandbox: Path | str,
+    *,
+    profile: Profile | str,
+    limits: ResolvedLimits,
+    argv: Sequence[str],
+    procs: int | None = None,
+    parallel: int | None = None,
+    workdir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    tests_dir: Path | str | None = None,
+    stdin: Path | str | None = None,
+    stdout: Path | str | None = None,
+    stderr: Path | str | None = None,
+) -> list[str]:
+    """The helper's argv, exactly in the SPEC §6 form."""
+    if not argv:
+        raise ValueError("empty program command")
+    single = (stdin, stdout, stderr)
+    if tests_dir is not None and any(x is not None for x in single):
+        raise ValueError("--tests and --stdin/--stdout/--stderr are exclusive")
+    if tests_dir is None and any(x is None for x in single):
+        raise ValueError("a single run needs --stdin, --stdout and --stderr")
+    cmd = [
+        str(sandbox),
+        "--profile", str(profile),
+        "--time-ms", str(limits.time_ms),
+        "--wall-ms", str(limits.wall_ms),
+        "--memory-mb", str(limits.memory_mb),
+        "--output-kb", str(limits.output_kb),
+    ]
+    if procs is not None:
+        cmd += ["--procs", str(procs)]
+    if parallel is not None:
+        cmd += ["--parallel", str(max(1, parallel))]
+    if workdir is not None:
+        cmd += ["--workdir", str(workdir)]
+    for key, value in (env or {}).items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise ValueError(f"bad environment variable {key!r}")
+        cmd += ["--env", f"{key}={value}"]
+    if tests_dir is not None:
+        cmd += ["--tests", str(tests_dir)]
+    else:
+        cmd += ["--stdin", str(stdin), "--stdout", str(stdout), "--stderr", str(stderr)]
+    cmd.append("--")
+    cmd += list(argv)
+    return cmd
+
+
+def parse_runs(stdout: bytes | str, expected_tests: int) -> list[SandboxRun]:
+    """Parse the JSON array printed for `--tests`; checks one object per test, in order."""
+    try:
+        data = json.loads(stdout)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SandboxError(f"sandbox printed invalid JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise SandboxError("sandbox printed a JSON object where an array was expected")
+    try:
+        runs = [SandboxRun.model_validate(item) for item in data]
+    except ValidationError as exc:
+        raise SandboxError(f"sandbox result does not match the contract: {exc}") from exc
+    if [r.test for r in runs] != list(range(1, expected_tests + 1)):
+        raise SandboxError(
+            f"sandbox reported tests {[r.test for r in runs][:20]} for {expected_tests} inputs"
+        )
+    return runs
+
+
+def parse_single(stdout: bytes | str) -> SandboxRun:
+    """Parse the single JSON object printed without `--tests`."""
+    try:
+        data = json.loads(stdout)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SandboxError(f"sandbox printed invalid JSON: {exc}") from exc
+    if isinstance(data, list) and len(data) == 1:  # tolerate a one-element array
+        data = data[0]
+    if not isinstance(data, dict):
+        raise SandboxError("sandbox printed something other than one JSON object")
+    try:
+        return SandboxRun.model_validate(data)
+    except ValidationError as exc:
+        raise SandboxError(f"sandbox result does not match the contract: {exc}") from exc
+
+
+class Sandbox:
+    """Runs the helper binary. One instance per executor process."""
+
+    def __init__(self, binary: Path | str) -> None:
+        self.binary = Path(binary)
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cancelled = False
+
+    def check(self) -> None:
+        if not (self.binary.is_file() and os.access(self.binary, os.X_OK)):
+            raise SandboxError(f"sandbox helper {self.binary} is missing or not executable")
+
+    def _invoke(self, cmd: list[str], timeout_s: float) -> bytes:
+        self.check()
+        with self._lock:
+            if self._cancelled:
+                raise SandboxCancelled("sandbox run cancelled before it started")
+            try:
+                proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    # The helper builds the program's environment from --env alone; give the
+                    # helper itself only a minimal one too.
+                    env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                    # Own process group, so cancel() can take down the helper and anything it
+                    # left in the group without touching the executor.
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise SandboxError(f"cannot start sandbox helper: {exc}") from exc
+            self._proc = proc
+        try:
+            try:
+                out, err = proc.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                self._kill(proc)
+                proc.communicate()
+                raise SandboxError(f"sandbox helper did not finish within {timeout_s:.0f}s") from exc
+        finally:
+            with self._lock:
+                self._proc = None
+        if self._cancelled:
+            raise SandboxCancelled("sandbox run cancelled")
+        if proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip()[-2000:]
+            raise SandboxError(f"sandbox helper exited {proc.returncode}: {message}")
+        if len(out) > _MAX_HELPER_OUTPUT:
+            raise SandboxError("sandbox helper printed an implausibly large result")
+        return out
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        # SIGTERM first so the helper can kill and reap its sandboxed children; then SIGKILL
+        # the whole group.
+        for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def cancel(self) -> None:
+        """Abort the run in progress (lease lost, or shutdown deadline) and refuse new ones
+        until reset(). Called from another thread."""
+        with self._lock:
+            self._cancelled = True
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._kill(proc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._cancelled = False
+
+    @staticmethod
+    def _timeout(limits: ResolvedLimits, runs: int, parallel: int) -> float:
+        # Worst case every run hits its wall limit, in ceil(runs/parallel) waves.
+        waves = -(-runs // max(1, parallel))
+        return waves * (limits.wall_ms / 1000.0 + 1.0) + _HELPER_GRACE_S
+
+    def run_tests(
+        self,
+        *,
+        profile: str,
+        limits: ResolvedLimits,
+        argv: Sequence[str],
+        tests_dir: Path,
+        count: int,
+        workdir: Path,
+        parallel: int,
+        procs: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[SandboxRun]:
+        cmd = build_command(
+            self.binary, profile=profile, limits=limits, argv=argv, procs=procs, parallel=parallel,
+            workdir=workdir, env=env, tests_dir=tests_dir,
+        )
+        return parse_runs(self._invoke(cmd, self._timeout(limits, count, parallel)), count)
+
+    def run_single(
+        self,
+        *,
+        profile: str,
+        limits: ResolvedLimits,
+        argv: Sequence[str],
+        stdin: Path | str,
+        stdout: Path,
+        stderr: Path,
+        workdir: Path,
+        procs: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> SandboxRun:
+        cmd = build_command(
+            self.binary, profile=profile, limits=limits, argv=argv, procs=procs, workdir=workdir,
+            env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+        )
+        return parse_single(self._invoke(cmd, self._timeout(limits, 1, 1)))

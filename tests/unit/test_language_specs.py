@@ -1,0 +1,129 @@
+"""The per-language specs: file names, commands, limits, verdict refinement, Java class
+detection."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from executor_c.spec import SPEC as C
+from executor_cpp.spec import SPEC as CPP
+from executor_java.spec import JVM_HEADROOM_MB, main_class, run_class
+from executor_java.spec import SPEC as JAVA
+from executor_python.spec import SPEC as PYTHON
+from shared.language_spec import LanguageSpec
+from shared.languages import LANGUAGES
+from shared.models import ResolvedLimits, Verdict
+from shared.sandbox import SandboxRun
+
+LIMITS = ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024)
+ALL: list[LanguageSpec] = [C, CPP, JAVA, PYTHON]
+
+
+def _run(status: str = "OK", exit_code: int = 1) -> SandboxRun:
+    return SandboxRun(status=status, exit_code=exit_code)  # type: ignore[arg-type]
+
+
+def test_one_spec_per_language() -> None:
+    assert sorted(s.name for s in ALL) == sorted(LANGUAGES)
+    assert {s.profile for s in ALL} == {"c", "cpp", "java", "python"}
+
+
+@pytest.mark.parametrize("spec", ALL, ids=lambda s: s.name)
+def test_commands_use_absolute_tools(spec: LanguageSpec) -> None:
+    source = spec.source_name("class Main {}")
+    compile_cmd = spec.compile_command(source)
+    assert compile_cmd is not None and os.path.isabs(compile_cmd[0])
+    run_cmd = spec.run_command(source, LIMITS, "class Main {}")
+    assert run_cmd[0] == "./main" or os.path.isabs(run_cmd[0])
+    assert spec.env["LANG"] == "C.UTF-8"
+
+
+def test_c_and_cpp() -> None:
+    assert C.source_name("int main(){}") == "main.c"
+    assert C.compile_command("main.c")[1:] == ["-std=c17", "-O2", "-pipe", "-o", "main", "main.c", "-lm"]
+    assert CPP.source_name("") == "main.cpp"
+    assert "-std=c++17" in CPP.compile_command("main.cpp")
+    assert C.run_command("main.c", LIMITS) == ["./main"]
+    assert C.limits(LIMITS) == LIMITS
+
+
+def test_python() -> None:
+    assert PYTHON.compile_command("main.py")[0] == "/usr/bin/python3"
+    assert PYTHON.run_command("main.py", LIMITS)[-1] == "main.pyc"
+    tb = b"Traceback (most recent call last):\n  File \"main.py\", line 1\nMemoryError\n"
+    assert PYTHON.refine_verdict(Verdict.RUNTIME_ERROR, _run(), tb) == Verdict.MEMORY_LIMIT_EXCEEDED
+    assert PYTHON.refine_verdict(Verdict.RUNTIME_ERROR, _run(), b"ValueError: x\n") == Verdict.RUNTIME_ERROR
+    # Printing the word is not running out of memory.
+    assert PYTHON.refine_verdict(Verdict.RUNTIME_ERROR, _run(), b"MemoryError?\nbye\n") == Verdict.RUNTIME_ERROR
+    assert PYTHON.refine_verdict(Verdict.WRONG_ANSWER, _run("OK", 0), tb) == Verdict.WRONG_ANSWER
+
+
+def test_java_commands_and_memory() -> None:
+    code = "public class Solution { public static void main(String[] a) {} }"
+    assert JAVA.source_name(code) == "Solution.java"
+    cmd = JAVA.run_command("Solution.java", LIMITS, code)
+    assert "-Xmx256m" in cmd and cmd[-1] == "Solution" and cmd[-2] == "."
+    assert JAVA.limits(LIMITS).memory_mb == 256 + JVM_HEADROOM_MB
+    assert JAVA.limits(LIMITS).time_ms == LIMITS.time_ms
+    assert JAVA.run_procs and JAVA.run_procs > 1
+    oom = b'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'
+    assert JAVA.refine_verdict(Verdict.RUNTIME_ERROR, _run(), oom) == Verdict.MEMORY_LIMIT_EXCEEDED
+    assert JAVA.refine_verdict(Verdict.RUNTIME_ERROR, _run(), b"NullPointerException") == Verdict.RUNTIME_ERROR
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("public class Main { public static void main(String[] a) {} }", "Main"),
+        ("public class Solution{public static void main(String[] a){}}", "Solution"),
+        ("public final class Fast { }", "Fast"),
+        ("public abstract class A {}", "A"),
+        ("final public class B {}", "B"),
+        ("import java.util.*;\n\npublic\nclass\nMulti_Line$1 {}", "Multi_Line$1"),
+        # No public class: the one with main, whatever its position.
+        ("class Helper {}\nclass Prog { public static void main(String[] a) {} }", "Prog"),
+        ("class Only {}", "Only"),
+        ("", "Main"),
+        ("int x;", "Main"),
+        # Comments and strings don't count.
+        ("// public class Fake {}\npublic class Real {}", "Real"),
+        ("/* public class Fake { */ public class Real {}", "Real"),
+        ('class A { String s = "public class Fake {"; }\npublic class Real {}', "Real"),
+        ("class A { char c = '{'; }\npublic class Real {}", "Real"),
+        ('class A { String t = """\n  public class Fake { \n"""; }\npublic class Real {}', "Real"),
+        # A nested public class is not the file's class.
+        ("class Outer { public static class Inner {} public static void main(String[] a){} }", "Outer"),
+        ("class Outer { public class Inner {} }\npublic class Top {}", "Top"),
+        ("public interface Api {}\nclass Main { public static void main(String[] a){} }", "Api"),
+        ("public record Point(int x, int y) {}", "Point"),
+        ("public enum Color { RED }", "Color"),
+    ],
+)
+def test_java_main_class(code: str, expected: str) -> None:
+    assert main_class(code)[1] == expected
+    assert JAVA.source_name(code) == f"{expected}.java"
+
+
+def test_java_package() -> None:
+    code = "package com.example.app;\n\npublic class Main { public static void main(String[] a) {} }"
+    assert main_class(code) == ("com.example.app", "Main")
+    assert run_class(code) == "com.example.app.Main"
+    assert JAVA.run_command("Main.java", LIMITS, code)[-1] == "com.example.app.Main"
+    assert main_class("// package nope;\npublic class X {}") == (None, "X")
+
+
+@pytest.mark.parametrize("spec", ALL, ids=lambda s: s.name)
+def test_version_probe(spec: LanguageSpec) -> None:
+    version = spec.version()
+    assert version and version != "unknown"
+    assert "\n" not in version
+
+
+def test_java_runs_the_class_with_main() -> None:
+    code = "public interface Api {}\nclass Impl { public static void main(String[] a) {} }"
+    assert JAVA.source_name(code) == "Api.java"
+    assert run_class(code) == "Impl"
+    assert run_class("public class A {}\nclass B { public static void main(String[] x) {} }") == "B"
+    assert run_class("public class A { public static void main(String[] x) {} }\nclass B {}") == "A"
