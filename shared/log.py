@@ -18,7 +18,11 @@ from typing import Any
 _job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("codepipe_job_id", default=None)
 
 # Attributes every LogRecord has; anything else passed via `extra=` is emitted as a field.
-_STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI duplicate of msg
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -136,6 +136,9 @@ class TestResult(BaseModel):
     memory_kb: int = 0
     stdout_bytes: int = 0
     stderr_bytes: int = 0
+    # Filled in by the gateway in /result: presigned GETs of the full outputs (1 hour).
+    stdout_url: str | None = None
+    stderr_url: str | None = None
 
 
 class StatusResponse(BaseModel):

@@ -1,0 +1,61 @@
+# codepipe — `make run` starts everything locally, `make test` runs the whole suite.
+SHELL := /bin/bash
+PY_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements.stamp
+SANDBOX_DIR := native_sandbox
+APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3
+PYTEST_ARGS ?=
+
+.PHONY: run test lint sandbox clean bench setup deps venv
+
+run: setup
+	exec $(PY) -m infra.stack
+
+test: setup
+	$(VENV)/bin/ruff check .
+	@dirs="tests"; if [ -d $(SANDBOX_DIR)/tests ]; then dirs="$(SANDBOX_DIR)/tests tests"; fi; \
+	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
+	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+setup: deps venv sandbox
+
+# Debian build packages, only when running as root and something is missing.
+deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$$missing libseccomp-dev"; \
+	  dpkg -s pkg-config >/dev/null 2>&1 || command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	  command -v gcc >/dev/null || missing="$$missing gcc"; \
+	  command -v g++ >/dev/null || missing="$$missing g++"; \
+	  command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	  $(PY_SYS) -c 'import venv, ensurepip' 2>/dev/null || [ -x $(PY) ] || missing="$$missing python3-venv"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  fi; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@[ -x $(PY) ] || $(PY_SYS) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	@touch $@
+
+sandbox:
+	@if [ -f $(SANDBOX_DIR)/Makefile ]; then $(MAKE) -C $(SANDBOX_DIR); \
+	else echo "($(SANDBOX_DIR)/Makefile not there yet: no sandbox helper)"; fi
+
+bench: setup
+	@if [ -f bench/run.py ]; then $(PY) bench/run.py; \
+	else echo "no benchmark yet (bench/run.py)"; fi
+
+clean:
+	@if [ -f $(SANDBOX_DIR)/Makefile ]; then $(MAKE) -C $(SANDBOX_DIR) clean; fi
+	rm -rf .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,383 @@
+"""FastAPI application: /submit, /status, /result, /languages, /health (SPEC §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api_gateway import errors
+from api_gateway.errors import APIError
+from api_gateway.health import HealthChecker
+from api_gateway.validation import limit_ranges, max_body_bytes, parse_body, validate_submission
+from shared.blobs import Blobs, result_key, test_stderr_key, test_stdout_key
+from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
+from shared.languages import ALIASES, LANGUAGES
+from shared.log import get_logger, job_context, setup_logging
+from shared.models import (
+    ErrorResponse,
+    ResultResponse,
+    Status,
+    StatusResponse,
+    SubmitRequest,
+    SubmitResponse,
+    TestResult,
+)
+from shared.queue import JobQueue
+from shared.settings import get_settings
+
+log = get_logger("api_gateway")
+
+MAX_WAIT_SECONDS = 30
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+DESCRIPTION = """
+Asynchronous code execution: submit a program with test cases, poll for the verdict.
+
+* `POST /submit` queues a job and answers **202** with its id (and `Location: /status/{id}`).
+* `GET /status/{id}` is cheap; `GET /result/{id}?wait=10` long-polls until the job is terminal.
+* Every error is `{"error": {"code": "...", "message": "..."}}`.
+* Status codes of `/submit`: 400 unknown language; 413 a size/count cap exceeded (code, number of
+  test cases, test data); 422 malformed JSON or a value out of range (limits are never silently
+  changed); 503 an AWS dependency is unavailable (nothing was queued).
+"""
+
+SUBMIT_EXAMPLE = {
+    "language": "python",
+    "code": "a, b = map(int, input().split())\nprint(a + b)\n",
+    "test_cases": [{"input": "1 2\n", "expected": "3\n"}, {"input": "5 7\n", "expected": "12\n"}],
+    "limits": {"time_ms": 2000, "memory_mb": 256},
+    "compare": "lines",
+}
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorResponse, "description": "an AWS dependency (DynamoDB, SQS, S3) is unavailable"},
+}
+
+
+class Services:
+    def __init__(self) -> None:
+        self.settings = get_settings()
+        self.store = JobStore(self.settings)
+        self.queue = JobQueue(self.settings)
+        self.blobs = Blobs(self.settings)
+        self.health = HealthChecker(self.settings)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    setup_logging()
+    app.state.services = Services()
+    log.info("gateway ready", extra={"table": app.state.services.settings.table})
+    yield
+    log.info("gateway stopping")
+
+
+app = FastAPI(
+    title="codepipe",
+    version="1.0.0",
+    description=DESCRIPTION,
+    lifespan=lifespan,
+    responses={422: {"model": ErrorResponse, "description": "invalid request"}},
+)
+errors.install(app)
+
+
+def services(request: Request) -> Services:
+    svc = getattr(request.app.state, "services", None)
+    if svc is None:  # e.g. TestClient without lifespan
+        svc = request.app.state.services = Services()
+    return svc
+
+
+@app.middleware("http")
+async def access_log(request: Request, call_next):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    response = await call_next(request)
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - start) * 1000, 1),
+        },
+    )
+    return response
+
+
+# --- helpers ----------------------------------------------------------------------------
+def _ms_since(rfc3339: str | None) -> int | None:
+    if not rfc3339:
+        return None
+    try:
+        return max(0, int((datetime.now(UTC) - parse_rfc3339(rfc3339)).total_seconds() * 1000))
+    except ValueError:
+        return None
+
+
+def status_view(item: dict[str, Any]) -> dict[str, Any]:
+    status = item.get("status", Status.QUEUED.value)
+    return {
+        "id": item["id"],
+        "status": status,
+        "verdict": item.get("verdict"),
+        "passed": int(item.get("passed") or 0),
+        "total": int(item.get("total") or 0),
+        "created_at": item.get("created_at"),
+        "started_at": item.get("started_at"),
+        "completed_at": item.get("completed_at"),
+        "queued_for_ms": _ms_since(item.get("created_at")) if status == Status.QUEUED.value else None,
+        "error": item.get("error"),
+    }
+
+
+def result_view(svc: Services, item: dict[str, Any]) -> dict[str, Any]:
+    """Blocking (may read S3): call from the thread pool."""
+    out = status_view(item)
+    completed = item.get("status") == Status.COMPLETED.value
+    results: list[dict[str, Any]] = []
+    if completed:
+        job_id = item["id"]
+        for raw in svc.store.load_results(item):
+            test = TestResult.model_validate(raw).model_dump(mode="json")
+            n = test["test_case"]
+            if item.get("verdict") != "COMPILATION_ERROR":
+                test["stdout_url"] = svc.blobs.presign_get(test_stdout_key(job_id, n))
+                test["stderr_url"] = svc.blobs.presign_get(test_stderr_key(job_id, n))
+            results.append(test)
+    out.update(
+        language=item.get("language"),
+        compilation_error=item.get("compilation_error"),
+        compile_ms=item.get("compile_ms"),
+        results=results,
+        output_url=(svc.blobs.presign_get(item.get("result_key") or result_key(item["id"])) if completed else None),
+        stdout_preview=item.get("stdout_preview"),
+    )
+    return out
+
+
+async def _load(svc: Services, job_id: str) -> dict[str, Any]:
+    if not _JOB_ID.match(job_id) or job_id.startswith(EXECUTOR_PREFIX):
+        raise APIError(404, "not_found", f"no job with id {job_id!r}")
+    item = await run_in_threadpool(svc.store.get, job_id)
+    if item is None:
+        raise APIError(404, "not_found", f"no job with id {job_id!r}")
+    return item
+
+
+async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: float) -> dict[str, Any]:
+    item = await _load(svc, job_id)
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while Status(item.get("status", "queued")) not in (Status.COMPLETED, Status.FAILED):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or await request.is_disconnected():
+            break
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.5)
+        item = await _load(svc, job_id)
+    return item
+
+
+def _required_id(job_id: str | None) -> str:
+    if not job_id:
+        raise APIError(422, "validation_error", "id: query parameter required (or use /status/{id})")
+    return job_id
+
+
+# --- routes -----------------------------------------------------------------------------
+@app.post(
+    "/submit",
+    status_code=202,
+    response_model=SubmitResponse,
+    summary="Queue a program for execution",
+    responses={
+        202: {"description": "queued; `Location` points at /status/{id}"},
+        400: {"model": ErrorResponse, "description": "unsupported language (the message lists the supported ones)"},
+        413: {"model": ErrorResponse, "description": "code, test count or test data over its cap"},
+        422: {"model": ErrorResponse, "description": "malformed JSON, missing/empty code, limits out of range"},
+        **_ERROR_RESPONSES,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/SubmitRequest"},
+                    "example": SUBMIT_EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def submit(request: Request) -> JSONResponse:
+    """Validate and queue a job. With an `idempotency_key`, a retried request (same key, same
+    `user_id`) returns the original job (202, same body) and never creates a second one; the
+    replay's body is not compared with the original."""
+    svc = services(request)
+    settings = svc.settings
+    # Read the body ourselves: the size cap applies before parsing and errors keep our shape.
+    limit = max_body_bytes(settings)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    raw = await run_in_threadpool(parse_body, body)
+    sub = await run_in_threadpool(validate_submission, raw, settings)
+
+    item, created = await run_in_threadpool(svc.store.new_job, sub.request, sub.user_id, sub.idempotency_key)
+    job_id = item["id"]
+    with job_context(job_id):
+        if created:
+            try:
+                await run_in_threadpool(svc.queue.send, sub.request.language, job_id)
+            except Exception as exc:
+                # Never leave a record no message refers to: remove it (or at least fail it).
+                log.error("enqueue failed; withdrawing the job", extra={"error": str(exc)})
+                await run_in_threadpool(_withdraw, svc, item)
+                raise APIError(503, "dependency_unavailable",
+                               f"could not queue the job ({type(exc).__name__}); nothing was stored, retry later",
+                               headers={"Retry-After": "2"}) from None
+            log.info("job queued", extra={"language": sub.request.language, "tests": len(sub.request.test_cases),
+                                          "claim_check": "request_key" in item})
+        else:
+            log.info("idempotent replay", extra={"status": item.get("status")})
+    body_out = {
+        "id": job_id,
+        "status": Status.QUEUED.value,
+        "language": item.get("language", sub.request.language),
+        "created_at": item["created_at"],
+    }
+    headers = {"Location": f"/status/{job_id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(status_code=202, content=body_out, headers=headers)
+
+
+def _withdraw(svc: Services, item: dict[str, Any]) -> None:
+    try:
+        svc.store.delete(item["id"])
+        if item.get("request_key"):
+            svc.blobs.delete(item["request_key"])
+    except Exception:  # noqa: BLE001 - DynamoDB may be the thing that is down
+        try:
+            svc.store.mark_failed(item["id"], "could not be queued")
+        except Exception:  # noqa: BLE001
+            log.exception("could neither delete nor fail an unqueued job", extra={"job_id": item["id"]})
+
+
+_STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "no such job"},
+    **_ERROR_RESPONSES,
+}
+
+
+@app.get("/status/{job_id}", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status")
+async def get_status(job_id: str, request: Request) -> dict[str, Any]:
+    """Cheap status of a job. `queued_for_ms` tells how long a queued job has waited."""
+    return status_view(await _load(services(request), job_id))
+
+
+@app.get("/status", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status (?id=)")
+async def get_status_q(request: Request, id: str | None = Query(None, description="job id")) -> dict[str, Any]:
+    return status_view(await _load(services(request), _required_id(id)))
+
+
+_WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="hold the request up to N seconds until the job is terminal")
+
+
+@app.get("/result/{job_id}", response_model=ResultResponse, responses=_STATUS_RESPONSES, summary="Job result")
+async def get_result(job_id: str, request: Request, wait: float = _WAIT) -> dict[str, Any]:
+    """Status plus per-test results (empty until `completed`), compiler output and a presigned
+    `output_url` of the full result document (valid 1 hour). `?wait=N` returns as soon as the job
+    is terminal."""
+    svc = services(request)
+    item = await _wait_terminal(request, svc, job_id, wait)
+    return await run_in_threadpool(result_view, svc, item)
+
+
+@app.get("/result", response_model=ResultResponse, responses=_STATUS_RESPONSES, summary="Job result (?id=)")
+async def get_result_q(
+    request: Request, id: str | None = Query(None, description="job id"), wait: float = _WAIT
+) -> dict[str, Any]:
+    svc = services(request)
+    item = await _wait_terminal(request, svc, _required_id(id), wait)
+    return await run_in_threadpool(result_view, svc, item)
+
+
+@app.get("/languages", summary="Supported languages, toolchains, limits and caps", responses=_ERROR_RESPONSES)
+async def languages(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    settings = svc.settings
+    try:
+        records = await run_in_threadpool(svc.store.executor_records)
+    except Exception as exc:  # noqa: BLE001 - versions are informative; the list itself is static
+        log.warning("executor records unavailable", extra={"error": str(exc)})
+        records = {}
+    ranges = limit_ranges(settings)
+    return {
+        "languages": [
+            {
+                "name": name,
+                "aliases": [a for a in ALIASES[name] if a != name],
+                "version": (records.get(name) or {}).get("version") or "unknown",
+                "last_seen": (records.get(name) or {}).get("last_seen"),
+                "default_limits": {k: v["default"] for k, v in ranges.items()},
+                "max_limits": {k: v["max"] for k, v in ranges.items()},
+            }
+            for name in LANGUAGES
+        ],
+        "limits": ranges,
+        "caps": {
+            "max_code_bytes": settings.max_code_bytes,
+            "max_tests": settings.max_tests,
+            "max_total_input_bytes": settings.max_total_input_bytes,
+            "max_expected_bytes_per_test": settings.max_expected_bytes_per_test,
+            "max_wait_seconds": MAX_WAIT_SECONDS,
+        },
+        "compare_modes": ["exact", "lines", "tokens", "float:EPS"],
+    }
+
+
+@app.get(
+    "/health",
+    summary="State of DynamoDB, SQS, S3, the sandbox and the executors",
+    responses={503: {"description": "a dependency is down; `error` says which"}},
+)
+async def health(request: Request) -> JSONResponse:
+    report = await services(request).health.report()
+    return JSONResponse(status_code=200 if report["status"] == "ok" else 503, content=report)
+
+
+def custom_openapi() -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    # /submit reads its body itself (size cap before parsing); publish the model it validates.
+    sub_schema = SubmitRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in sub_schema.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    sub_schema["examples"] = [SUBMIT_EXAMPLE]
+    components["SubmitRequest"] = sub_schema
+    app.openapi_schema = schema
+    return schema
+
+
+app.openapi = custom_openapi  # type: ignore[method-assign]

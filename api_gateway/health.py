@@ -1,0 +1,116 @@
+"""GET /health: the gateway's view of its dependencies, the sandbox and the executors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.config import Config
+
+from shared import aws
+from shared.jobs import JobStore, parse_rfc3339
+from shared.languages import LANGUAGES
+from shared.settings import Settings
+
+# A health check must answer fast even when a dependency hangs: no retries, short timeouts.
+_HEALTH_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=2)
+
+# An executor heartbeats on every idle poll (<= 20 s); busy with a long job it can be silent
+# for a while, so "stale" is generous.
+EXECUTOR_STALE_SECONDS = 120
+
+
+class HealthChecker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._probe: dict[str, Any] | None = None
+        self._probe_checked = 0.0
+
+    def _check(self, name: str) -> dict[str, Any]:
+        start = time.perf_counter()
+        s = self.settings
+        try:
+            if name == "dynamodb":
+                aws.client("dynamodb", s, _HEALTH_CONFIG).describe_table(TableName=s.table)
+            elif name == "sqs":
+                sqs = aws.client("sqs", s, _HEALTH_CONFIG)
+                for lang in LANGUAGES:
+                    sqs.get_queue_url(QueueName=s.queue_name(lang))
+            elif name == "s3":
+                aws.client("s3", s, _HEALTH_CONFIG).head_bucket(Bucket=s.bucket)
+            return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 1)}
+        except Exception as exc:  # noqa: BLE001 - any failure means "down" here
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+    def sandbox(self) -> dict[str, Any]:
+        """`sandbox --probe`, run once and cached; rechecked every minute while unavailable
+        (the helper may be built after the gateway started)."""
+        if self._probe is not None and self._probe.get("available"):
+            return self._probe
+        if self._probe is not None and time.monotonic() - self._probe_checked < 60:
+            return self._probe
+        self._probe_checked = time.monotonic()
+        path = self.settings.sandbox
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            self._probe = {"available": False, "isolation": "unavailable", "path": str(path)}
+            return self._probe
+        try:
+            proc = subprocess.run([str(path), "--probe"], capture_output=True, timeout=10, check=False,
+                                  stdin=subprocess.DEVNULL)
+            probe = json.loads(proc.stdout.decode() or "{}") if proc.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            probe = None
+        if not isinstance(probe, dict):
+            self._probe = {"available": False, "isolation": "unavailable", "path": str(path)}
+        else:
+            self._probe = {"available": True, "path": str(path), "probe": probe}
+        return self._probe
+
+    def executors(self) -> dict[str, Any]:
+        try:
+            records = JobStore(self.settings).executor_records()
+        except Exception as exc:  # noqa: BLE001
+            return {lang: {"seen": False, "error": type(exc).__name__} for lang in LANGUAGES}
+        now = datetime.now(UTC)
+        out: dict[str, Any] = {}
+        for lang in LANGUAGES:
+            rec = records.get(lang)
+            if not rec or not rec.get("last_seen"):
+                out[lang] = {"seen": False}
+                continue
+            age = (now - parse_rfc3339(rec["last_seen"])).total_seconds()
+            out[lang] = {
+                "seen": True,
+                "alive": age <= EXECUTOR_STALE_SECONDS,
+                "last_seen": rec["last_seen"],
+                "age_s": round(age, 1),
+                "version": rec.get("version"),
+                "executor_id": rec.get("executor_id"),
+            }
+        return out
+
+    async def report(self) -> dict[str, Any]:
+        names = ("dynamodb", "sqs", "s3")
+        checks = await asyncio.gather(*(asyncio.to_thread(self._check, n) for n in names))
+        deps = dict(zip(names, checks, strict=True))
+        sandbox = await asyncio.to_thread(self.sandbox)
+        executors = await asyncio.to_thread(self.executors) if deps["dynamodb"]["ok"] else {}
+        down = [n for n, c in deps.items() if not c["ok"]]
+        report: dict[str, Any] = {
+            "status": "ok" if not down else "unavailable",
+            "dependencies": deps,
+            "sandbox": sandbox,
+            "executors": executors,
+            "endpoint": self.settings.aws_endpoint_url or f"aws:{self.settings.aws_region}",
+        }
+        if down:
+            report["error"] = {
+                "code": "dependency_unavailable",
+                "message": "; ".join(f"{n}: {deps[n]['error']}" for n in down),
+            }
+        return report

@@ -1,0 +1,148 @@
+"""Validation of POST /submit beyond the model's shape: languages, caps and limit ranges
+(settings, reported by /languages). Everything is checked before anything is stored.
+
+Status codes: 400 unknown language; 413 when a size or count cap is exceeded (code bytes,
+number of test cases, bytes of test data, request body); 422 for anything malformed or out of
+range (missing/empty code, stdin together with test_cases, limits outside their range).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from api_gateway.errors import APIError, describe_validation_errors
+from shared.languages import ALIASES, LANGUAGES, canonical_language
+from shared.models import JobRequest, ResolvedLimits, SubmitRequest
+from shared.settings import Settings
+
+MIN_LIMITS = {"time_ms": 1, "wall_ms": 1, "memory_mb": 1, "output_kb": 1}
+
+
+def limit_ranges(settings: Settings) -> dict[str, dict[str, int]]:
+    """Allowed range and default of every limit (what /languages reports)."""
+    return {
+        "time_ms": {"min": MIN_LIMITS["time_ms"], "max": settings.max_time_ms, "default": settings.default_time_ms},
+        "wall_ms": {
+            "min": MIN_LIMITS["wall_ms"],
+            "max": settings.max_wall_ms,
+            "default": min(3 * settings.default_time_ms, settings.max_wall_ms),
+        },
+        "memory_mb": {
+            "min": MIN_LIMITS["memory_mb"], "max": settings.max_memory_mb, "default": settings.default_memory_mb,
+        },
+        "output_kb": {
+            "min": MIN_LIMITS["output_kb"], "max": settings.max_output_kb, "default": settings.default_output_kb,
+        },
+    }
+
+
+def max_body_bytes(settings: Settings) -> int:
+    # JSON escaping roughly doubles worst-case text (\n, \", \\); 1 MiB for the rest.
+    return 2 * (settings.max_code_bytes + settings.max_total_input_bytes) + 1024 * 1024
+
+
+def _supported_message() -> str:
+    listed = "; ".join(f"{name} (aliases: {', '.join(a for a in ALIASES[name] if a != name)})" for name in LANGUAGES)
+    return f"supported languages: {listed}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    request: JobRequest
+    user_id: str | None
+    idempotency_key: str | None
+
+
+def parse_body(body: bytes) -> Any:
+    if not body.strip():
+        raise APIError(422, "malformed_json", "request body is empty; expected a JSON object")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise APIError(422, "malformed_json", f"request body is not valid JSON: {exc}") from None
+
+
+def validate_submission(raw: Any, settings: Settings) -> Submission:
+    if not isinstance(raw, dict):
+        raise APIError(422, "validation_error", "request body must be a JSON object")
+    # Language first: the most useful error for a client talking to the wrong service.
+    language = raw.get("language")
+    if isinstance(language, str) and canonical_language(language) is None:
+        raise APIError(
+            400,
+            "unsupported_language",
+            f"unsupported language {language!r}; {_supported_message()}",
+            details={"supported": list(LANGUAGES), "aliases": {k: list(v) for k, v in ALIASES.items()}},
+        )
+    try:
+        sub = SubmitRequest.model_validate(raw)
+    except ValidationError as exc:
+        message, details = describe_validation_errors(exc.errors())
+        raise APIError(422, "validation_error", message, details) from None
+
+    canonical = canonical_language(sub.language)
+    if canonical is None:  # non-string language is caught by the model; keep the type checker honest
+        raise APIError(400, "unsupported_language", f"unsupported language; {_supported_message()}")
+
+    if not sub.code.strip():
+        raise APIError(422, "empty_code", "code must not be empty")
+    code_bytes = len(sub.code.encode("utf-8"))
+    if code_bytes > settings.max_code_bytes:
+        raise APIError(413, "code_too_large",
+                       f"code is {code_bytes} bytes; at most {settings.max_code_bytes} bytes are allowed")
+
+    if sub.test_cases and sub.stdin:
+        raise APIError(422, "stdin_with_test_cases",
+                       "stdin is only for runs without test_cases; put the input in each test case instead")
+    if len(sub.test_cases) > settings.max_tests:
+        raise APIError(413, "too_many_tests",
+                       f"{len(sub.test_cases)} test cases; at most {settings.max_tests} are allowed")
+
+    total = len(sub.stdin.encode("utf-8"))
+    for n, case in enumerate(sub.test_cases, start=1):
+        expected_bytes = len(case.expected.encode("utf-8")) if case.expected is not None else 0
+        if expected_bytes > settings.max_expected_bytes_per_test:
+            raise APIError(413, "expected_too_large",
+                           f"test case {n}: expected output is {expected_bytes} bytes; at most "
+                           f"{settings.max_expected_bytes_per_test} bytes per test are allowed")
+        total += len(case.input.encode("utf-8")) + expected_bytes
+    if total > settings.max_total_input_bytes:
+        raise APIError(413, "input_too_large",
+                       f"test input and expected output total {total} bytes; at most "
+                       f"{settings.max_total_input_bytes} bytes are allowed")
+
+    limits = resolve_limits(sub, settings)
+    request = JobRequest(
+        language=canonical,
+        code=sub.code,
+        test_cases=sub.test_cases,
+        stdin=sub.stdin,
+        limits=limits,
+        compare=sub.compare,
+    )
+    return Submission(request=request, user_id=sub.user_id, idempotency_key=sub.idempotency_key)
+
+
+def resolve_limits(sub: SubmitRequest, settings: Settings) -> ResolvedLimits:
+    ranges = limit_ranges(settings)
+    given = sub.limits.model_dump()
+    for name, value in given.items():
+        if value is None:
+            continue
+        lo, hi = ranges[name]["min"], ranges[name]["max"]
+        if not lo <= value <= hi:
+            raise APIError(422, "limit_out_of_range",
+                           f"limits.{name} = {value} is out of range; allowed {lo}..{hi}",
+                           details={"field": f"limits.{name}", "min": lo, "max": hi})
+    time_ms = given["time_ms"] if given["time_ms"] is not None else settings.default_time_ms
+    wall_ms = given["wall_ms"] if given["wall_ms"] is not None else min(3 * time_ms, settings.max_wall_ms)
+    return ResolvedLimits(
+        time_ms=time_ms,
+        wall_ms=wall_ms,
+        memory_mb=given["memory_mb"] if given["memory_mb"] is not None else settings.default_memory_mb,
+        output_kb=given["output_kb"] if given["output_kb"] is not None else settings.default_output_kb,
+    )
