@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.language_spec import LanguageSpec, resolve_tool
+from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
 
-GCC = resolve_tool("/usr/bin/gcc")
+GCC = "/usr/bin/gcc"
 
 
 class CSpec(LanguageSpec):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.language_spec import LanguageSpec, resolve_tool
+from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
 
-GXX = resolve_tool("/usr/bin/g++")
+GXX = "/usr/bin/g++"
 
 
 class CppSpec(LanguageSpec):

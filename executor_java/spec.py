@@ -11,10 +11,10 @@ from shared.sandbox import SandboxRun
 JAVA = resolve_tool("/usr/bin/java")
 JAVAC = resolve_tool("/usr/bin/javac")
 
-# The JVM's own memory (metaspace, code cache, thread stacks, GC structures) on top of the
-# heap. The heap (-Xmx) is the user's memory_mb; the sandbox limit gets this headroom so a
-# program over its limit fails with OutOfMemoryError (-> MLE) rather than a kill mid-start.
-JVM_HEADROOM_MB = 256
+# Memory: the heap (-Xmx) is the user's memory_mb. The JVM's own memory (metaspace, code
+# cache, thread stacks, GC structures) comes on top; the sandbox's java profile adds that
+# headroom to the cgroup limit itself (native_sandbox: JAVA_HEADROOM_MB), so --memory-mb is
+# passed unchanged and a program over its limit fails with OutOfMemoryError (-> MLE).
 
 # Fast start for short programs: C1 only, serial GC, class-data sharing, no perf file in /tmp.
 _JVM_FAST = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData")
@@ -112,11 +112,7 @@ class JavaSpec(LanguageSpec):
         return [JAVAC, "-J-Xmx512m", *jvm, "-encoding", "UTF-8", "-nowarn", "-d", ".", source_name]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
-        # memory_mb here is the user's limit (the sandbox gets it plus JVM_HEADROOM_MB).
         return [JAVA, f"-Xmx{limits.memory_mb}m", "-Xss64m", *_JVM_FAST, "-cp", ".", run_class(code)]
-
-    def limits(self, limits: ResolvedLimits) -> ResolvedLimits:
-        return limits.model_copy(update={"memory_mb": limits.memory_mb + JVM_HEADROOM_MB})
 
     def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
         if verdict == Verdict.RUNTIME_ERROR and b"java.lang.OutOfMemoryError" in stderr:
