@@ -1,0 +1,135 @@
+/* Command-line parsing (SPEC §6). Strict: unknown flags, missing values, out-of-range numbers
+ * are errors (exit 2). */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void usage(void)
+{
+    fprintf(stderr,
+        "usage: sandbox --profile c|cpp|java|python|compile --time-ms MS --wall-ms MS\n"
+        "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
+        "               [--workdir DIR] [--env K=V ...]\n"
+        "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
+        "               -- PROGRAM [ARGS...]\n"
+        "       sandbox --probe\n");
+}
+
+static int parse_long(const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "sandbox: %s: invalid value '%s' (allowed %ld..%ld)\n", name, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_args(int argc, char **argv, struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->time_ms = cfg->wall_ms = cfg->memory_mb = cfg->output_kb = -1;
+    cfg->procs = -1;
+    cfg->parallel = 1;
+    cfg->envv = calloc((size_t)argc + 2, sizeof(char *));
+    if (!cfg->envv) return -1;
+    cfg->envv[cfg->envc++] = SANDBOX_PATH_ENV;
+
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (!strcmp(a, "--probe")) { cfg->probe = true; continue; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); exit(0); }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "sandbox: unexpected argument '%s' (the program goes after '--')\n", a);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "sandbox: %s needs a value\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        long n;
+        if (!strcmp(a, "--profile")) {
+            static const char *names[] = { "c", "cpp", "java", "python", "compile" };
+            int k;
+            for (k = 0; k < 5; k++) if (!strcmp(v, names[k])) break;
+            if (k == 5) {
+                fprintf(stderr, "sandbox: --profile: unknown profile '%s' (c, cpp, java, python, compile)\n", v);
+                return -1;
+            }
+            cfg->profile = (profile_t)k;
+            cfg->profile_name = names[k];
+        } else if (!strcmp(a, "--time-ms")) {
+            if (parse_long(a, v, 1, 600000, &n)) return -1;
+            cfg->time_ms = n;
+        } else if (!strcmp(a, "--wall-ms")) {
+            if (parse_long(a, v, 1, 3600000, &n)) return -1;
+            cfg->wall_ms = n;
+        } else if (!strcmp(a, "--memory-mb")) {
+            if (parse_long(a, v, 4, 65536, &n)) return -1;
+            cfg->memory_mb = n;
+        } else if (!strcmp(a, "--output-kb")) {
+            if (parse_long(a, v, 1, 4 * 1024 * 1024, &n)) return -1;
+            cfg->output_kb = n;
+        } else if (!strcmp(a, "--procs")) {
+            if (parse_long(a, v, 1, 4096, &n)) return -1;
+            cfg->procs = n;
+        } else if (!strcmp(a, "--parallel")) {
+            if (parse_long(a, v, 1, MAX_SLOTS, &n)) return -1;
+            cfg->parallel = n;
+        } else if (!strcmp(a, "--workdir")) {
+            cfg->workdir = v;
+        } else if (!strcmp(a, "--tests")) {
+            cfg->tests = v;
+        } else if (!strcmp(a, "--stdin")) {
+            cfg->stdin_path = v;
+        } else if (!strcmp(a, "--stdout")) {
+            cfg->stdout_path = v;
+        } else if (!strcmp(a, "--stderr")) {
+            cfg->stderr_path = v;
+        } else if (!strcmp(a, "--env")) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v) {
+                fprintf(stderr, "sandbox: --env: expected K=V, got '%s'\n", v);
+                return -1;
+            }
+            if (!strncmp(v, "PATH=", 5)) {
+                cfg->envv[0] = (char *)v;   /* an explicit PATH replaces the fixed one */
+            } else {
+                cfg->envv[cfg->envc++] = (char *)v;
+            }
+        } else {
+            fprintf(stderr, "sandbox: unknown option '%s'\n", a);
+            return -1;
+        }
+    }
+    cfg->envv[cfg->envc] = NULL;
+
+    if (cfg->probe) return 0;
+
+    if (!cfg->profile_name) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
+    if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
+    if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
+    if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
+    if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
+    if (cfg->procs < 0) cfg->procs = cfg->profile == PROF_COMPILE ? 64 : 1;
+    if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
+        fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
+        return -1;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "sandbox: no program given (put it after '--')\n");
+        return -1;
+    }
+    if (!argv[i][0]) { fprintf(stderr, "sandbox: empty program name\n"); return -1; }
+    cfg->argv = &argv[i];
+    cfg->argc = argc - i;
+    return 0;
+}

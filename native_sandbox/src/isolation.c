@@ -1,0 +1,287 @@
+/* Isolation: namespaces, the read-only mount tree, credentials, capabilities, fds, env.
+ *
+ * Once per invocation (helper):  [user ns if not root] -> net ns (shared by all runs, just a
+ *   down loopback) -> mount ns with a private tree: tmpfs root + read-only binds of /usr /bin
+ *   /lib* /sbin /etc (shadow files hidden), minimal /dev, the workdir at its own path, then
+ *   pivot_root into it.  The host tree is gone from the helper's view after this; everything
+ *   it still needs (tests dir, output files, cgroup files) is held as file descriptors.
+ * Per run (keeper = PID 1 of a fresh PID+mount+IPC+UTS namespace): fresh /proc, private tmpfs
+ *   /tmp (+ workdir re-bound if it lives under /tmp), hostname.
+ * Per program child: cgroups, fds 0-2, rlimits, cwd, signals, caps/uid drop, fds > 2 closed,
+ *   no_new_privs, seccomp, execve with a clean env. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE 2
+#endif
+
+static const char *root_dir;    /* where the new root was assembled before pivot_root */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int bind_ro(const char *src, const char *dst, unsigned long extra)
+{
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) return -1;
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | extra;
+    if (mount(NULL, dst, NULL, fl, NULL) < 0) {
+        /* in a user namespace, locked flags (nodev/noexec of the source) must be kept */
+        if (mount(NULL, dst, NULL, fl | MS_NODEV, NULL) < 0) return -1;
+    }
+    return 0;
+}
+
+static int enter_userns(void)
+{
+    uid_t u = geteuid();
+    gid_t g = getegid();
+    char buf[64];
+    if (unshare(CLONE_NEWUSER) < 0) return -1;
+    snprintf(buf, sizeof(buf), "%u %u 1\n", u, u);
+    if (write_file("/proc/self/uid_map", buf) < 0) return -1;
+    write_file("/proc/self/setgroups", "deny");
+    snprintf(buf, sizeof(buf), "%u %u 1\n", g, g);
+    if (write_file("/proc/self/gid_map", buf) < 0) return -1;
+    return 0;
+}
+
+static int build_root(struct sandbox *sb)
+{
+    static const char *const candidates[] = { "/tmp", "/mnt", "/media", "/srv", "/opt", "/var/tmp", NULL };
+    char p[4200];
+    struct stat st;
+    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0) return -1;
+
+    for (int i = 0; candidates[i]; i++) {
+        if (lstat(candidates[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+            mount("codepipe-root", candidates[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") == 0) {
+            root_dir = candidates[i];
+            break;
+        }
+    }
+    if (!root_dir) { close(wfd); return -1; }
+
+    static const char *const sys_dirs[] = { "usr", "bin", "lib", "lib64", "lib32", "libx32", "sbin", "etc", NULL };
+    for (int i = 0; sys_dirs[i]; i++) {
+        char src[64];
+        snprintf(src, sizeof(src), "/%s", sys_dirs[i]);
+        snprintf(p, sizeof(p), "%s/%s", root_dir, sys_dirs[i]);
+        if (lstat(src, &st) < 0) continue;
+        if (S_ISLNK(st.st_mode)) {
+            char target[512];
+            ssize_t n = readlink(src, target, sizeof(target) - 1);
+            if (n <= 0) continue;
+            target[n] = 0;
+            if (symlink(target, p) < 0) return -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (mkdir(p, 0755) < 0) return -1;
+            if (bind_ro(src, p, MS_NODEV) < 0) return -1;
+        }
+    }
+
+    /* Hide secrets in /etc behind an unreadable empty file (so #include "/etc/shadow" fails). */
+    snprintf(p, sizeof(p), "%s/.hidden", root_dir);
+    int hfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0000);
+    if (hfd < 0) return -1;
+    close(hfd);
+    static const char *const secrets[] = { "shadow", "gshadow", "shadow-", "gshadow-", "sudoers",
+                                           "security/opasswd", "ssh/ssh_host_rsa_key",
+                                           "ssh/ssh_host_ecdsa_key", "ssh/ssh_host_ed25519_key", NULL };
+    for (int i = 0; secrets[i]; i++) {
+        char dst[4300];
+        snprintf(dst, sizeof(dst), "%s/etc/%s", root_dir, secrets[i]);
+        if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+        if (bind_ro(p, dst, MS_NODEV | MS_NOEXEC) < 0) return -1;
+    }
+
+    /* minimal /dev */
+    snprintf(p, sizeof(p), "%s/dev", root_dir);
+    if (mkdir(p, 0755) < 0) return -1;
+    static const char *const devs[] = { "null", "zero", "random", "urandom", "full", NULL };
+    for (int i = 0; devs[i]; i++) {
+        char src[64], dst[4300];
+        snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+        snprintf(dst, sizeof(dst), "%s/dev/%s", root_dir, devs[i]);
+        int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0) return -1;
+        close(fd);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0) return -1;
+        mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, NULL);
+    }
+    static const char *const links[][2] = { { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+                                            { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" } };
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        snprintf(p, sizeof(p), "%s/dev/%s", root_dir, links[i][0]);
+        if (symlink(links[i][1], p) < 0) return -1;
+    }
+    snprintf(p, sizeof(p), "%s/dev/shm", root_dir);
+    mkdir(p, 01777);
+
+    snprintf(p, sizeof(p), "%s/proc", root_dir);
+    if (mkdir(p, 0555) < 0) return -1;
+    if (sb->caps.userns_used) {
+        /* the kernel only lets a user namespace mount a fresh proc where a full one is visible */
+        if (mount("/proc", p, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+    }
+    snprintf(p, sizeof(p), "%s/tmp", root_dir);
+    if (mkdir(p, 01777) < 0) return -1;
+    chmod(p, 01777);
+
+    /* the workdir, at the same absolute path */
+    snprintf(p, sizeof(p), "%s%s", root_dir, sb->workdir_real);
+    if (mkdir_p(p, 0755) < 0) return -1;
+    char src[64];
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
+    if (mount(src, p, NULL, MS_BIND, NULL) < 0) return -1;
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sb->workdir_rw ? 0 : MS_RDONLY);
+    if (mount(NULL, p, NULL, fl, NULL) < 0) return -1;
+    close(wfd);
+
+    /* pivot_root into the new tree and drop the host's */
+    if (chdir(root_dir) < 0) return -1;
+    if (syscall(SYS_pivot_root, ".", ".") < 0) return -1;
+    if (umount2(".", MNT_DETACH) < 0) return -1;
+    if (chdir("/") < 0) return -1;
+    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+    return 0;
+}
+
+int isolation_setup_once(struct sandbox *sb)
+{
+    struct host_caps *c = &sb->caps;
+    c->root = geteuid() == 0;
+    c->uid_switch = c->root;
+    if (!c->root) {
+        if (getenv("CODEPIPE_SANDBOX_NO_USERNS") || enter_userns() < 0) {
+            warnx_("warning: not root and no user namespaces: running with rlimits + seccomp only");
+            return 0;
+        }
+        c->userns_used = c->ns_user = true;
+    }
+    if (getenv("CODEPIPE_SANDBOX_NO_NS")) {
+        warnx_("warning: namespaces disabled by CODEPIPE_SANDBOX_NO_NS");
+        return 0;
+    }
+    if (unshare(CLONE_NEWNET) == 0) c->ns_net = true;
+    else warnx_("warning: no network namespace (%s)", strerror(errno));
+
+    if (unshare(CLONE_NEWNS) < 0) {
+        warnx_("warning: no mount namespace (%s): the program sees the host file system", strerror(errno));
+        return 0;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        warnx_("warning: cannot make mounts private (%s)", strerror(errno));
+        return 0;
+    }
+    if (build_root(sb) < 0) {
+        /* A half-built tree in our own mount namespace is harmless to the host, but the program
+         * must not run in it: give up on the helper entirely. */
+        die("cannot build the sandbox file system (%s)", strerror(errno));
+    }
+    c->ns_mount = true;
+    return 0;
+}
+
+/* Keeper (PID 1 of the run's namespaces): per-run mounts. */
+int isolation_setup_run(struct sandbox *sb)
+{
+    if (!sb->caps.ns_mount) return 0;
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
+    int wfd = -1;
+    if (sb->workdir_under_tmp) {
+        wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (wfd < 0) return -1;
+    }
+    char opts[64];
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
+    if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
+    if (wfd >= 0) {
+        char src[64];
+        if (mkdir_p(sb->workdir_real, 0755) < 0) return -1;
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
+        if (mount(src, sb->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
+        close(wfd);
+    }
+    if (sb->caps.ns_uts && sethostname("codepipe", 8) < 0) return -1;
+    return 0;
+}
+
+static void drop_privileges(struct sandbox *sb)
+{
+    bool have_caps = sb->caps.root || sb->caps.userns_used;
+    if (have_caps) {
+        for (int cap = 0; cap <= sb->cap_last; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    }
+    if (sb->caps.uid_switch) {
+        if (setgroups(0, NULL) < 0) _exit(126);
+        if (setresgid(sb->gid, sb->gid, sb->gid) < 0) _exit(126);
+        if (setresuid(sb->uid, sb->uid, sb->uid) < 0) _exit(126);
+        if (getuid() == 0 || geteuid() == 0) _exit(126);
+    }
+    if (have_caps) {
+        struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct d[2];
+        memset(d, 0, sizeof(d));
+        if (syscall(SYS_capset, &h, d) < 0) _exit(126);
+    }
+}
+
+void isolation_enter_child(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd)
+{
+    struct slot_shared *sh = &sb->shared[slot];
+    sh->setup_stage = 1;
+    cgroup_join_slot(sb, slot);
+    setsid();
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
+    sh->setup_stage = 2;
+    apply_rlimits(sb);
+    if (chdir(sb->workdir_real) < 0) goto fail;
+    sh->setup_stage = 3;
+
+    /* Handlers are reset by execve; only the mask (and ignored signals: we ignore none)
+     * would survive it. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    drop_privileges(sb);
+    sh->setup_stage = 4;
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+        for (int fd = 3; fd < 4096; fd++) close(fd);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
+    sh->setup_stage = 5;
+    if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
+    sh->setup_stage = 6;
+    execve(sb->exec_path, sb->cfg.argv, sb->cfg.envv);
+fail:
+    sh->exec_errno = errno ? errno : EINVAL;
+    _exit(127);
+}

@@ -1,0 +1,537 @@
+/* codepipe sandbox helper: orchestration.
+ *
+ *   helper ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS)──> keeper (PID 1) ──fork──> program
+ *
+ * The helper prepares everything once (net ns, mount tree, cgroups, seccomp BPF), then runs up
+ * to --parallel keepers at a time.  A keeper mounts /proc and /tmp, forks the program, enforces
+ * CPU/wall/output limits by polling, reaps everything in its namespace, and reports the
+ * program's wait status and rusage back through a pipe. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sandbox G;
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int s) { got_signal = s; }
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("sandbox: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    cgroup_cleanup(&G);
+    exit(1);
+}
+
+/* ------------------------------------------------------------------ files */
+
+/* Create/replace `name` in dir `dfd` without following links: unlink first, then O_EXCL. */
+static int open_output_at(int dfd, const char *name)
+{
+    if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) return -1;
+    return openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
+static int open_output_path(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base) { errno = EISDIR; return -1; }
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n == 0) n = 1;
+        if (n >= sizeof(dir)) { errno = ENAMETOOLONG; return -1; }
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    } else {
+        strcpy(dir, ".");
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    int fd = open_output_at(dfd, base);
+    int e = errno;
+    close(dfd);
+    errno = e;
+    return fd;
+}
+
+static char *resolve_program(const char *prog, const char *workdir)
+{
+    char buf[PATH_MAX];
+    if (strchr(prog, '/')) {
+        if (prog[0] == '/') snprintf(buf, sizeof(buf), "%s", prog);
+        else snprintf(buf, sizeof(buf), "%s/%s", workdir, prog);
+        struct stat st;
+        if (stat(buf, &st) < 0 || !S_ISREG(st.st_mode)) return NULL;
+        if (!(st.st_mode & 0111)) { errno = EACCES; return NULL; }
+        return strdup(buf);
+    }
+    const char *path = strchr(SANDBOX_PATH_ENV, '=') + 1;
+    for (char **e = G.cfg.envv; *e; e++) if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+    const char *p = path;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0 && n < sizeof(buf) - strlen(prog) - 2) {
+            snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+            struct stat st;
+            if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return strdup(buf);
+        }
+        if (!colon) break;
+        p = colon + 1;
+    }
+    errno = ENOENT;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ keeper */
+
+static long long proc_cpu_us(pid_t pid)
+{
+    clockid_t cid;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &cid) != 0 || clock_gettime(cid, &ts) != 0) return 0;
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long children_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+static long long fsize(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void kill_all(struct sandbox *sb, int slot, pid_t prog)
+{
+    if (sb->caps.ns_pid) kill(-1, SIGKILL);          /* we are PID 1: only our namespace */
+    else { kill(-prog, SIGKILL); kill(prog, SIGKILL); }
+    cgroup_kill_slot(sb, slot);
+}
+
+static void __attribute__((noreturn))
+keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int rep_fd)
+{
+    struct keeper_report rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.magic = KEEPER_MAGIC;
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+
+    if (isolation_setup_run(sb) < 0) {
+        rep.setup_errno = errno ? errno : EINVAL;
+        rep.setup_stage = -1;
+        write_full(rep_fd, &rep, sizeof(rep));
+        _exit(0);
+    }
+    sb->shared[slot].exec_errno = 0;
+    sb->shared[slot].setup_stage = 0;
+
+    long long t0 = now_us();
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) {
+        rep.setup_errno = errno;
+        rep.setup_stage = -2;
+        write_full(rep_fd, &rep, sizeof(rep));
+        _exit(0);
+    }
+    if (pid == 0) isolation_enter_child(sb, slot, in_fd, out_fd, err_fd);
+    close(in_fd);
+
+    long long wall_limit_us = sb->cfg.wall_ms * 1000LL;
+    long long cpu_limit_us = sb->cfg.time_ms * 1000LL;
+    long long t_end = 0;
+    bool done = false;
+    int status = 0;
+    for (;;) {
+        struct timespec tick = { 0, 10 * 1000 * 1000 };
+        sigtimedwait(&chld, NULL, &tick);
+        pid_t w;
+        int st;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (w == pid) { done = true; status = st; t_end = now_us(); }
+        }
+        if (done) break;
+        long long now = now_us();
+        if (now - t0 > wall_limit_us) { rep.killed_for = KILL_WALL; break; }
+        long long cpu = cgroup_cpu_ns(sb, slot);
+        cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(pid) + children_cpu_us();
+        if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
+        if (fsize(out_fd) + fsize(err_fd) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
+    }
+    kill_all(sb, slot, pid);
+    if (!t_end) t_end = now_us();
+    /* reap everything that is left */
+    for (int rounds = 0;; rounds++) {
+        int st;
+        pid_t w = waitpid(-1, &st, sb->caps.ns_pid ? 0 : WNOHANG);
+        if (w > 0) {
+            if (w == pid && !done) { done = true; status = st; }
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;                                    /* ECHILD: all gone */
+        if (rounds > 200) break;                             /* degraded mode: give up */
+        kill_all(sb, slot, pid);
+        usleep(1000);
+    }
+    rep.wstatus = status;
+    rep.wall_us = t_end - t0;
+    rep.exec_errno = sb->shared[slot].exec_errno;
+    rep.setup_stage = sb->shared[slot].setup_stage;
+    getrusage(RUSAGE_CHILDREN, &rep.ru);
+    write_full(rep_fd, &rep, sizeof(rep));
+    _exit(0);
+}
+
+/* ------------------------------------------------------------------ helper */
+
+struct running {
+    bool busy;
+    pid_t keeper;
+    int rep_fd, out_fd, err_fd;
+    int idx;               /* index into results */
+    long long deadline_us; /* backstop */
+};
+
+static pid_t zombies[4096];
+static int nzombies;
+
+static void reap_zombies(bool block)
+{
+    int j = 0;
+    for (int i = 0; i < nzombies; i++) {
+        int st;
+        pid_t r = waitpid(zombies[i], &st, block ? 0 : WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR)) zombies[j++] = zombies[i];
+    }
+    nzombies = j;
+}
+
+static int clone_flags(struct sandbox *sb)
+{
+    int f = 0;
+    if (sb->caps.ns_pid) f |= CLONE_NEWPID;
+    if (sb->caps.ns_mount) f |= CLONE_NEWNS;
+    if (sb->caps.ns_ipc) f |= CLONE_NEWIPC;
+    if (sb->caps.ns_uts) f |= CLONE_NEWUTS;
+    return f;
+}
+
+/* Find out once which per-run namespaces the kernel gives us. */
+static void probe_run_namespaces(struct sandbox *sb)
+{
+    if (getenv("CODEPIPE_SANDBOX_NO_NS") || (!sb->caps.root && !sb->caps.userns_used)) return;
+    int want[] = { CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS };
+    bool *got[] = { &sb->caps.ns_pid, &sb->caps.ns_ipc, &sb->caps.ns_uts };
+    for (int i = 0; i < 3; i++) {
+        int f = want[i] | (sb->caps.ns_mount ? CLONE_NEWNS : 0);
+        pid_t p = (pid_t)syscall(SYS_clone, f | SIGCHLD, 0, 0, 0, 0);
+        if (p == 0) _exit(0);
+        if (p > 0) {
+            int st;
+            while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+            *got[i] = true;
+        }
+    }
+    if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
+}
+
+static void start_run(struct sandbox *sb, struct running *rs, int slot, int idx, struct run_result *res,
+                      int in_fd, int out_fd, int err_fd)
+{
+    struct running *r = &rs[slot];
+    int p[2];
+    res[idx].status = ST_IE;
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
+        close(in_fd); close(out_fd); close(err_fd);
+        return;
+    }
+    cgroup_reset_slot(sb, slot);
+    pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        close(p[0]);
+        keeper_main(sb, slot, in_fd, out_fd, err_fd, p[1]);
+    }
+    close(p[1]);
+    close(in_fd);
+    if (pid < 0) {
+        warnx_("test %d: clone: %s", res[idx].test, strerror(errno));
+        close(p[0]); close(out_fd); close(err_fd);
+        return;
+    }
+    r->busy = true;
+    r->keeper = pid;
+    r->rep_fd = p[0];
+    r->out_fd = out_fd;
+    r->err_fd = err_fd;
+    r->idx = idx;
+    r->deadline_us = now_us() + sb->cfg.wall_ms * 1000LL + 3000000LL;
+}
+
+static void finish_run(struct sandbox *sb, struct running *rs, int slot, struct run_result *res, bool killed)
+{
+    struct running *r = &rs[slot];
+    struct keeper_report rep;
+    ssize_t n = killed ? 0 : read(r->rep_fd, &rep, sizeof(rep));
+    bool ok = n == (ssize_t)sizeof(rep) && rep.magic == KEEPER_MAGIC;
+    if (!ok) {
+        kill(r->keeper, SIGKILL);
+        cgroup_kill_slot(sb, slot);
+        warnx_("test %d: the run's keeper died without a report", res[r->idx].test);
+    }
+    classify(sb, slot, ok ? &rep : NULL, r->out_fd, r->err_fd, &res[r->idx]);
+    close(r->rep_fd);
+    close(r->out_fd);
+    close(r->err_fd);
+    int st;
+    if (waitpid(r->keeper, &st, WNOHANG) == 0 && nzombies < (int)(sizeof(zombies) / sizeof(zombies[0])))
+        zombies[nzombies++] = r->keeper;
+    else if (nzombies >= (int)(sizeof(zombies) / sizeof(zombies[0])))
+        waitpid(r->keeper, &st, 0);
+    r->busy = false;
+}
+
+static void terminate(struct sandbox *sb, struct running *rs)
+{
+    for (int s = 0; s < sb->nslots; s++) {
+        if (!rs[s].busy) continue;
+        kill(rs[s].keeper, SIGKILL);
+        cgroup_kill_slot(sb, s);
+        int st;
+        waitpid(rs[s].keeper, &st, 0);
+    }
+    for (int i = 0; i < nzombies; i++) kill(zombies[i], SIGKILL);
+    reap_zombies(true);
+    cgroup_cleanup(sb);
+    warnx_("terminated by signal %d", (int)got_signal);
+    _exit(128 + (int)got_signal);
+}
+
+int main(int argc, char **argv)
+{
+    struct sandbox *sb = &G;
+    memset(sb, 0, sizeof(*sb));
+    sb->tests_fd = -1;
+    if (parse_args(argc, argv, &sb->cfg) < 0) { usage(); return 2; }
+    struct config *c = &sb->cfg;
+
+    const char *u = getenv("CODEPIPE_SANDBOX_UID");
+    sb->uid = sb->gid = u ? (uid_t)strtoul(u, NULL, 10) : DEFAULT_SANDBOX_UID;
+    if (sb->uid == 0) sb->uid = sb->gid = DEFAULT_SANDBOX_UID;
+
+    if (c->probe) {
+        probe_host(&sb->caps);
+        print_probe(&sb->caps);
+        return 0;
+    }
+
+    /* Signals: block the terminating ones; ppoll unblocks them atomically. */
+    sigset_t block, empty;
+    sigemptyset(&block);
+    sigemptyset(&empty);
+    int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT };
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaddset(&block, sigs[i]);
+        sigaction(sigs[i], &sa, NULL);
+    }
+    sigprocmask(SIG_BLOCK, &block, NULL);
+
+    {
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+        sb->cap_last = 40;
+        if (f) { if (fscanf(f, "%d", &sb->cap_last) != 1) sb->cap_last = 40; fclose(f); }
+    }
+
+    /* workdir */
+    char real[PATH_MAX];
+    if (!realpath(c->workdir ? c->workdir : ".", real)) die("workdir %s: %s", c->workdir ? c->workdir : ".", strerror(errno));
+    struct stat st;
+    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) die("workdir %s: not a directory", real);
+    static const char *const forbidden[] = { "/", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc",
+                                             "/sys", "/dev", "/boot", "/root", "/tmp", "/var", "/home", NULL };
+    for (int i = 0; forbidden[i]; i++)
+        if (!strcmp(real, forbidden[i])) die("workdir %s: refusing a system directory", real);
+    if (!strncmp(real, "/proc/", 6) || !strncmp(real, "/sys/", 5) || !strncmp(real, "/dev/", 5))
+        die("workdir %s: refusing a kernel file system", real);
+    sb->workdir_real = strdup(real);
+    sb->workdir_under_tmp = !strncmp(real, "/tmp/", 5);
+    sb->workdir_rw = c->profile == PROF_COMPILE;
+    sb->output_limit = c->output_kb * 1024LL;
+
+    /* program */
+    sb->exec_path = resolve_program(c->argv[0], sb->workdir_real);
+    if (!sb->exec_path) die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" : "not found");
+
+    /* tests / single-run files */
+    int ntests = 1;
+    int single_in = -1, single_out = -1, single_err = -1;
+    if (c->tests) {
+        char treal[PATH_MAX];
+        if (!realpath(c->tests, treal)) die("tests dir %s: %s", c->tests, strerror(errno));
+        sb->tests_fd = open(treal, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sb->tests_fd < 0) die("tests dir %s: %s", c->tests, strerror(errno));
+        size_t wl = strlen(real);
+        if (!strcmp(treal, real) || (!strncmp(treal, real, wl) && treal[wl] == '/'))
+            die("tests dir %s must not be inside the workdir %s", treal, real);
+        if (faccessat(sb->tests_fd, ".", W_OK, AT_EACCESS) < 0) die("tests dir %s: not writable", treal);
+        ntests = 0;
+        for (;;) {
+            char name[32];
+            snprintf(name, sizeof(name), "%d.in", ntests + 1);
+            struct stat ts;
+            if (fstatat(sb->tests_fd, name, &ts, AT_SYMLINK_NOFOLLOW) < 0) break;
+            ntests++;
+        }
+    } else {
+        single_in = open(c->stdin_path ? c->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC | (c->stdin_path ? O_NOFOLLOW : 0));
+        if (single_in < 0) die("stdin %s: %s", c->stdin_path, strerror(errno));
+        if (c->stdout_path) {
+            single_out = open_output_path(c->stdout_path);
+            if (single_out < 0) die("stdout %s: %s", c->stdout_path, strerror(errno));
+        } else if ((single_out = memfd_create("stdout", MFD_CLOEXEC)) < 0) die("memfd: %s", strerror(errno));
+        if (c->stderr_path && c->stdout_path && !strcmp(c->stderr_path, c->stdout_path)) {
+            single_err = fcntl(single_out, F_DUPFD_CLOEXEC, 3);
+        } else if (c->stderr_path) {
+            single_err = open_output_path(c->stderr_path);
+            if (single_err < 0) die("stderr %s: %s", c->stderr_path, strerror(errno));
+        } else if ((single_err = memfd_create("stderr", MFD_CLOEXEC)) < 0) die("memfd: %s", strerror(errno));
+    }
+
+    /* limits */
+    long threads = (c->profile == PROF_C || c->profile == PROF_CPP) ? 63 : 255;
+    sb->pids_max = c->procs + threads;
+    sb->nslots = (int)(c->parallel < ntests ? c->parallel : (ntests > 0 ? ntests : 1));
+    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
+
+    if (c->profile == PROF_COMPILE && geteuid() == 0) {
+        /* the compiler writes its output into the workdir: hand it to the sandbox uid, through
+         * an fd (no path following) */
+        int wfd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (wfd < 0 || fchown(wfd, sb->uid, sb->gid) < 0) die("workdir %s: %s", real, strerror(errno));
+        close(wfd);
+    }
+
+    if (geteuid() == 0 || !getenv("CODEPIPE_SANDBOX_NO_CGROUP")) cgroup_setup(sb);
+    isolation_setup_once(sb);
+    probe_run_namespaces(sb);
+    if (seccomp_build(sb) < 0) {
+        warnx_("warning: seccomp unavailable (%s): running without a system call filter", strerror(errno));
+    } else {
+        sb->caps.seccomp = true;
+    }
+
+    struct run_result *res = calloc((size_t)(ntests > 0 ? ntests : 1), sizeof(*res));
+    struct running rs[MAX_SLOTS];
+    memset(rs, 0, sizeof(rs));
+    for (int i = 0; i < ntests; i++) { res[i].test = i + 1; res[i].status = ST_IE; }
+
+    int next = 0, running = 0;
+    while (next < ntests || running > 0) {
+        if (got_signal) terminate(sb, rs);
+        for (int s = 0; s < sb->nslots && next < ntests; s++) {
+            if (rs[s].busy) continue;
+            int idx = next++;
+            int in_fd, out_fd, err_fd;
+            if (c->tests) {
+                char name[32];
+                snprintf(name, sizeof(name), "%d.in", idx + 1);
+                in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (in_fd < 0) {
+                    warnx_("test %d: %s: %s", idx + 1, name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
+                    continue;
+                }
+                snprintf(name, sizeof(name), "%d.out", idx + 1);
+                out_fd = open_output_at(sb->tests_fd, name);
+                snprintf(name, sizeof(name), "%d.err", idx + 1);
+                err_fd = open_output_at(sb->tests_fd, name);
+                if (out_fd < 0 || err_fd < 0) {
+                    warnx_("test %d: cannot create %s: %s", idx + 1, name, strerror(errno));
+                    close(in_fd);
+                    if (out_fd >= 0) close(out_fd);
+                    if (err_fd >= 0) close(err_fd);
+                    continue;
+                }
+            } else {
+                in_fd = single_in; out_fd = single_out; err_fd = single_err;
+            }
+            start_run(sb, rs, s, idx, res, in_fd, out_fd, err_fd);
+            if (rs[s].busy) running++;
+        }
+        if (!running) continue;
+
+        struct pollfd pf[MAX_SLOTS];
+        int map[MAX_SLOTS], n = 0;
+        long long now = now_us(), next_deadline = LLONG_MAX;
+        for (int s = 0; s < sb->nslots; s++) {
+            if (!rs[s].busy) continue;
+            pf[n].fd = rs[s].rep_fd;
+            pf[n].events = POLLIN;
+            pf[n].revents = 0;
+            map[n++] = s;
+            if (rs[s].deadline_us < next_deadline) next_deadline = rs[s].deadline_us;
+        }
+        long long wait_us = next_deadline - now;
+        if (wait_us < 0) wait_us = 0;
+        if (nzombies && wait_us > 50000) wait_us = 50000;
+        struct timespec ts = { wait_us / 1000000, (wait_us % 1000000) * 1000 };
+        int r = ppoll(pf, (nfds_t)n, &ts, &empty);
+        if (r < 0 && errno != EINTR) die("ppoll: %s", strerror(errno));
+        if (got_signal) terminate(sb, rs);
+        now = now_us();
+        for (int i = 0; i < n; i++) {
+            int s = map[i];
+            if (r > 0 && pf[i].revents) {
+                finish_run(sb, rs, s, res, false);
+                running--;
+            } else if (now > rs[s].deadline_us) {
+                kill(rs[s].keeper, SIGKILL);
+                finish_run(sb, rs, s, res, true);
+                running--;
+            }
+        }
+        reap_zombies(false);
+    }
+    reap_zombies(true);
+    if (single_in >= 0) close(single_in);
+
+    print_results(res, ntests, c->tests != NULL);
+    cgroup_cleanup(sb);
+    return 0;
+}

@@ -1,0 +1,112 @@
+/* Measurement and classification of one run. */
+#include "sandbox.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static long long fd_size(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) return 0;
+    return st.st_size;
+}
+
+/* Does the (helper-opened) stderr file mention `needle`?  Looks at its head and tail. */
+static bool stderr_mentions(int fd, long long size, const char *needle)
+{
+    static char buf[65536 + 1];
+    off_t offs[2] = { 0, size > 65536 ? size - 65536 : 0 };
+    for (int i = 0; i < (size > 65536 ? 2 : 1); i++) {
+        ssize_t n = pread(fd, buf, 65536, offs[i]);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        for (ssize_t k = 0; k < n; k++) if (!buf[k]) buf[k] = ' ';
+        if (strstr(buf, needle)) return true;
+    }
+    return false;
+}
+
+void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
+              int out_fd, int err_fd, struct run_result *r)
+{
+    const struct config *c = &sb->cfg;
+    r->exit_code = r->signal = 0;
+    r->cpu_ms = r->wall_ms = r->memory_kb = 0;
+    r->stdout_bytes = fd_size(out_fd);
+    r->stderr_bytes = fd_size(err_fd);
+    long long limit = sb->output_limit;
+    long long total = r->stdout_bytes + r->stderr_bytes;
+    /* files never stay past the limit */
+    if (r->stdout_bytes > limit) { if (ftruncate(out_fd, limit) == 0) r->stdout_bytes = limit; }
+    if (r->stderr_bytes > limit) { if (ftruncate(err_fd, limit) == 0) r->stderr_bytes = limit; }
+
+    if (!rep) { r->status = ST_IE; return; }
+    if (rep->setup_errno || rep->exec_errno) {
+        r->status = ST_IE;
+        if (rep->exec_errno)
+            warnx_("test %d: could not start the program (stage %d): %s", r->test,
+                   rep->setup_stage, strerror(rep->exec_errno));
+        else
+            warnx_("test %d: sandbox setup failed (stage %d): %s", r->test, rep->setup_stage,
+                   strerror(rep->setup_errno));
+        return;
+    }
+    int st = rep->wstatus;
+    if (WIFEXITED(st)) r->exit_code = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
+    r->wall_ms = (long)(rep->wall_us / 1000);
+
+    long long cg_cpu = cgroup_cpu_ns(sb, slot);
+    long long ru_cpu_us = (long long)rep->ru.ru_utime.tv_sec * 1000000 + rep->ru.ru_utime.tv_usec +
+                          (long long)rep->ru.ru_stime.tv_sec * 1000000 + rep->ru.ru_stime.tv_usec;
+    long long cpu_us = cg_cpu >= 0 ? cg_cpu / 1000 : ru_cpu_us;
+    if (rep->cpu_us_polled > cpu_us) cpu_us = rep->cpu_us_polled;
+    r->cpu_ms = (long)(cpu_us / 1000);
+
+    long long mem_kb = rep->ru.ru_maxrss;
+    long long peak = cgroup_peak_bytes(sb, slot);
+    if (peak >= 0) {
+        /* v1 charges the page cache of the output files we just wrote to the run */
+        long long anon = peak - total;
+        if (anon / 1024 > mem_kb) mem_kb = anon / 1024;
+    }
+    r->memory_kb = (long)mem_kb;
+
+    bool hit_limit = false;
+    bool oom = cgroup_oom_happened(sb, slot, &hit_limit);
+    bool abnormal = r->exit_code != 0 || r->signal != 0;
+    long long limit_kb = (long long)c->memory_mb * 1024;
+
+    if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || total > limit) {
+        r->status = ST_OLE;
+    } else if (rep->killed_for == KILL_CPU || rep->killed_for == KILL_WALL || r->signal == SIGXCPU) {
+        r->status = ST_TLE;
+        if (rep->killed_for == KILL_CPU && r->cpu_ms < c->time_ms) r->cpu_ms = c->time_ms;
+    } else if (r->signal == SIGSYS) {
+        r->status = ST_SV;
+    } else if (oom ||
+               (abnormal && c->profile == PROF_JAVA &&
+                stderr_mentions(err_fd, r->stderr_bytes, "java.lang.OutOfMemoryError")) ||
+               (abnormal && c->profile == PROF_PYTHON &&
+                stderr_mentions(err_fd, r->stderr_bytes, "MemoryError")) ||
+               (abnormal && (hit_limit || mem_kb * 10 >= limit_kb * 9))) {
+        r->status = ST_MLE;
+    } else if (r->cpu_ms > c->time_ms) {
+        r->status = ST_TLE;
+    } else if (abnormal) {
+        r->status = ST_RE;
+    } else {
+        r->status = ST_OK;
+    }
+}

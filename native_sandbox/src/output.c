@@ -1,0 +1,94 @@
+/* JSON output and small I/O utilities. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const status_names[] = { "OK", "TLE", "MLE", "OLE", "RE", "SV", "IE" };
+
+const char *status_name(status_t s) { return status_names[s]; }
+
+void print_result(FILE *f, const struct run_result *r)
+{
+    fprintf(f,
+        "{\"test\": %d, \"status\": \"%s\", \"exit_code\": %d, \"signal\": %d, "
+        "\"cpu_ms\": %ld, \"wall_ms\": %ld, \"memory_kb\": %ld, "
+        "\"stdout_bytes\": %lld, \"stderr_bytes\": %lld}",
+        r->test, status_name(r->status), r->exit_code, r->signal, r->cpu_ms, r->wall_ms,
+        r->memory_kb, r->stdout_bytes, r->stderr_bytes);
+}
+
+void print_results(const struct run_result *rs, int n, bool array)
+{
+    if (!array) {
+        print_result(stdout, &rs[0]);
+        fputc('\n', stdout);
+    } else {
+        fputc('[', stdout);
+        for (int i = 0; i < n; i++) {
+            fputs(i ? ",\n " : "", stdout);
+            print_result(stdout, &rs[i]);
+        }
+        fputs("]\n", stdout);
+    }
+    fflush(stdout);
+}
+
+void warnx_(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("sandbox: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+ssize_t write_full(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, p + done, n - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)done;
+}
+
+int write_str_fd(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    ssize_t w;
+    do { w = pwrite(fd, s, n, 0); } while (w < 0 && errno == EINTR);
+    return w == (ssize_t)n ? 0 : -1;
+}
+
+int write_file(const char *path, const char *s)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int r = write_str_fd(fd, s);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+long long read_ll_fd(int fd)
+{
+    char buf[64];
+    if (fd < 0) return -1;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    if (!strncmp(buf, "max", 3)) return -1;
+    return strtoll(buf, NULL, 10);
+}

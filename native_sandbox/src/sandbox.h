@@ -1,0 +1,170 @@
+/* codepipe sandbox helper — shared declarations.  See README.md for the design. */
+#ifndef CODEPIPE_SANDBOX_H
+#define CODEPIPE_SANDBOX_H
+
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <linux/filter.h>
+
+#define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_SANDBOX_UID 64000
+#define JAVA_HEADROOM_MB 192      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
+#define PYTHON_HEADROOM_MB 0
+#define MAX_SLOTS 64
+
+typedef enum { PROF_C, PROF_CPP, PROF_JAVA, PROF_PYTHON, PROF_COMPILE } profile_t;
+
+typedef enum {
+    ST_OK, ST_TLE, ST_MLE, ST_OLE, ST_RE, ST_SV, ST_IE
+} status_t;
+
+struct config {
+    profile_t profile;
+    const char *profile_name;
+    long time_ms, wall_ms, memory_mb, output_kb, procs, parallel;
+    const char *workdir, *tests, *stdin_path, *stdout_path, *stderr_path;
+    char **envv;          /* NULL-terminated, PATH first */
+    int envc;
+    char **argv;          /* program + args, NULL-terminated */
+    int argc;
+    bool probe;
+};
+
+/* What the host lets us do; filled by probe_host() / setup. */
+struct host_caps {
+    bool root;
+    bool userns_used;     /* we entered a user namespace to get the other layers */
+    bool ns_net, ns_pid, ns_mount, ns_ipc, ns_uts, ns_user;
+    int cgroup;           /* 0 none, 1 v1, 2 v2 */
+    bool seccomp;
+    bool uid_switch;
+};
+
+/* Per-slot cgroup state (one set of cgroups per parallel slot). */
+struct cg_slot {
+    bool active;
+    int procs_fd[3];       /* cgroup.procs of memory, pids, cpu(acct) dirs; -1 if none */
+    int nprocs_fd;
+    int mem_max_usage_fd;  /* v1 memory.max_usage_in_bytes / v2 memory.peak (may be -1) */
+    int mem_usage_fd;      /* v1 memory.usage_in_bytes / v2 memory.current */
+    int mem_failcnt_fd;    /* v1 memory.failcnt */
+    int mem_oom_fd;        /* v1 memory.oom_control / v2 memory.events */
+    int cpu_usage_fd;      /* v1 cpuacct.usage / v2 cpu.stat */
+    int kill_fd;           /* v2 cgroup.kill, or -1 */
+    int procs_list_fd;     /* a cgroup.procs to enumerate members (for killing) */
+    long long base_usage;  /* memory usage when the run started */
+    long long base_oom, base_failcnt;
+    long long base_cpu_ns; /* v2 has no reset: base value */
+};
+
+/* Result of one run (one test). */
+struct run_result {
+    int test;
+    status_t status;
+    int exit_code, signal;
+    long cpu_ms, wall_ms, memory_kb;
+    long long stdout_bytes, stderr_bytes;
+};
+
+/* What the keeper (PID 1 of the run's namespace) reports to the helper. */
+struct keeper_report {
+    int magic;
+    int wstatus;           /* wait status of the program */
+    int exec_errno;        /* != 0: the program could not be started */
+    int setup_errno;       /* != 0: keeper-side setup failed */
+    int setup_stage;
+    int killed_for;        /* 0 none, 1 cpu, 2 wall, 3 output */
+    long long wall_us;
+    long long cpu_us_polled;
+    struct rusage ru;      /* RUSAGE_CHILDREN of the keeper: all reaped descendants */
+};
+#define KEEPER_MAGIC 0x6b656570
+enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
+
+/* Shared page between a slot's keeper and its program child (exec errno). */
+struct slot_shared {
+    volatile int exec_errno;
+    volatile int setup_stage;
+};
+
+/* Global state of one invocation. */
+struct sandbox {
+    struct config cfg;
+    struct host_caps caps;
+    uid_t uid; gid_t gid;          /* the program's credentials */
+    char *exec_path;               /* resolved program path (the execve pointer) */
+    char *workdir_real;            /* absolute workdir path (same path inside the sandbox) */
+    bool workdir_under_tmp;
+    bool workdir_rw;
+    int tests_fd;                  /* --tests DIR */
+    struct sock_fprog bpf;         /* compiled seccomp filter */
+    bool have_bpf;
+    long long mem_limit_bytes;     /* cgroup memory limit actually set */
+    long long output_limit;        /* bytes */
+    long pids_max;
+    bool pids_cg;                  /* a pids cgroup enforces pids_max */
+    struct cg_slot slots[MAX_SLOTS];
+    int nslots;
+    struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
+    int cap_last;
+};
+
+extern struct sandbox G;
+
+/* args.c */
+int parse_args(int argc, char **argv, struct config *cfg);
+void usage(void);
+
+/* probe.c */
+void probe_host(struct host_caps *c);
+void print_probe(const struct host_caps *c);
+const char *probe_level(const struct host_caps *c);
+
+/* isolation.c */
+int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
+int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp, hostname */
+void isolation_enter_child(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd)
+    __attribute__((noreturn));
+char **build_env(const struct config *cfg);
+
+/* limits.c */
+int cgroup_setup(struct sandbox *sb);
+void cgroup_cleanup(struct sandbox *sb);
+void cgroup_reset_slot(struct sandbox *sb, int slot);
+void cgroup_join_slot(struct sandbox *sb, int slot);
+long long cgroup_cpu_ns(struct sandbox *sb, int slot);
+long long cgroup_peak_bytes(struct sandbox *sb, int slot);
+bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit);
+void cgroup_kill_slot(struct sandbox *sb, int slot);
+void apply_rlimits(struct sandbox *sb);
+void cgroup_describe(FILE *f);
+int cgroup_detect_version(void);
+
+/* seccomp_policy.c */
+int seccomp_build(struct sandbox *sb);
+int seccomp_load_prepared(const struct sock_fprog *prog);
+
+/* measure.c */
+long long now_us(void);
+void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
+              int out_fd, int err_fd, struct run_result *r);
+
+/* output.c */
+void print_result(FILE *f, const struct run_result *r);
+void print_results(const struct run_result *rs, int n, bool array);
+const char *status_name(status_t s);
+
+/* util */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+ssize_t write_full(int fd, const void *buf, size_t n);
+int write_str_fd(int fd, const char *s);
+int write_file(const char *path, const char *s);
+long long read_ll_fd(int fd);
+
+#endif

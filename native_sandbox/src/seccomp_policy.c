@@ -1,0 +1,166 @@
+/* seccomp-bpf policies, one per profile.  The filter is built and exported to BPF ONCE per
+ * invocation; each program child only has to load the prepared program (cheap).
+ *
+ *   c, cpp   default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
+ *   java,    default ALLOW, denylist: new processes, exec after the first, non-AF_UNIX sockets,
+ *   python   ptrace, mounts, namespaces, keys, bpf, perf, module/kexec, io_uring, ...
+ *   compile  default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the same wall
+ *            on network, namespaces, ptrace, mounts, kernel interfaces.
+ * Threads are allowed everywhere (clone with CLONE_THREAD); clone3 fails with ENOSYS so that
+ * glibc falls back to clone, whose flags we can inspect.  A denied call kills the whole process
+ * with SIGSYS, which the helper reports as SV. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/seccomp.h>
+
+#define KILL SCMP_ACT_KILL_PROCESS
+
+static const char *const c_allow[] = {
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "lseek", "close", "fstat", "stat", "lstat", "newfstatat", "statx", "fstatfs",
+    "statfs", "access", "faccessat", "faccessat2", "open", "openat", "getdents64", "getdents",
+    "getcwd", "readlink", "readlinkat", "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+    "msync", "mincore", "exit", "exit_group", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    "rt_sigpending", "rt_sigtimedwait", "rt_sigsuspend", "sigaltstack", "arch_prctl",
+    "set_tid_address", "set_robust_list", "get_robust_list", "rseq", "prlimit64", "getrlimit",
+    "futex", "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
+    "time", "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
+    "getresgid", "getpgrp", "getpgid", "getsid", "getgroups", "uname", "ioctl", "fcntl", "dup",
+    "dup2", "dup3", "pipe", "pipe2", "poll", "ppoll", "select", "pselect6", "getrandom",
+    "sched_yield", "sched_getaffinity", "sched_getparam", "sched_getscheduler",
+    "sched_get_priority_max", "sched_get_priority_min", "sysinfo", "getrusage", "times",
+    "tgkill", "tkill", "mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat",
+    "renameat2", "rmdir", "ftruncate", "truncate", "fsync", "fdatasync", "fallocate", "umask",
+    "chmod", "fchmod", "fchmodat", "alarm", "setitimer", "getitimer", "timer_create",
+    "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete", "pause",
+    "restart_syscall", "membarrier", "getcpu", "sched_setaffinity", "copy_file_range",
+    "sendfile", "splice", "tee", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait",
+    "epoll_pwait", "epoll_pwait2", "memfd_create", "mlock", "munlock", "futex_waitv",
+    "clock_adjtime" /* read-only use is harmless; modifications need CAP_SYS_TIME */, NULL,
+};
+
+/* Dangerous everywhere (java, python, compile). */
+static const char *const deny_all[] = {
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+    "chroot", "keyctl", "add_key", "request_key", "bpf", "unshare", "setns", "perf_event_open",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "iopl", "ioperm", "syslog",
+    "userfaultfd", "fanotify_init", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
+    "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
+    "settimeofday", "clock_settime", "adjtimex", "sethostname", "setdomainname", "kcmp",
+    "pidfd_getfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "vhangup",
+    "uselib", "nfsservctl", "landlock_create_ruleset", "landlock_add_rule",
+    "landlock_restrict_self", "seccomp" /* no stacking surprises */, "personality",
+    "mbind", "migrate_pages", "move_pages", "set_mempolicy", "get_mempolicy", "vm86", "vm86old",
+    "modify_ldt", NULL,
+};
+
+static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names)
+{
+    for (; *names; names++) {
+        int nr = seccomp_syscall_resolve_name(*names);
+        if (nr == __NR_SCMP_ERROR) continue;     /* not on this arch */
+        int rc = seccomp_rule_add(ctx, action, nr, 0);
+        if (rc < 0 && rc != -EEXIST) return rc;
+    }
+    return 0;
+}
+
+#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | \
+                  CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+int seccomp_build(struct sandbox *sb)
+{
+    profile_t p = sb->cfg.profile;
+    bool tight = p == PROF_C || p == PROF_CPP;
+    bool compile = p == PROF_COMPILE;
+    scmp_filter_ctx ctx = seccomp_init(tight ? KILL : SCMP_ACT_ALLOW);
+    if (!ctx) return -1;
+    int rc = 0;
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);          /* we set no_new_privs ourselves */
+    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, KILL);    /* i386/x32 entry points */
+#define R(x) do { rc = (x); if (rc < 0 && rc != -EEXIST) goto fail; } while (0)
+    uint64_t exec_ptr = (uint64_t)(uintptr_t)sb->exec_path;
+
+    if (tight) {
+        R(add_names(ctx, SCMP_ACT_ALLOW, c_allow));
+        /* threads only */
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, CLONE_THREAD)));
+        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
+        /* the one execve the helper itself does */
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, exec_ptr)));
+        /* prctl: only harmless queries/settings glibc uses */
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)));
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_VMA)));
+    } else {
+        R(add_names(ctx, KILL, deny_all));
+        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
+        /* no namespaces through clone either */
+        unsigned long flags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
+                                  CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME };
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i])));
+        /* sockets: AF_UNIX only (no network namespace escape needed for that: it's empty anyway) */
+        R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
+        R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
+        if (!compile) {
+            /* no new processes, no exec after the first */
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(fork), 0));
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(vfork), 0));
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)));
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_NE, exec_ptr)));
+            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execveat), 0));
+        }
+    }
+    /* kill(-1, ...) is harmless inside our PID namespace but not without one. */
+    if (tight) {
+        if (sb->caps.ns_pid)
+            R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 0));
+        else    /* only pid >= 0 */
+            R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u, 0)));
+    } else if (!sb->caps.ns_pid) {
+        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu)));
+    }
+#undef R
+
+    int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (mfd < 0) { rc = -errno; goto fail; }
+    rc = seccomp_export_bpf(ctx, mfd);
+    if (rc < 0) { close(mfd); goto fail; }
+    off_t len = lseek(mfd, 0, SEEK_END);
+    if (len <= 0 || len % sizeof(struct sock_filter)) { close(mfd); rc = -EINVAL; goto fail; }
+    struct sock_filter *insns = malloc((size_t)len);
+    if (!insns || pread(mfd, insns, (size_t)len, 0) != len) { close(mfd); rc = -EIO; goto fail; }
+    close(mfd);
+    sb->bpf.len = (unsigned short)(len / sizeof(struct sock_filter));
+    sb->bpf.filter = insns;
+    sb->have_bpf = true;
+    seccomp_release(ctx);
+    return 0;
+fail:
+    seccomp_release(ctx);
+    errno = -rc;
+    return -1;
+}
+
+/* In the program child, right before execve. */
+int seccomp_load_prepared(const struct sock_fprog *prog)
+{
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+}
