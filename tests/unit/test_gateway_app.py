@@ -1,0 +1,154 @@
+"""The gateway app in-process (TestClient) against moto: error shapes, the enqueue-failure
+path, dependency failures and the generic 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from api_gateway import app as app_module
+from infra.resources import create_resources
+from shared.settings import get_settings
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("CODEPIPE_TABLE", "unit-jobs")
+    monkeypatch.setenv("CODEPIPE_QUEUE_PREFIX", "unit-jobs")
+    monkeypatch.setenv("CODEPIPE_BUCKET", "unit-outputs")
+    get_settings.cache_clear()
+    with mock_aws():
+        create_resources(get_settings())
+        with TestClient(app_module.app, raise_server_exceptions=False) as c:
+            yield c
+    get_settings.cache_clear()
+
+
+def error_of(resp: Any, status: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and set(body["error"]) >= {"code", "message"}, body
+    return body["error"]
+
+
+def job_items(client: TestClient) -> list[dict[str, Any]]:
+    table = client.app.state.services.store.table  # type: ignore[attr-defined]
+    return [i for i in table.scan()["Items"] if not str(i["id"]).startswith("executor#")]
+
+
+def test_submit_and_status(client: TestClient) -> None:
+    resp = client.post("/submit", json={"language": "python3", "code": "print(1)",
+                                        "test_cases": [{"input": "", "expected": "1\n"}]})
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["id"]
+    assert resp.headers["location"] == f"/status/{job_id}"
+    status = client.get(f"/status/{job_id}").json()
+    assert status["status"] == "queued" and status["total"] == 1 and status["queued_for_ms"] >= 0
+    result = client.get(f"/result?id={job_id}").json()
+    assert result["results"] == [] and result["output_url"] is None and result["language"] == "python"
+    msgs = client.app.state.services.queue.receive("python", wait_seconds=0)  # type: ignore[attr-defined]
+    assert [m.body for m in msgs] == [{"id": job_id, "language": "python"}]
+
+
+def test_completed_result_is_rendered(client: TestClient) -> None:
+    job_id = client.post("/submit", json={"language": "c", "code": "int main(){}"}).json()["id"]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store.table.update_item(
+        Key={"id": job_id},
+        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": "completed", ":v": "ACCEPTED", ":p": 1, ":t": "2026-01-01T00:00:00.000Z",
+                                   ":r": [{"test_case": 1, "verdict": "ACCEPTED", "passed": True, "actual": "x"}]},
+    )
+    body = client.get(f"/result/{job_id}?wait=5").json()
+    assert body["verdict"] == "ACCEPTED"
+    assert body["results"][0]["test_case"] == 1
+    assert body["results"][0]["stdout_url"].startswith("http")
+    assert f"outputs/{job_id}/result.json" in body["output_url"]
+
+
+def test_enqueue_failure_is_503_and_leaves_nothing(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = client.app.state.services  # type: ignore[attr-defined]
+
+    def broken_send(language: str, job_id: str) -> str:
+        raise ConnectionError("sqs down")
+
+    monkeypatch.setattr(svc.queue, "send", broken_send)
+    err = error_of(client.post("/submit", json={"language": "c", "code": "int main(){}"}), 503)
+    assert err["code"] == "dependency_unavailable"
+    assert job_items(client) == []
+
+
+def test_enqueue_failure_with_idempotency_key_can_be_retried(client: TestClient,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    real_send = svc.queue.send
+    monkeypatch.setattr(svc.queue, "send", lambda *a: (_ for _ in ()).throw(ConnectionError("down")))
+    body = {"language": "c", "code": "int main(){}", "idempotency_key": "k1"}
+    assert client.post("/submit", json=body).status_code == 503
+    monkeypatch.setattr(svc.queue, "send", real_send)
+    resp = client.post("/submit", json=body)
+    assert resp.status_code == 202 and "idempotent-replayed" not in resp.headers
+    assert len(job_items(client)) == 1
+
+
+def test_large_request_uses_claim_check(client: TestClient) -> None:
+    big = "1" * 400_000
+    job_id = client.post("/submit", json={"language": "c", "code": "x", "test_cases": [{"input": big}]}).json()["id"]
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    item = svc.store.get(job_id)
+    assert item["request_key"] == f"inputs/{job_id}/request.json" and "request" not in item
+    assert svc.store.load_request(item).test_cases[0].input == big
+
+
+def test_dependency_error_is_503(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+
+    def down(*a: Any, **k: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    monkeypatch.setattr(svc.store, "get", down)
+    err = error_of(client.get("/status/abc"), 503)
+    assert err["code"] == "dependency_unavailable"
+
+
+def test_unexpected_exception_is_500_in_error_shape(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    monkeypatch.setattr(svc.store, "get", lambda *a, **k: 1 / 0)
+    err = error_of(client.get("/status/abc"), 500)
+    assert err["code"] == "internal_error"
+    assert "Traceback" not in err["message"] and "ZeroDivision" not in err["message"]
+
+
+def test_framework_errors_use_the_error_shape(client: TestClient) -> None:
+    assert error_of(client.get("/nowhere"), 404)["code"] == "not_found"
+    assert error_of(client.put("/submit"), 405)["code"] == "method_not_allowed"
+    assert error_of(client.get("/result/abc?wait=99"), 422)["code"] == "validation_error"
+    assert error_of(client.post("/submit", content=b"{oops"), 422)["code"] == "malformed_json"
+
+
+def test_body_over_the_hard_cap_is_413(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "max_body_bytes", lambda settings: 100)
+    err = error_of(client.post("/submit", content=b"{" + b" " * 200 + b"}"), 413)
+    assert err["code"] == "payload_too_large"
+
+
+def test_health_ok_and_languages(client: TestClient) -> None:
+    health = client.get("/health")
+    assert health.status_code == 200, health.text
+    assert all(d["ok"] for d in health.json()["dependencies"].values())
+    langs = client.get("/languages").json()
+    assert [lang["version"] for lang in langs["languages"]] == ["unknown"] * 4
+    client.app.state.services.store.heartbeat_executor("java", "openjdk 17", "e1")  # type: ignore[attr-defined]
+    langs = client.get("/languages").json()
+    assert {lang["name"]: lang["version"] for lang in langs["languages"]}["java"] == "openjdk 17"
