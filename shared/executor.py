@@ -38,6 +38,8 @@ from shared.settings import Settings, get_settings
 from shared.workdir import WorkDir
 
 POLL_SECONDS = 20
+# On stop, how long to wait for an in-flight long poll so its message can be handed back.
+STOP_POLL_GRACE_S = 5.0
 EXECUTOR_RECORD_EVERY_S = 30.0
 COMPILE_ERROR_LIMIT = 8 * 1024
 COMPILE_OUTPUT_KB = 1024
@@ -56,11 +58,6 @@ class LeaseLost(Exception):
 
 class HandBack(Exception):
     """Shutdown deadline reached: give the job back to the queue unfinished."""
-
-
-class _PollInterrupted(BaseException):
-    # BaseException so that no `except Exception` in boto3 swallows it mid long-poll.
-    pass
 
 
 def _drain_seconds(settings: Settings) -> float:
@@ -149,7 +146,6 @@ class Executor:
         self.version = "unknown"
         self.stopping = threading.Event()
         self.hand_back = threading.Event()
-        self._polling = False
         self._working = False
         self._last_record = 0.0
         self._drain_timer: threading.Timer | None = None
@@ -172,8 +168,6 @@ class Executor:
                 self._drain_timer = threading.Timer(drain, self._abort_for_shutdown)
                 self._drain_timer.daemon = True
                 self._drain_timer.start()
-        if self._polling:
-            raise _PollInterrupted()
 
     def _abort_for_shutdown(self) -> None:
         if self._working:
@@ -212,14 +206,8 @@ class Executor:
         while not self.stopping.is_set():
             self._refresh_record()
             try:
-                self._polling = True
-                if self.stopping.is_set():
-                    break
-                messages = self.queue.receive(self.spec.name, wait_seconds=POLL_SECONDS)
-            except _PollInterrupted:
-                break
+                messages = self._poll()
             except Exception as exc:
-                self._polling = False
                 delay = min(backoff, 30.0) * random.uniform(0.5, 1.5)
                 self.log.warning(
                     "queue poll failed; backing off", extra={"error": str(exc), "delay_s": round(delay, 2)}
@@ -227,8 +215,6 @@ class Executor:
                 self.stopping.wait(delay)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            finally:
-                self._polling = False
             backoff = 1.0
             for msg in messages:
                 self._working = True
@@ -242,6 +228,38 @@ class Executor:
         if self._drain_timer is not None:
             self._drain_timer.cancel()
         self.log.info("executor stopped", extra={"executor_id": self.executor_id})
+
+    def _poll(self) -> list[Message]:
+        """One long poll, in a helper thread so a stop signal needn't wait the full 20 s.
+
+        A long poll cannot be cancelled: SQS (and the emulator) may still hand a message to
+        a request whose client went away, hiding it for the visibility timeout. So on stop
+        we give the in-flight poll a few seconds to come back and return whatever it got to
+        the queue at once (visibility 0) instead of abandoning it."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def receive() -> None:
+            try:
+                box["messages"] = self.queue.receive(self.spec.name, wait_seconds=POLL_SECONDS)
+            except Exception as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=receive, name="poll", daemon=True).start()
+        while not done.wait(0.25):
+            if self.stopping.is_set():
+                done.wait(STOP_POLL_GRACE_S)
+                break
+        if "error" in box:
+            raise box["error"]
+        messages: list[Message] = box.get("messages", [])
+        if self.stopping.is_set():
+            for msg in messages:
+                self._visibility(msg, 0)
+            return []
+        return messages
 
     def _refresh_record(self) -> None:
         if time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
@@ -426,7 +444,7 @@ class Executor:
             if cerr:
                 self.blobs.put_bytes(keys.compile_stderr_key(job_id), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
-                message = self._compile_message(crun.status, crun.exit_code, cerr, cout, wd)
+                message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
                 return self._finish(
                     job_id, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message, ""
@@ -481,15 +499,18 @@ class Executor:
         verdict = job_verdict(r.verdict for r in results)
         return self._finish(job_id, record, request, verdict, results, len(tests), compile_ms, None, first_stdout)
 
-    def _compile_message(self, status: str, exit_code: int, err: bytes, out: bytes, wd: WorkDir) -> str:
+    def _compile_message(
+        self, status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, wd: WorkDir
+    ) -> str:
         limits = self._compile_limits()
         reason = {
             "TLE": f"compilation exceeded its time limit ({limits.time_ms} ms CPU / {limits.wall_ms} ms wall)",
             "MLE": f"compilation exceeded its memory limit ({limits.memory_mb} MB)",
             "OLE": f"compiler output exceeded {COMPILE_OUTPUT_KB} KB",
             "SV": "the compiler was stopped by the sandbox",
-            "RE": f"the compiler crashed (exit {exit_code})",
         }.get(status)
+        if status == "RE" and signal_number:
+            reason = f"the compiler was killed by signal {signal_number}"
         text = err.decode("utf-8", "replace")
         if out.strip():
             text += ("\n" if text and not text.endswith("\n") else "") + out.decode("utf-8", "replace")
@@ -498,8 +519,9 @@ class Executor:
             text = text.replace(path, "")
         if reason:
             text = f"{reason}\n{text}" if text.strip() else reason
+        text = text.rstrip() + "\n"
         if not text.strip():
-            text = f"compilation failed (exit {exit_code})"
+            text = f"compilation failed (exit {exit_code})\n"
         raw = text.encode("utf-8")
         if len(raw) > COMPILE_ERROR_LIMIT:
             text = raw[:COMPILE_ERROR_LIMIT].decode("utf-8", "ignore") + "\n... (truncated)"
@@ -563,9 +585,13 @@ def run_forever(spec: LanguageSpec) -> None:
     setup_logging()
     executor = Executor(spec)
     executor.install_signal_handlers()
+    code = 0
     try:
         executor.run_forever()
     except Exception:
         logging.getLogger("codepipe.executor").exception("executor crashed")
-        raise SystemExit(1) from None
-    raise SystemExit(0)
+        code = 1
+    # Skip interpreter finalization: a daemon poll thread may still sit in a socket read
+    # (its long poll is abandoned on purpose), which makes a normal exit linger.
+    logging.shutdown()
+    os._exit(code)

@@ -1,0 +1,1016 @@
+"""Static checks of the deployment files: docker-compose.yml, the five Dockerfiles,
+.dockerignore, infra/cloudformation.yaml (compute part), infra/iam/*.json.
+
+There is no Docker engine or AWS account in CI, so these tests read the files the way the
+tools would and check what would otherwise only fail at `docker compose up` or
+`aws cloudformation deploy` time: that every COPY source exists and survives .dockerignore,
+that every entry module exists and imports only what its image contains, that the compose
+wiring (health checks, depends_on conditions, environment) is consistent with the settings,
+that every !Ref / !GetAtt / ${...} in the template points at something, and that the IAM
+policies are least privilege. cfn-lint runs too when it is installed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+REPO = Path(__file__).resolve().parents[2]
+LANGS = ("c", "cpp", "java", "python")
+CFN_L = {"c": "C", "cpp": "Cpp", "java": "Java", "python": "Python"}
+EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must (not) have, per image
+    "c": ({"gcc", "libc6-dev"}, {"g++", "openjdk-17-jdk-headless"}),
+    "cpp": ({"g++"}, {"openjdk-17-jdk-headless"}),
+    "java": ({"openjdk-17-jdk-headless"}, {"gcc", "g++", "libc6-dev"}),
+    "python": (set(), {"gcc", "g++", "libc6-dev", "openjdk-17-jdk-headless"}),
+}
+BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}
+DOCKERFILES = {
+    "gateway": REPO / "api_gateway" / "Dockerfile",
+    **{lang: REPO / f"executor_{lang}" / "Dockerfile" for lang in LANGS},
+}
+SANDBOX_IN_IMAGE = "/app/native_sandbox/build/sandbox"
+
+
+# =========================================================================================
+# Dockerfile parsing
+# =========================================================================================
+class Stage:
+    def __init__(self, base: str, name: str | None) -> None:
+        self.base = base
+        self.name = name
+        self.instructions: list[tuple[str, str]] = []
+
+    def all(self, instr: str) -> list[str]:
+        return [args for i, args in self.instructions if i == instr]
+
+    def last(self, instr: str) -> str | None:
+        found = self.all(instr)
+        return found[-1] if found else None
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Instructions with their continuation lines joined, comments and blank lines dropped."""
+    out: list[str] = []
+    current = ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if stripped.startswith("#") and not current:
+            continue
+        if stripped.startswith("#"):  # comment inside a continued instruction
+            continue
+        if not stripped and not current:
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        if current.strip():
+            out.append(current.strip())
+        current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
+@cache
+def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
+    """(global ARG defaults, stages). Global ARGs are substituted in FROM."""
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for line in _logical_lines(path.read_text()):
+        instr, _, rest = line.partition(" ")
+        instr = instr.upper()
+        rest = rest.strip()
+        if instr == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            args[name] = default
+            continue
+        if instr == "FROM":
+            words = rest.split()
+            words = [w for w in words if not w.startswith("--platform")]
+            base = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), ""), words[0])
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(base, name))
+            continue
+        assert stages, f"{path}: {instr} before the first FROM"
+        stages[-1].instructions.append((instr, rest))
+    return args, stages
+
+
+def exec_form(args: str) -> list[str]:
+    """JSON (exec) form of CMD/ENTRYPOINT/HEALTHCHECK CMD; shell form split like sh would."""
+    args = args.strip()
+    if args.startswith("["):
+        value = json.loads(args)
+        assert isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return value
+    return shlex.split(args)
+
+
+def copy_parts(args: str) -> tuple[dict[str, str], list[str], str]:
+    """COPY [--flag=value ...] src... dest -> (flags, sources, dest)."""
+    flags: dict[str, str] = {}
+    words = exec_form(args) if args.strip().startswith("[") else shlex.split(args)
+    while words and words[0].startswith("--"):
+        key, _, value = words.pop(0)[2:].partition("=")
+        flags[key] = value
+    assert len(words) >= 2, f"COPY needs a source and a destination: {args!r}"
+    return flags, words[:-1], words[-1]
+
+
+def env_of(stage: Stage) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for args in stage.all("ENV"):
+        for word in shlex.split(args):
+            key, sep, value = word.partition("=")
+            assert sep, f"ENV in key=value form only: {args!r}"
+            env[key] = value
+    return env
+
+
+def apt_packages(stage: Stage) -> set[str]:
+    """Packages named on `apt-get install` lines of a stage's RUN instructions."""
+    pkgs: set[str] = set()
+    for run in stage.all("RUN"):
+        for part in re.split(r"&&|;|\|\|", run):
+            words = part.split()
+            if "apt-get" in words and "install" in words:
+                after = words[words.index("install") + 1 :]
+                pkgs |= {w for w in after if not w.startswith("-")}
+    return pkgs
+
+
+def runtime_stage(path: Path) -> Stage:
+    return parse_dockerfile(path)[1][-1]
+
+
+# --- .dockerignore ------------------------------------------------------------------------
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            continue
+        out += {"*": "[^/]*", "?": "[^/]"}.get(c, re.escape(c))
+        i += 1
+    return re.compile(out + "$")
+
+
+@cache
+def dockerignore() -> list[tuple[bool, re.Pattern[str]]]:
+    rules = []
+    path = REPO / ".dockerignore"
+    for raw in path.read_text().splitlines() if path.exists() else []:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        line = line.lstrip("!").strip("/")
+        rules.append((negate, _pattern_regex(line)))
+    return rules
+
+
+def ignored(rel: str) -> bool:
+    """Docker's rule: the last matching pattern wins; a path is out when it or a parent is."""
+    parts = rel.strip("/").split("/")
+    result = False
+    for negate, rx in dockerignore():
+        for n in range(1, len(parts) + 1):
+            if rx.match("/".join(parts[:n])):
+                result = not negate
+                break
+    return result
+
+
+# =========================================================================================
+# Dockerfiles
+# =========================================================================================
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_dockerfile_is_multistage_on_bookworm(image: str) -> None:
+    _, stages = parse_dockerfile(DOCKERFILES[image])
+    assert len(stages) >= 2, "multi-stage build expected"
+    names = set()
+    for stage in stages:
+        assert stage.base in names or stage.base == "debian:bookworm-slim", (
+            f"{image}: FROM {stage.base}: Debian bookworm (so /usr/bin/python3 and the compilers are where "
+            "the executors call them) or an earlier stage"
+        )
+        if stage.name:
+            names.add(stage.name)
+    assert stages[-1].name == "runtime"
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_copy_sources_exist_and_are_in_the_build_context(image: str) -> None:
+    _, stages = parse_dockerfile(DOCKERFILES[image])
+    seen: set[str] = set()
+    for stage in stages:
+        for instr, args in stage.instructions:
+            assert instr != "ADD", "use COPY (ADD fetches URLs and unpacks archives)"
+            if instr != "COPY":
+                continue
+            flags, sources, _ = copy_parts(args)
+            if "from" in flags:
+                assert flags["from"] in seen, f"COPY --from={flags['from']}: no such earlier stage"
+                continue
+            for src in sources:
+                rel = src.rstrip("/")
+                assert (REPO / rel).exists(), f"{image}: COPY {src}: not in the repository"
+                assert not ignored(rel), f"{image}: COPY {src}: excluded by .dockerignore"
+        if stage.name:
+            seen.add(stage.name)
+
+
+def test_dockerignore_keeps_host_artefacts_out() -> None:
+    for path in (".git", ".venv", "native_sandbox/build/sandbox", "shared/__pycache__/x.pyc", "tests/unit"):
+        assert ignored(path), f"{path} should not be sent to the Docker daemon"
+    for path in (
+        "shared/settings.py",
+        "native_sandbox/src/main.c",
+        "native_sandbox/Makefile",
+        "requirements.txt",
+        "infra/cloudformation.yaml",
+        "api_gateway/__main__.py",
+        "executor_java/spec.py",
+    ):
+        assert not ignored(path), f"{path} is needed in the images"
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_entrypoint_runs_an_existing_module_under_tini(image: str) -> None:
+    stage = runtime_stage(DOCKERFILES[image])
+    entry = exec_form(stage.last("ENTRYPOINT") or "[]")
+    cmd = exec_form(stage.last("CMD") or "[]")
+    assert entry == ["/usr/bin/tini", "--"], "tini as PID 1 forwards SIGTERM and reaps orphans"
+    assert "tini" in apt_packages(stage)
+    assert cmd[:2] == ["python", "-m"] and len(cmd) == 3, cmd
+    module = cmd[2]
+    expected = "api_gateway" if image == "gateway" else f"executor_{image}"
+    assert module == expected
+    assert (REPO / module / "__main__.py").is_file(), f"python -m {module}: no {module}/__main__.py"
+    copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
+    assert f"{module}" in copied, f"{module}/ is not copied into the image"
+    env = env_of(stage)
+    assert env["PATH"].startswith("/opt/venv/bin:"), "`python` must be the venv's"
+    assert env["PYTHONPATH"] == stage.last("WORKDIR") == "/app"
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_runtime_has_python_from_debian_and_a_healthcheck(image: str) -> None:
+    stage = runtime_stage(DOCKERFILES[image])
+    pkgs = apt_packages(stage)
+    assert "python3" in pkgs, "/usr/bin/python3 from Debian (the venv links to it)"
+    assert not pkgs & BUILD_ONLY_PACKAGES, f"build tools in the runtime image: {pkgs & BUILD_ONLY_PACKAGES}"
+    copies = [copy_parts(a) for a in stage.all("COPY")]
+    assert any(f.get("from") == "python-deps" and s == ["/opt/venv"] and d == "/opt/venv" for f, s, d in copies)
+    health = stage.last("HEALTHCHECK")
+    assert health, "HEALTHCHECK missing"
+    probe = exec_form(health.split(" CMD ", 1)[1])
+    if image == "gateway":
+        assert "/health" in " ".join(probe)
+    else:
+        assert probe == [SANDBOX_IN_IMAGE, "--probe"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str) -> None:
+    _, stages = parse_dockerfile(DOCKERFILES[lang])
+    build = next(s for s in stages if s.name == "sandbox-build")
+    assert {"gcc", "make", "pkg-config", "libseccomp-dev"} <= apt_packages(build)
+    assert any("make -C native_sandbox" in r for r in build.all("RUN"))
+    assert (REPO / "native_sandbox" / "Makefile").is_file()
+
+    runtime = stages[-1]
+    pkgs = apt_packages(runtime)
+    assert "libseccomp2" in pkgs, "the helper links against libseccomp"
+    must, must_not = EXECUTOR_TOOLCHAIN[lang]
+    assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
+    assert not must_not & pkgs, f"another language's toolchain in the {lang} image: {must_not & pkgs}"
+    copies = [copy_parts(a) for a in runtime.all("COPY")]
+    assert ({"from": "sandbox-build"}, ["/src/native_sandbox/build/sandbox"], SANDBOX_IN_IMAGE) in copies
+    assert env_of(runtime)["CODEPIPE_SANDBOX"] == SANDBOX_IN_IMAGE
+    # The helper needs root to build namespaces and then drops the program to its own uid.
+    assert runtime.last("USER") in (None, "root", "0")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_toolchain_paths_are_debian_ones(lang: str) -> None:
+    """The specs call the toolchain by absolute /usr/bin paths: the packages above put them there."""
+    text = (REPO / f"executor_{lang}" / "spec.py").read_text()
+    paths = set(re.findall(r'"(/usr/bin/[\w+.-]+)"', text))
+    provided = {
+        "c": {"/usr/bin/gcc"},
+        "cpp": {"/usr/bin/g++"},
+        "java": {"/usr/bin/java", "/usr/bin/javac"},
+        "python": {"/usr/bin/python3"},
+    }[lang]
+    assert paths <= provided | {"/usr/bin/env"}, f"spec uses {paths - provided}, which the image does not install"
+
+
+def test_gateway_image_is_non_root_and_listens_on_all_interfaces() -> None:
+    stage = runtime_stage(DOCKERFILES["gateway"])
+    user = (stage.last("USER") or "root").split(":")[0]
+    assert user not in ("root", "0")
+    assert env_of(stage)["CODEPIPE_HOST"] == "0.0.0.0"
+    assert "8080" in (stage.last("EXPOSE") or "")
+    copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY")}
+    assert {"shared", "infra", "api_gateway"} <= copied, "the gateway image also runs python -m infra.resources"
+    assert SANDBOX_IN_IMAGE not in copied
+
+
+def _runtime_requirements_filter(dockerfile: Path) -> str:
+    stage = next(s for s in parse_dockerfile(dockerfile)[1] if s.name == "python-deps")
+    run = next(r for r in stage.all("RUN") if "requirements.txt" in r and "grep" in r)
+    m = re.search(r"grep -viE '([^']+)' /tmp/requirements.txt", run)
+    assert m, "the runtime requirements are requirements.txt filtered by grep"
+    return m.group(1)
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_runtime_requirements_are_requirements_txt_without_moto(image: str) -> None:
+    pattern = _runtime_requirements_filter(DOCKERFILES[image])
+    if shutil.which("grep") is None:
+        pytest.skip("no grep")
+    kept = subprocess.run(
+        ["grep", "-viE", pattern, str(REPO / "requirements.txt")], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    names = {
+        re.split(r"[\s\[<>=!~;]", line.strip(), maxsplit=1)[0].lower()
+        for line in kept
+        if line.strip() and not line.strip().startswith("#")
+    }
+    all_names = {
+        re.split(r"[\s\[<>=!~;]", line.strip(), maxsplit=1)[0].lower()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    }
+    assert "moto" in all_names and "moto" not in names
+    assert names == all_names - {"moto"}, "only moto may be dropped"
+
+
+# --- what the images run imports only what they contain -----------------------------------
+FIRST_PARTY = {"shared", "infra", "api_gateway", *(f"executor_{lang}" for lang in LANGS)}
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Absolute module names imported by a file (relative imports resolved), except under
+    `if TYPE_CHECKING:` and in `try: ... except ImportError:` blocks."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip |= {id(n) for b in node.body for n in ast.walk(b)}
+        if isinstance(node, ast.Try) and any(
+            h.type is not None and "ImportError" in ast.unparse(h.type) for h in node.handlers
+        ):
+            skip |= {id(n) for b in node.body for n in ast.walk(b)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            found.add(mod)
+            found |= {f"{mod}.{a.name}" for a in node.names}
+    return found
+
+
+def _module_file(name: str) -> Path | None:
+    p = REPO.joinpath(*name.split("."))
+    if (p / "__init__.py").is_file():
+        return p / "__init__.py"
+    if p.with_suffix(".py").is_file():
+        return p.with_suffix(".py")
+    return None
+
+
+def _closure(roots: list[str]) -> tuple[set[str], set[str]]:
+    """(first-party modules reached, third-party top-level names imported) from the roots."""
+    todo = list(roots)
+    seen: set[str] = set()
+    third: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen.add(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for imp in _imports(path, package):
+            top = imp.split(".")[0]
+            if top in FIRST_PARTY:
+                parts = imp.split(".")
+                todo += [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
+            elif top and top not in sys.stdlib_module_names:
+                third.add(top)
+    return seen, third
+
+
+# Import names of requirements.txt minus moto, and of what those pull in.
+RUNTIME_IMPORTS = {
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "annotated_types",
+    "typing_extensions",
+    "anyio",
+    "sniffio",
+    "h11",
+    "click",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "urllib3",
+    "yaml",
+    "dotenv",
+}
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_image_code_imports_only_what_the_image_has(image: str) -> None:
+    stage = runtime_stage(DOCKERFILES[image])
+    copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
+    if image == "gateway":
+        roots = ["infra.resources"] + [f"api_gateway.{p.stem}" for p in (REPO / "api_gateway").glob("*.py")]
+    else:
+        pkg = f"executor_{image}"
+        roots = [f"{pkg}.{p.stem}" for p in (REPO / pkg).glob("*.py")]
+    modules, third = _closure(roots)
+    assert modules, "nothing to check"
+    missing = {m for m in modules if m.split(".")[0] not in copied}
+    assert not missing, f"{image} image lacks first-party modules it imports: {sorted(missing)}"
+    assert "moto" not in third, "runtime code must not import moto (not installed in the images)"
+    assert third <= RUNTIME_IMPORTS, (
+        f"{image} imports packages outside the runtime requirements: {third - RUNTIME_IMPORTS}"
+    )
+
+
+# =========================================================================================
+# docker-compose.yml
+# =========================================================================================
+@cache
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def _subst(value: Any) -> Any:
+    """Compose's ${VAR:-default} with an empty environment."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+
+
+def _env(service: str) -> dict[str, str]:
+    env = compose()["services"][service].get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) for e in env)
+    return {k: str(_subst(v)) for k, v in env.items()}
+
+
+EXECUTOR_SERVICES = [f"executor-{lang}" for lang in LANGS]
+APP_SERVICES = ["init", "gateway", *EXECUTOR_SERVICES]
+
+
+def test_compose_services() -> None:
+    services = compose()["services"]
+    assert set(services) == {"localstack", *APP_SERVICES}
+    for name, svc in services.items():
+        assert "container_name" not in svc, f"{name}: container_name prevents --scale"
+        for dep in svc.get("depends_on") or {}:
+            assert dep in services
+
+
+def test_compose_uses_x_anchors_for_shared_config() -> None:
+    text = (REPO / "docker-compose.yml").read_text()
+    assert re.search(r"^x-[\w-]+: &", text, re.MULTILINE), "shared config belongs in x- anchors"
+    assert text.count("AWS_ENDPOINT_URL:") == 1, "the AWS settings should be written once"
+
+
+def test_localstack_service() -> None:
+    svc = compose()["services"]["localstack"]
+    assert _subst(svc["image"]).startswith("localstack/localstack")
+    env = {k: str(v) for k, v in svc["environment"].items()}
+    assert set(env["SERVICES"].split(",")) >= {"sqs", "dynamodb", "s3"}
+    assert "/_localstack/health" in json.dumps(svc["healthcheck"]["test"])
+    # The health check's own code must at least be valid Python.
+    test = svc["healthcheck"]["test"]
+    if test[:3] == ["CMD", "python3", "-c"]:
+        compile(test[3], "healthcheck", "exec")
+
+
+def test_init_creates_resources_once_localstack_is_healthy() -> None:
+    svc = compose()["services"]["init"]
+    assert svc["command"] == ["python", "-m", "infra.resources"]
+    assert (REPO / "infra" / "resources.py").is_file()
+    assert svc["depends_on"] == {"localstack": {"condition": "service_healthy"}}
+    assert svc["build"]["dockerfile"] == "api_gateway/Dockerfile"
+    assert str(svc.get("restart", "no")) == "no"
+
+
+def test_gateway_service() -> None:
+    svc = compose()["services"]["gateway"]
+    assert svc["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
+    ports = [_subst(p) for p in svc["ports"]]
+    assert "127.0.0.1:8080:8080" in ports
+    assert "/health" in json.dumps(svc["healthcheck"]["test"])
+    assert _env("gateway")["CODEPIPE_HOST"] == "0.0.0.0"
+    assert svc["build"]["dockerfile"] == "api_gateway/Dockerfile"
+    assert svc["image"] == compose()["services"]["init"]["image"], "init runs from the gateway image"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_services(lang: str) -> None:
+    svc = compose()["services"][f"executor-{lang}"]
+    assert svc["build"] == {"context": ".", "dockerfile": f"executor_{lang}/Dockerfile"}
+    assert (REPO / svc["build"]["dockerfile"]).is_file()
+    assert svc["restart"] == "unless-stopped"
+    assert svc["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
+    assert "ports" not in svc, "executors take no traffic (and published ports break --scale)"
+    privileged = svc.get("privileged") is True
+    minimal = "SYS_ADMIN" in (svc.get("cap_add") or []) and "apparmor=unconfined" in (svc.get("security_opt") or [])
+    assert privileged or minimal, "the sandbox needs namespaces (CAP_SYS_ADMIN, no AppArmor mount denial)"
+    grace = str(svc.get("stop_grace_period", "10s"))
+    drain = int(_env(f"executor-{lang}").get("CODEPIPE_DRAIN_SECONDS", "30"))
+    assert int(grace.rstrip("s")) > drain, "stop_grace_period must outlast the executor's drain"
+
+
+def test_every_build_context_is_the_repo_root() -> None:
+    for name, svc in compose()["services"].items():
+        if "build" in svc:
+            assert svc["build"]["context"] == ".", name
+            assert (REPO / svc["build"]["dockerfile"]).is_file(), name
+
+
+def test_depends_on_conditions_are_satisfiable() -> None:
+    services = compose()["services"]
+    for name, svc in services.items():
+        for dep, spec in (svc.get("depends_on") or {}).items():
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[dep] or dep != "localstack", f"{name} waits on {dep}'s health"
+            if spec["condition"] == "service_completed_successfully":
+                assert services[dep].get("restart", "no") in ("no", False), f"{dep} must be a one-shot"
+
+
+def _settings_fields() -> set[str]:
+    from shared.settings import Settings  # noqa: PLC0415
+
+    return {f"CODEPIPE_{name.upper()}" for name in Settings.model_fields}
+
+
+def _codepipe_vars_read_by_code() -> set[str]:
+    names: set[str] = set()
+    for pkg in FIRST_PARTY:
+        for path in (REPO / pkg).rglob("*.py") if (REPO / pkg).is_dir() else ():
+            names |= set(re.findall(r"\bCODEPIPE_[A-Z0-9_]+\b", path.read_text()))
+    return names
+
+
+def test_compose_environment_matches_settings_and_template() -> None:
+    known = _settings_fields() | _codepipe_vars_read_by_code()
+    template_defaults = {k: str(v.get("Default")) for k, v in cfn()["Parameters"].items()}
+    from shared.settings import Settings  # noqa: PLC0415
+
+    defaults = Settings()
+    for name in APP_SERVICES:
+        env = _env(name)
+        assert env["AWS_ENDPOINT_URL"] == "http://localstack:4566"
+        assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"] and env["AWS_DEFAULT_REGION"]
+        for key in env:
+            if key.startswith("CODEPIPE_"):
+                assert key in known, f"{name}: {key} is read by nothing (typo?)"
+        assert env["CODEPIPE_TABLE"] == defaults.table == template_defaults["TableName"]
+        assert env["CODEPIPE_QUEUE_PREFIX"] == defaults.queue_prefix == template_defaults["QueuePrefix"]
+        assert env["CODEPIPE_BUCKET"] == defaults.bucket == template_defaults["BucketName"]
+        # init creates the queues with these: redrive count and visibility = attempts and lease.
+        assert env["CODEPIPE_MAX_ATTEMPTS"] == template_defaults["MaxReceiveCount"]
+        assert env["CODEPIPE_LEASE_SECONDS"] == template_defaults["QueueVisibilityTimeout"]
+    envs = [{k: v for k, v in _env(n).items() if k.startswith("AWS_")} for n in APP_SERVICES]
+    assert all(e == envs[0] for e in envs), "every service talks to the same endpoint/region"
+
+
+# =========================================================================================
+# infra/cloudformation.yaml
+# =========================================================================================
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+@cache
+def cfn() -> dict[str, Any]:
+    return yaml.load((REPO / "infra" / "cloudformation.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+
+
+PSEUDO = {
+    "AWS::AccountId",
+    "AWS::Region",
+    "AWS::Partition",
+    "AWS::StackName",
+    "AWS::StackId",
+    "AWS::URLSuffix",
+    "AWS::NoValue",
+    "AWS::NotificationARNs",
+}
+
+
+def _walk(value: Any, path: str = ""):  # yields (path, key, arg) for every intrinsic function
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "Ref" or k.startswith("Fn::") or k == "Condition":
+                yield path, k, v
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def _sub_names(arg: Any) -> set[str]:
+    text, local = (arg[0], set((arg[1] or {}).keys())) if isinstance(arg, list) else (arg, set())
+    names = {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+    return {n for n in names if n not in local}
+
+
+def test_template_cross_references() -> None:
+    t = cfn()
+    resources, params = t["Resources"], t.get("Parameters", {})
+    conditions = set(t.get("Conditions", {}))
+    targets = set(resources) | set(params) | PSEUDO
+    problems = []
+    for section in ("Resources", "Outputs", "Conditions"):
+        for path, fn, arg in _walk(t.get(section, {}), section):
+            if fn == "Ref" and arg not in targets:
+                problems.append(f"{path}: Ref {arg}")
+            elif fn == "Fn::GetAtt":
+                name = arg[0] if isinstance(arg, list) else arg.split(".")[0]
+                if name not in resources:
+                    problems.append(f"{path}: GetAtt {name}")
+            elif fn == "Fn::Sub":
+                for name in _sub_names(arg) - targets:
+                    problems.append(f"{path}: Sub ${{{name}}}")
+            elif fn == "Fn::If" and arg[0] not in conditions:
+                problems.append(f"{path}: condition {arg[0]}")
+            elif fn == "Condition" and isinstance(arg, str) and arg not in conditions:  # (IAM Conditions are maps)
+                problems.append(f"{path}: condition {arg}")
+    for lid, res in resources.items():
+        deps = res.get("DependsOn") or []
+        for dep in [deps] if isinstance(deps, str) else deps:
+            if dep not in resources:
+                problems.append(f"{lid}: DependsOn {dep}")
+        if "Condition" in res and res["Condition"] not in conditions:
+            problems.append(f"{lid}: Condition {res['Condition']}")
+    assert not problems, problems
+
+
+def test_template_data_resources_are_intact() -> None:
+    """infra/resources.py creates these on LocalStack / the emulator: their ids must stay."""
+    r = cfn()["Resources"]
+    assert r["JobsTable"]["Type"] == "AWS::DynamoDB::Table"
+    assert r["OutputsBucket"]["Type"] == "AWS::S3::Bucket"
+    for lang in LANGS:
+        q, dlq = r[f"Queue{CFN_L[lang]}"], r[f"Queue{CFN_L[lang]}Dlq"]
+        assert q["Type"] == dlq["Type"] == "AWS::SQS::Queue"
+        assert q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+            "Fn::GetAtt": [f"Queue{CFN_L[lang]}Dlq", "Arn"]
+        }
+
+
+def test_template_loads_with_infra_resources_loader() -> None:
+    resources_mod = pytest.importorskip("infra.resources")
+    t = resources_mod.load_template()
+    assert set(resources_mod.data_resources(t)) == {
+        "JobsTable",
+        "OutputsBucket",
+        *(f"Queue{CFN_L[lang]}{s}" for lang in LANGS for s in ("", "Dlq")),
+    }
+
+
+REQUIRED = {
+    "AWS::ECS::TaskDefinition": ["ContainerDefinitions", "ExecutionRoleArn", "TaskRoleArn", "RequiresCompatibilities"],
+    "AWS::ECS::Service": ["Cluster", "TaskDefinition", "CapacityProviderStrategy"],
+    "AWS::ElasticLoadBalancingV2::TargetGroup": ["VpcId", "Port", "Protocol", "HealthCheckPath"],
+    "AWS::ElasticLoadBalancingV2::Listener": ["LoadBalancerArn", "Port", "Protocol", "DefaultActions"],
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ["Subnets", "SecurityGroups"],
+    "AWS::AutoScaling::AutoScalingGroup": ["MinSize", "MaxSize", "VPCZoneIdentifier", "LaunchTemplate"],
+    "AWS::EC2::LaunchTemplate": ["LaunchTemplateData"],
+    "AWS::ECS::CapacityProvider": ["AutoScalingGroupProvider"],
+    "AWS::ApplicationAutoScaling::ScalableTarget": [
+        "ServiceNamespace",
+        "ScalableDimension",
+        "ResourceId",
+        "MinCapacity",
+        "MaxCapacity",
+    ],
+    "AWS::ApplicationAutoScaling::ScalingPolicy": ["PolicyName", "PolicyType", "ScalingTargetId"],
+    "AWS::CloudWatch::Alarm": ["ComparisonOperator", "EvaluationPeriods"],
+    "AWS::IAM::Role": ["AssumeRolePolicyDocument"],
+    "AWS::Logs::LogGroup": ["RetentionInDays"],
+}
+
+
+def test_template_required_properties() -> None:
+    for lid, res in cfn()["Resources"].items():
+        for prop in REQUIRED.get(res["Type"], []):
+            assert prop in res.get("Properties", {}), f"{lid}: {prop} missing"
+
+
+def test_ecs_on_ec2_with_alb_health_check() -> None:
+    r = cfn()["Resources"]
+    tg = r["GatewayTargetGroup"]["Properties"]
+    assert tg["HealthCheckPath"] == "/health" and tg["Port"] == 8080
+    lt = r["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert lt["ImageId"] == {"Ref": "EcsAmiId"}
+    assert "/aws/service/ecs/optimized-ami/" in cfn()["Parameters"]["EcsAmiId"]["Default"]
+    assert lt["MetadataOptions"]["HttpTokens"] == "required" and lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    assert r["CapacityProvider"]["Properties"]["AutoScalingGroupProvider"]["ManagedScaling"]["Status"] == "ENABLED"
+    for lid, res in r.items():
+        if res["Type"] == "AWS::ECS::TaskDefinition":
+            assert res["Properties"]["RequiresCompatibilities"] == ["EC2"], f"{lid}: Fargate cannot run the sandbox"
+    gw = r["GatewayService"]["Properties"]["LoadBalancers"][0]
+    assert gw["TargetGroupArn"] == {"Ref": "GatewayTargetGroup"} and gw["ContainerPort"] == 8080
+
+
+def _containers(task: str) -> list[dict[str, Any]]:
+    return cfn()["Resources"][task]["Properties"]["ContainerDefinitions"]
+
+
+def _container_env(task: str) -> dict[str, Any]:
+    return {e["Name"]: e["Value"] for e in _containers(task)[0]["Environment"]}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_task_definition_wiring(lang: str) -> None:
+    L = CFN_L[lang]
+    task = cfn()["Resources"][f"Executor{L}TaskDefinition"]["Properties"]
+    assert task["TaskRoleArn"] == {"Fn::GetAtt": [f"Executor{L}TaskRole", "Arn"]}
+    (c,) = _containers(f"Executor{L}TaskDefinition")
+    assert c["Image"] == {"Ref": f"Executor{L}Image"}
+    assert c["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": f"Executor{L}LogGroup"}
+    assert c["HealthCheck"]["Command"] == ["CMD", SANDBOX_IN_IMAGE, "--probe"]
+    assert "Privileged" in c and "LinuxParameters" in c
+    env = _container_env(f"Executor{L}TaskDefinition")
+    assert env["CODEPIPE_TABLE"] == {"Ref": "JobsTable"}
+    assert env["CODEPIPE_BUCKET"] == {"Ref": "OutputsBucket"}
+    assert env["CODEPIPE_QUEUE_PREFIX"] == {"Ref": "QueuePrefix"}
+    assert env["CODEPIPE_MAX_ATTEMPTS"] == {"Ref": "MaxReceiveCount"}
+    assert env["CODEPIPE_LEASE_SECONDS"] == {"Ref": "QueueVisibilityTimeout"}
+    assert int(c["StopTimeout"]) > int(env["CODEPIPE_DRAIN_SECONDS"])
+    svc = cfn()["Resources"][f"Executor{L}Service"]["Properties"]
+    assert svc["TaskDefinition"] == {"Ref": f"Executor{L}TaskDefinition"}
+
+
+def test_task_environment_names_are_read_by_the_code() -> None:
+    known = _settings_fields() | _codepipe_vars_read_by_code()
+    for lid, res in cfn()["Resources"].items():
+        if res["Type"] == "AWS::ECS::TaskDefinition":
+            for name in _container_env(lid):
+                if name.startswith("CODEPIPE_"):
+                    assert name in known, f"{lid}: {name} is read by nothing (typo?)"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_backlog_autoscaling(lang: str) -> None:
+    L = CFN_L[lang]
+    r = cfn()["Resources"]
+    target = r[f"Executor{L}ScalableTarget"]["Properties"]
+    assert target["ResourceId"] == {"Fn::Sub": f"service/${{Cluster}}/${{Executor{L}Service.Name}}"}
+    policy = r[f"Executor{L}BacklogScaling"]["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert policy["ScalingTargetId"] == {"Ref": f"Executor{L}ScalableTarget"}
+    metrics = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
+    by_id = {m["Id"]: m for m in metrics}
+    queue_dims = by_id["visible"]["MetricStat"]["Metric"]["Dimensions"]
+    assert queue_dims == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"Queue{L}", "QueueName"]}}]
+    task_dims = {d["Name"]: d["Value"] for d in by_id["tasks"]["MetricStat"]["Metric"]["Dimensions"]}
+    assert task_dims["ServiceName"] == {"Fn::GetAtt": [f"Executor{L}Service", "Name"]}
+    returned = [m for m in metrics if m.get("ReturnData", True)]
+    assert len(returned) == 1 and returned[0]["Expression"].replace(" ", "") == "visible/tasks"
+    wake = r[f"Executor{L}WakeAlarm"]["Properties"]
+    assert wake["AlarmActions"] == [{"Ref": f"Executor{L}WakeScaling"}]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dlq_alarm(lang: str) -> None:
+    L = CFN_L[lang]
+    alarm = cfn()["Resources"][f"Queue{L}DlqAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"Queue{L}Dlq", "QueueName"]}}]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_outputs() -> None:
+    outputs = cfn()["Outputs"]
+    assert {"ServiceUrl", "TableName", "BucketName"} <= set(outputs)
+    for lang in LANGS:
+        assert outputs[f"Queue{CFN_L[lang]}Url"]["Value"] == {"Ref": f"Queue{CFN_L[lang]}"}
+
+
+# --- IAM: least privilege ---------------------------------------------------------------------
+def _statements(role: str) -> list[dict[str, Any]]:
+    props = cfn()["Resources"][role]["Properties"]
+    out = []
+    for policy in props.get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            st = dict(st)
+            for key in ("Action", "Resource"):
+                if not isinstance(st[key], list):
+                    st[key] = [st[key]]
+            out.append(st)
+    assert not props.get("ManagedPolicyArns"), f"{role}: task roles use inline, scoped policies only"
+    return out
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for st in statements for a in st["Action"]}
+
+
+def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    return [r for st in statements if action in st["Action"] for r in st["Resource"]]
+
+
+def test_no_wildcard_actions_anywhere() -> None:
+    for lid, res in cfn()["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role" or lid == "InstanceRole":
+            continue
+        for st in _statements(lid):
+            assert st["Effect"] == "Allow"
+            for action in st["Action"]:
+                assert "*" not in action, f"{lid}: wildcard action {action}"
+            if st["Resource"] == ["*"]:
+                assert st["Action"] == ["ecr:GetAuthorizationToken"], f"{lid}: Resource * for {st['Action']}"
+
+
+def test_task_roles_are_assumable_by_ecs_tasks_of_this_account_only() -> None:
+    for lid, res in cfn()["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role" and lid != "InstanceRole":
+            (st,) = res["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert st["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+            assert "aws:SourceAccount" in st["Condition"]["StringEquals"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_executor_role_is_least_privilege(lang: str) -> None:
+    L = CFN_L[lang]
+    sts = _statements(f"Executor{L}TaskRole")
+    actions = _actions(sts)
+    forbidden = {
+        "dynamodb:DeleteItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "sqs:SendMessage",
+        "sqs:PurgeQueue",
+        "sqs:DeleteQueue",
+    }
+    assert not actions & forbidden, f"executor-{lang} may {actions & forbidden}"
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+    }
+    own_queue = {"Fn::GetAtt": [f"Queue{L}", "Arn"]}
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"):
+        assert _resources_for(sts, action) == [own_queue], f"{action} on other queues"
+    table = {"Fn::GetAtt": ["JobsTable", "Arn"]}
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"):
+        assert _resources_for(sts, action) == [table]
+    (put,) = [st for st in sts if "dynamodb:PutItem" in st["Action"]]
+    assert put["Action"] == ["dynamodb:PutItem"]
+    assert put["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"executor#{lang}"]}}
+    assert _resources_for(sts, "s3:GetObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
+    assert _resources_for(sts, "s3:PutObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}]
+
+
+def test_gateway_role_is_least_privilege() -> None:
+    sts = _statements("GatewayTaskRole")
+    actions = _actions(sts)
+    assert {
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "sqs:SendMessage",
+        "sqs:GetQueueUrl",
+        "s3:PutObject",
+        "s3:GetObject",
+    } <= actions
+    assert not actions & {
+        "dynamodb:Scan",
+        "dynamodb:DeleteItem",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:PurgeQueue",
+        "s3:DeleteObject",
+    }
+    queues = [{"Fn::GetAtt": [f"Queue{CFN_L[lang]}", "Arn"]} for lang in LANGS]
+    assert sorted(map(json.dumps, _resources_for(sts, "sqs:SendMessage"))) == sorted(map(json.dumps, queues))
+    table_resources = _resources_for(sts, "dynamodb:Query")
+    assert {"Fn::Sub": "${JobsTable.Arn}/index/*"} in table_resources
+    assert _resources_for(sts, "s3:PutObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
+
+
+# --- standalone policy documents ---------------------------------------------------------
+def _policy_json(name: str) -> dict[str, Any]:
+    doc = json.loads((REPO / "infra" / "iam" / name).read_text())
+    assert doc["Version"] == "2012-10-17"
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("name", "role"), [("gateway-policy.json", "GatewayTaskRole"), ("executor-policy.json", "ExecutorCTaskRole")]
+)
+def test_standalone_policies_match_the_template(name: str, role: str) -> None:
+    doc = _policy_json(name)
+    by_sid = {st["Sid"]: st for st in doc["Statement"]}
+    template = {st["Sid"]: st for st in _statements(role)}
+    assert set(by_sid) == set(template)
+    for sid, st in by_sid.items():
+        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        assert sorted(acts) == sorted(template[sid]["Action"]), sid
+        res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert len(res) == len(template[sid]["Resource"]), sid
+        for arn in res:
+            assert arn.startswith("arn:aws:") and arn != "*", f"{sid}: {arn}"
+        if "Condition" in template[sid]:
+            assert json.dumps(st["Condition"]).replace("${CODEPIPE_LANGUAGE}", "c") == json.dumps(
+                template[sid]["Condition"]
+            ), sid
+    text = json.dumps(doc)
+    assert "${AWS_ACCOUNT_ID}" in text and "${AWS_REGION}" in text
+
+
+# --- cfn-lint (when installed) -------------------------------------------------------------
+def test_cfn_lint() -> None:
+    exe = shutil.which("cfn-lint") or (
+        str(Path(sys.executable).parent / "cfn-lint") if (Path(sys.executable).parent / "cfn-lint").exists() else None
+    )
+    if exe is None:
+        pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
+    proc = subprocess.run(
+        [exe, "--format", "parseable", str(REPO / "infra" / "cloudformation.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    # Exit codes are bit flags: 2 = errors, 4 = warnings, 8 = informational.
+    assert proc.returncode & 6 == 0, proc.stdout + proc.stderr
