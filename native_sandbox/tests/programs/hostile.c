@@ -1,0 +1,206 @@
+/* One binary, many behaviours: `hostile MODE [ARGS]`.  Used by test_hostile.py. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void cat(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { printf("open %s: %s\n", path, strerror(errno)); return; }
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) fwrite(buf, 1, (size_t)n, stdout);
+    if (n < 0) printf("read %s: %s\n", path, strerror(errno));
+    close(fd);
+}
+
+static int depth(int n) { volatile char pad[64]; pad[0] = (char)n; return n == 0 ? 0 : 1 + depth(n - 1) + pad[0] * 0; }
+
+static void *thr(void *a) { return a; }
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    const char *m = argc > 1 ? argv[1] : "id";
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (!strcmp(m, "id")) {
+        printf("uid=%d euid=%d gid=%d pid=%d ppid=%d\n", getuid(), geteuid(), getgid(), getpid(), getppid());
+        return 0;
+    }
+    if (!strcmp(m, "echo")) {           /* a+b from stdin */
+        long a, b;
+        if (scanf("%ld %ld", &a, &b) == 2) printf("%ld\n", a + b);
+        return 0;
+    }
+    if (!strcmp(m, "forkbomb")) {
+        for (;;) fork();
+    }
+    if (!strcmp(m, "fork1")) {          /* fork once; report */
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        printf("fork=%d errno=%s\n", p, strerror(errno));
+        return 0;
+    }
+    if (!strcmp(m, "system")) {         /* system("... > marker") */
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "echo pwned > %s", argv[2]);
+        int r = system(cmd);
+        printf("system=%d\n", r);
+        return 0;
+    }
+    if (!strcmp(m, "execsh")) {
+        char *args[] = { "/bin/sh", "-c", "echo pwned > \"$0\"", argv[2], NULL };
+        execv("/bin/sh", args);
+        printf("execv: %s\n", strerror(errno));
+        return 1;
+    }
+    if (!strcmp(m, "connect")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) { printf("socket: %s\n", strerror(errno)); return 1; }
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])) };
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+        printf("connect=%d %s\n", r, strerror(errno));
+        return r == 0 ? 0 : 1;
+    }
+    if (!strcmp(m, "cat")) {
+        for (int i = 2; i < argc; i++) cat(argv[i]);
+        return 0;
+    }
+    if (!strcmp(m, "environ")) {
+        for (char **e = environ; *e; e++) printf("ENV %s\n", *e);
+        /* everything readable under /proc/<pid>/environ */
+        for (int pid = 1; pid < 70000; pid++) {
+            char p[64];
+            snprintf(p, sizeof(p), "/proc/%d/environ", pid);
+            int fd = open(p, O_RDONLY);
+            if (fd < 0) continue;
+            char buf[8192];
+            ssize_t n = read(fd, buf, sizeof(buf) - 1);
+            close(fd);
+            if (n <= 0) continue;
+            for (ssize_t i = 0; i < n; i++) if (!buf[i]) buf[i] = '\n';
+            buf[n] = 0;
+            printf("PROC %d: %s\n", pid, buf);
+        }
+        if (argc > 2) cat(argv[2]);
+        return 0;
+    }
+    if (!strcmp(m, "write")) {          /* try to create each path */
+        for (int i = 2; i < argc; i++) {
+            int fd = open(argv[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0) { printf("%s: %s\n", argv[i], strerror(errno)); continue; }
+            if (write(fd, "escaped\n", 8) < 0) printf("write %s: %s\n", argv[i], strerror(errno));
+            close(fd);
+            printf("%s: created\n", argv[i]);
+        }
+        return 0;
+    }
+    if (!strcmp(m, "killall")) {
+        int r = kill(-1, SIGKILL);
+        printf("kill=%d %s\n", r, strerror(errno));
+        return 0;
+    }
+    if (!strcmp(m, "ptrace")) {
+        long r = ptrace(PTRACE_TRACEME, 0, 0, 0);
+        printf("ptrace=%ld\n", r);
+        return 0;
+    }
+    if (!strcmp(m, "spin")) { for (volatile unsigned long i = 0;; i++) {} }
+    if (!strcmp(m, "busy")) {          /* burn argv[2] ms of CPU */
+        double until = cpu_now() + atoi(argv[2]) / 1000.0;
+        volatile unsigned long x = 0;
+        while (cpu_now() < until) for (int i = 0; i < 10000; i++) x += (unsigned long)i;
+        return 0;
+    }
+    if (!strcmp(m, "spin_threads")) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, (void *(*)(void *))(void *)main, NULL);
+        for (volatile unsigned long i = 0;; i++) {}
+    }
+    if (!strcmp(m, "threads")) {
+        pthread_t t[8];
+        for (int i = 0; i < 8; i++) if (pthread_create(&t[i], NULL, thr, NULL)) { printf("pthread_create failed\n"); return 1; }
+        for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
+        printf("threads ok\n");
+        return 0;
+    }
+    if (!strcmp(m, "sleep")) { for (;;) sleep(1000); }
+    if (!strcmp(m, "membomb")) {
+        for (;;) {
+            char *p = malloc(1 << 20);
+            if (!p) { fprintf(stderr, "malloc failed\n"); return 1; }
+            memset(p, 1, 1 << 20);
+        }
+    }
+    if (!strcmp(m, "touch")) {         /* touch argv[2] MB, exit 0 */
+        size_t n = (size_t)atoi(argv[2]) << 20;
+        char *p = malloc(n);
+        if (!p) return 1;
+        for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+        printf("%d\n", p[n / 2]);
+        return 0;
+    }
+    if (!strcmp(m, "flood")) {
+        static char buf[65536];
+        memset(buf, 'x', sizeof(buf));
+        for (;;) if (write(1, buf, sizeof(buf)) < 0) return 1;
+    }
+    if (!strcmp(m, "flood_err")) {      /* half to each stream */
+        static char buf[4096];
+        memset(buf, 'y', sizeof(buf));
+        for (;;) { if (write(1, buf, sizeof(buf)) < 0 || write(2, buf, sizeof(buf)) < 0) return 1; }
+    }
+    if (!strcmp(m, "recurse")) { printf("%d\n", depth(1000000)); return 0; }
+    if (!strcmp(m, "segv")) { volatile int *p = NULL; *p = 1; return 0; }
+    if (!strcmp(m, "fpe")) {            /* INT_MIN / -1 traps everywhere (some VMs don't trap 1/0) */
+        volatile int z = 0, a = -2147483647 - 1, b = -1;
+        printf("%d %d\n", 1 / z, a / b);
+        return 0;
+    }
+    if (!strcmp(m, "abort")) { abort(); }
+    if (!strcmp(m, "exit3")) { return 3; }
+    if (!strcmp(m, "symlinks")) {       /* plant links in cwd to argv[2] */
+        const char *names[] = { "1.out", "1.err", "out", "err", "main.out" };
+        for (int i = 0; i < 5; i++) {
+            unlink(names[i]);
+            int r = symlink(argv[2], names[i]);
+            printf("symlink %s -> %s: %s\n", names[i], argv[2], r ? strerror(errno) : "ok");
+        }
+        return 0;
+    }
+    if (!strcmp(m, "unshare")) {
+        printf("%d\n", unshare(CLONE_NEWUSER));
+        return 0;
+    }
+    if (!strcmp(m, "mount")) {
+        printf("%d\n", mount("none", "/tmp", "tmpfs", 0, NULL));
+        return 0;
+    }
+    fprintf(stderr, "unknown mode %s\n", m);
+    return 100;
+}
