@@ -1,0 +1,161 @@
+"""End-to-end latency of a one-test hello-world job per language, next to the same compile+run
+done natively, in one run on one machine (ratios, not absolute numbers, are what compare).
+
+    .venv/bin/python bench/latency.py [--jobs 20] [--url http://127.0.0.1:8080]
+
+Without --url it starts the real stack (emulator server, gateway, four executors as separate
+processes, tests/stack.py). Prints a markdown table: p50/p95 of submit -> terminal over
+--jobs jobs per language, p50/p95 of the native compile+run (the executor's own compile and
+run commands, without the sandbox, AWS or HTTP), the p50 ratio and the p50 difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from executor_c.spec import SPEC as C_SPEC  # noqa: E402
+from executor_cpp.spec import SPEC as CPP_SPEC  # noqa: E402
+from executor_java.spec import SPEC as JAVA_SPEC  # noqa: E402
+from executor_python.spec import SPEC as PYTHON_SPEC  # noqa: E402
+from shared.language_spec import LanguageSpec  # noqa: E402
+from shared.models import ResolvedLimits  # noqa: E402
+
+HELLO: dict[str, str] = {
+    "c": '#include <stdio.h>\nint main(void){char s[64];if(scanf("%63s",s)==1)printf("hello %s\\n",s);return 0;}\n',
+    "cpp": (
+        '#include <iostream>\n#include <string>\n'
+        'int main(){std::string s;std::cin>>s;std::cout<<"hello "<<s<<"\\n";}\n'
+    ),
+    "java": (
+        "import java.util.Scanner;\npublic class Hello { public static void main(String[] a) {"
+        ' System.out.println("hello " + new Scanner(System.in).next()); } }\n'
+    ),
+    "python": 'print("hello", input())\n',
+}
+SPECS: dict[str, LanguageSpec] = {"c": C_SPEC, "cpp": CPP_SPEC, "java": JAVA_SPEC, "python": PYTHON_SPEC}
+TEST = {"input": "world\n", "expected": "hello world\n"}
+LIMITS = ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024)
+# Issue 3's targets: p50 end-to-end at most 2x native for C and C++, at most +150 ms for Python.
+TARGETS = {"c": "<= 2.0x", "cpp": "<= 2.0x", "java": "-", "python": "<= +150 ms"}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def native_once(lang: str, workdir: Path) -> float:
+    """Compile and run with the executor's commands, no sandbox; seconds."""
+    spec = SPECS[lang]
+    for entry in workdir.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    source = spec.source_name(HELLO[lang])
+    (workdir / source).write_text(HELLO[lang])
+    start = time.perf_counter()
+    compile_cmd = spec.compile_command(source)
+    if compile_cmd:
+        subprocess.run(compile_cmd, cwd=workdir, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    out = subprocess.run(spec.run_command(source, LIMITS, HELLO[lang]), cwd=workdir, input=TEST["input"].encode(),
+                         capture_output=True, check=True)
+    elapsed = time.perf_counter() - start
+    if out.stdout.decode() != TEST["expected"]:
+        raise RuntimeError(f"native {lang} printed {out.stdout!r}")
+    return elapsed
+
+
+def e2e_once(client: httpx.Client, lang: str) -> float:
+    """POST /submit, then long-poll /result until terminal; seconds."""
+    start = time.perf_counter()
+    resp = client.post("/submit", json={"language": lang, "code": HELLO[lang], "test_cases": [TEST]})
+    resp.raise_for_status()
+    job_id = resp.json()["id"]
+    while True:
+        body = client.get(f"/result/{job_id}", params={"wait": 30}).json()
+        if body["status"] in ("completed", "failed"):
+            break
+    elapsed = time.perf_counter() - start
+    if body.get("verdict") != "ACCEPTED":
+        raise RuntimeError(f"{lang} job {job_id} ended {body.get('status')} {body.get('verdict')}: {body}")
+    return elapsed
+
+
+def measure(client: httpx.Client, langs: list[str], jobs: int) -> list[dict[str, object]]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="codepipe-native-") as tmp:
+        workdir = Path(tmp)
+        for lang in langs:
+            for _ in range(2):  # warm the page cache, the JVM's CDS archive, the executor
+                e2e_once(client, lang)
+                native_once(lang, workdir)
+            e2e, native = [], []
+            # Interleave so that machine noise hits both columns alike.
+            for _ in range(jobs):
+                e2e.append(e2e_once(client, lang) * 1000)
+                native.append(native_once(lang, workdir) * 1000)
+            rows.append({
+                "lang": lang,
+                "e2e_p50": statistics.median(e2e), "e2e_p95": percentile(e2e, 95),
+                "nat_p50": statistics.median(native), "nat_p95": percentile(native, 95),
+            })
+            print(f"  {lang}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_table(rows: list[dict[str, object]], jobs: int) -> None:
+    print(f"\nEnd-to-end (submit -> terminal) vs native compile+run, {jobs} jobs per language, ms\n")
+    print("| language | e2e p50 | e2e p95 | native p50 | native p95 | p50 ratio | p50 added | target |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        e50, n50 = float(r["e2e_p50"]), float(r["nat_p50"])  # type: ignore[arg-type]
+        print(f"| {r['lang']} | {e50:.0f} | {float(r['e2e_p95']):.0f} | {n50:.0f} | "  # type: ignore[arg-type]
+              f"{float(r['nat_p95']):.0f} | {e50 / n50:.2f}x | {e50 - n50:+.0f} | {TARGETS[str(r['lang'])]} |")  # type: ignore[arg-type]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--url", help="an already running gateway; default: start the stack")
+    parser.add_argument("--languages", default="c,cpp,java,python")
+    args = parser.parse_args()
+    langs = [x.strip() for x in args.languages.split(",") if x.strip()]
+
+    stack = None
+    url = args.url
+    if url is None:
+        from tests.stack import Stack
+
+        log_dir = Path(tempfile.mkdtemp(prefix="codepipe-bench-"))
+        print(f"starting the stack (logs in {log_dir}) ...", file=sys.stderr, flush=True)
+        stack = Stack(log_dir).start()
+        for lang in langs:
+            if lang in stack.executor_problems:
+                raise SystemExit(f"executor {lang}: {stack.executor_problems[lang]}")
+        url = stack.base_url
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            rows = measure(client, langs, args.jobs)
+    finally:
+        if stack is not None:
+            stack.stop()
+    print_table(rows, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
