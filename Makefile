@@ -13,11 +13,14 @@ PYTEST_ARGS ?=
 run: setup
 	exec $(PY) -m infra.stack
 
+# Lint and tests both run (a style error must not hide test results); either failing fails.
 test: setup
-	$(VENV)/bin/ruff check .
-	@dirs="tests"; if [ -d $(SANDBOX_DIR)/tests ]; then dirs="$(SANDBOX_DIR)/tests tests"; fi; \
+	@rc=0; \
+	echo "$(VENV)/bin/ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
+	dirs="tests"; if [ -d $(SANDBOX_DIR)/tests ]; then dirs="$(SANDBOX_DIR)/tests tests"; fi; \
 	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
-	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)
+	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS) || rc=1; \
+	exit $$rc
 
 lint: venv
 	$(VENV)/bin/ruff check .
