@@ -955,17 +955,88 @@ def test_gateway_role_is_least_privilege() -> None:
     } <= actions
     assert not actions & {
         "dynamodb:Scan",
-        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:PurgeQueue",
-        "s3:DeleteObject",
+        "s3:DeleteBucket",
     }
     queues = [{"Fn::GetAtt": [f"Queue{CFN_L[lang]}", "Arn"]} for lang in LANGS]
-    assert sorted(map(json.dumps, _resources_for(sts, "sqs:SendMessage"))) == sorted(map(json.dumps, queues))
-    table_resources = _resources_for(sts, "dynamodb:Query")
-    assert {"Fn::Sub": "${JobsTable.Arn}/index/*"} in table_resources
-    assert _resources_for(sts, "s3:PutObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
+    for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
+        assert sorted(map(json.dumps, _resources_for(sts, action))) == sorted(map(json.dumps, queues))
+    assert {"Fn::Sub": "${JobsTable.Arn}/index/*"} in _resources_for(sts, "dynamodb:Query")
+    inputs = [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
+    assert _resources_for(sts, "s3:PutObject") == inputs
+    # Withdrawing a job whose enqueue failed: the record, and its request document only.
+    assert _resources_for(sts, "dynamodb:DeleteItem") == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
+    assert _resources_for(sts, "s3:DeleteObject") == inputs
+
+
+def test_gateway_role_covers_the_calls_the_gateway_makes() -> None:
+    """Every boto3 call in the gateway's code path has its IAM action (AccessDenied otherwise)."""
+    calls = {
+        "put_item": "dynamodb:PutItem",
+        "get_item": "dynamodb:GetItem",
+        "update_item": "dynamodb:UpdateItem",
+        "delete_item": "dynamodb:DeleteItem",
+        "batch_get_item": "dynamodb:BatchGetItem",
+        "describe_table": "dynamodb:DescribeTable",
+        "send_message": "sqs:SendMessage",
+        "get_queue_url": "sqs:GetQueueUrl",
+        "put_object": "s3:PutObject",
+        "get_object": "s3:GetObject",
+        "head_bucket": "s3:ListBucket",
+        "delete_object": "s3:DeleteObject",
+    }
+    text = "\n".join(p.read_text() for p in (REPO / "api_gateway").glob("*.py"))
+    used = {name for name in calls if re.search(rf"\.{name}\(", text)}
+    # Calls made through shared/ on the gateway's behalf.
+    used |= {"put_item", "get_item", "get_queue_url", "send_message", "get_object"}
+    if "store.delete(" in text:
+        used.add("delete_item")
+    if "blobs.delete(" in text:
+        used.add("delete_object")
+    if "executor_records" in text:
+        used.add("batch_get_item")
+    if "mark_failed" in text:
+        used.add("update_item")
+    missing = {calls[c] for c in used} - _actions(_statements("GatewayTaskRole"))
+    assert not missing, f"the gateway calls APIs its role does not allow: {missing}"
+
+
+def test_executor_role_covers_the_calls_the_executor_makes() -> None:
+    """The executor loop reaches AWS through these helpers; each maps to an allowed action.
+    A helper not listed here (e.g. queue.send_to_dlq, store.delete) needs an IAM decision."""
+    helpers = {
+        "store.get": "dynamodb:GetItem",
+        "store.heartbeat_executor": "dynamodb:PutItem",
+        "store.load_request": "s3:GetObject",
+        "store.load_results": "s3:GetObject",
+        "claims.claim": "dynamodb:UpdateItem",
+        "claims.set_running": "dynamodb:UpdateItem",
+        "claims.complete": "dynamodb:UpdateItem",
+        "claims.fail": "dynamodb:UpdateItem",
+        "claims.release": "dynamodb:UpdateItem",
+        "claims.heartbeat": "dynamodb:UpdateItem",
+        "claims.renew": "dynamodb:UpdateItem",
+        "claims.extend": "dynamodb:UpdateItem",
+        "queue.receive": "sqs:ReceiveMessage",
+        "queue.delete": "sqs:DeleteMessage",
+        "queue.change_visibility": "sqs:ChangeMessageVisibility",
+        "queue.url": "sqs:GetQueueUrl",
+        "blobs.put_bytes": "s3:PutObject",
+        "blobs.put_json": "s3:PutObject",
+        "blobs.put_file": "s3:PutObject",
+        "blobs.get_bytes": "s3:GetObject",
+        "blobs.get_json": "s3:GetObject",
+    }
+    text = (REPO / "shared" / "executor.py").read_text()
+    used = set(re.findall(r"\b(?:self\.|ex\.|self\.ex\.)(store|claims|queue|blobs)\.(\w+)\(", text))
+    unknown = {f"{obj}.{meth}" for obj, meth in used} - set(helpers)
+    assert not unknown, f"executor calls {unknown}: add the IAM action to the executor roles and this map"
+    allowed = _actions(_statements("ExecutorCTaskRole"))
+    missing = {helpers[f"{obj}.{meth}"] for obj, meth in used} - allowed
+    assert not missing, missing
 
 
 # --- standalone policy documents ---------------------------------------------------------
