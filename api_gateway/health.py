@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -30,19 +31,29 @@ class HealthChecker:
         self.settings = settings
         self._probe: dict[str, Any] | None = None
         self._probe_checked = 0.0
+        # Creating a botocore client costs ~100 ms; keep one per service and thread.
+        self._local = threading.local()
+
+    def _client(self, service: str) -> Any:
+        clients = getattr(self._local, "clients", None)
+        if clients is None:
+            clients = self._local.clients = {}
+        if service not in clients:
+            clients[service] = aws.client(service, self.settings, _HEALTH_CONFIG)
+        return clients[service]
 
     def _check(self, name: str) -> dict[str, Any]:
         start = time.perf_counter()
         s = self.settings
         try:
             if name == "dynamodb":
-                aws.client("dynamodb", s, _HEALTH_CONFIG).describe_table(TableName=s.table)
+                self._client("dynamodb").describe_table(TableName=s.table)
             elif name == "sqs":
-                sqs = aws.client("sqs", s, _HEALTH_CONFIG)
+                sqs = self._client("sqs")
                 for lang in LANGUAGES:
                     sqs.get_queue_url(QueueName=s.queue_name(lang))
             elif name == "s3":
-                aws.client("s3", s, _HEALTH_CONFIG).head_bucket(Bucket=s.bucket)
+                self._client("s3").head_bucket(Bucket=s.bucket)
             return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 1)}
         except Exception as exc:  # noqa: BLE001 - any failure means "down" here
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
