@@ -134,6 +134,17 @@ static void kill_all(struct sandbox *sb, int slot, pid_t prog)
     cgroup_kill_slot(sb, slot);
 }
 
+#define CHILD_STACK (256 * 1024)
+static void *child_stack;           /* mapped once by the helper; each keeper has its own copy */
+
+struct child_args { struct sandbox *sb; int slot, in_fd, out_fd, err_fd; };
+
+static int child_fn(void *arg)
+{
+    struct child_args *a = arg;
+    isolation_enter_child(a->sb, a->slot, a->in_fd, a->out_fd, a->err_fd);
+}
+
 static void __attribute__((noreturn))
 keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int rep_fd)
 {
@@ -147,6 +158,7 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
+    STAGE(&sb->shared[slot], 0);
 
     if (isolation_setup_run(sb) < 0) {
         rep.setup_errno = errno ? errno : EINVAL;
@@ -155,17 +167,17 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
         _exit(0);
     }
     sb->shared[slot].exec_errno = 0;
-    sb->shared[slot].setup_stage = 0;
+    STAGE(&sb->shared[slot], 1);
 
+    struct child_args ca = { sb, slot, in_fd, out_fd, err_fd };
     long long t0 = now_us();
-    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
         rep.setup_errno = errno;
         rep.setup_stage = -2;
         write_full(rep_fd, &rep, sizeof(rep));
         _exit(0);
     }
-    if (pid == 0) isolation_enter_child(sb, slot, in_fd, out_fd, err_fd);
     close(in_fd);
 
     long long wall_limit_us = sb->cfg.wall_ms * 1000LL;
@@ -189,6 +201,7 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
         if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
         if (fsize(out_fd) + fsize(err_fd) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
     }
+    STAGE(&sb->shared[slot], 8);
     kill_all(sb, slot, pid);
     if (!t_end) t_end = now_us();
     /* reap everything that is left */
@@ -210,6 +223,7 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
     rep.exec_errno = sb->shared[slot].exec_errno;
     rep.setup_stage = sb->shared[slot].setup_stage;
     getrusage(RUSAGE_CHILDREN, &rep.ru);
+    STAGE(&sb->shared[slot], 9);
     write_full(rep_fd, &rep, sizeof(rep));
     _exit(0);
 }
@@ -222,6 +236,7 @@ struct running {
     int rep_fd, out_fd, err_fd;
     int idx;               /* index into results */
     long long deadline_us; /* backstop */
+    long long t_start;
 };
 
 static pid_t zombies[4096];
@@ -243,8 +258,6 @@ static int clone_flags(struct sandbox *sb)
     int f = 0;
     if (sb->caps.ns_pid) f |= CLONE_NEWPID;
     if (sb->caps.ns_mount) f |= CLONE_NEWNS;
-    if (sb->caps.ns_ipc) f |= CLONE_NEWIPC;
-    if (sb->caps.ns_uts) f |= CLONE_NEWUTS;
     return f;
 }
 
@@ -252,9 +265,9 @@ static int clone_flags(struct sandbox *sb)
 static void probe_run_namespaces(struct sandbox *sb)
 {
     if (getenv("CODEPIPE_SANDBOX_NO_NS") || (!sb->caps.root && !sb->caps.userns_used)) return;
-    int want[] = { CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS };
-    bool *got[] = { &sb->caps.ns_pid, &sb->caps.ns_ipc, &sb->caps.ns_uts };
-    for (int i = 0; i < 3; i++) {
+    int want[] = { CLONE_NEWPID };
+    bool *got[] = { &sb->caps.ns_pid };
+    for (int i = 0; i < 1; i++) {
         int f = want[i] | (sb->caps.ns_mount ? CLONE_NEWNS : 0);
         pid_t p = (pid_t)syscall(SYS_clone, f | SIGCHLD, 0, 0, 0, 0);
         if (p == 0) _exit(0);
@@ -278,6 +291,7 @@ static void start_run(struct sandbox *sb, struct running *rs, int slot, int idx,
         close(in_fd); close(out_fd); close(err_fd);
         return;
     }
+    r->t_start = now_us();
     cgroup_reset_slot(sb, slot);
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
@@ -310,6 +324,14 @@ static void finish_run(struct sandbox *sb, struct running *rs, int slot, struct 
         kill(r->keeper, SIGKILL);
         cgroup_kill_slot(sb, slot);
         warnx_("test %d: the run's keeper died without a report", res[r->idx].test);
+    }
+    if (sb->trace) {
+        volatile long long *ts = sb->shared[slot].ts;
+        long long now = now_us(), t0 = r->t_start;
+        fprintf(stderr, "trace test %d: keeper+%lld mounts+%lld fork+%lld cgroup+%lld fds+%lld privs+%lld "
+                "nnp+%lld seccomp+%lld | exec..reaped %lld | teardown %lld report %lld total %lld us\n",
+                res[r->idx].test, ts[0] - t0, ts[1] - ts[0], ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3],
+                ts[5] - ts[4], ts[6] - ts[5], ts[7] - ts[6], ts[8] - ts[7], ts[9] - ts[8], now - ts[9], now - t0);
     }
     classify(sb, slot, ok ? &rep : NULL, r->out_fd, r->err_fd, &res[r->idx]);
     close(r->rep_fd);
@@ -350,6 +372,7 @@ int main(int argc, char **argv)
     const char *u = getenv("CODEPIPE_SANDBOX_UID");
     sb->uid = sb->gid = u ? (uid_t)strtoul(u, NULL, 10) : DEFAULT_SANDBOX_UID;
     if (sb->uid == 0) sb->uid = sb->gid = DEFAULT_SANDBOX_UID;
+    sb->trace = getenv("CODEPIPE_SANDBOX_TRACE") != NULL;
 
     if (c->probe) {
         probe_host(&sb->caps);
@@ -451,11 +474,14 @@ int main(int argc, char **argv)
     if (geteuid() == 0 || !getenv("CODEPIPE_SANDBOX_NO_CGROUP")) cgroup_setup(sb);
     isolation_setup_once(sb);
     probe_run_namespaces(sb);
+    child_stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (child_stack == MAP_FAILED) die("mmap: %s", strerror(errno));
     if (seccomp_build(sb) < 0) {
         warnx_("warning: seccomp unavailable (%s): running without a system call filter", strerror(errno));
     } else {
         sb->caps.seccomp = true;
     }
+    if (isolation_drop_bounding_once(sb) < 0) die("cannot drop the capability bounding set: %s", strerror(errno));
 
     struct run_result *res = calloc((size_t)(ntests > 0 ? ntests : 1), sizeof(*res));
     struct running rs[MAX_SLOTS];

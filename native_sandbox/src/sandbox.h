@@ -90,7 +90,9 @@ enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 struct slot_shared {
     volatile int exec_errno;
     volatile int setup_stage;
+    volatile long long ts[12];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
 };
+#define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.trace) (sh)->ts[n] = now_us(); } while (0)
 
 /* Global state of one invocation. */
 struct sandbox {
@@ -112,6 +114,7 @@ struct sandbox {
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
+    bool trace;
 };
 
 extern struct sandbox G;
@@ -127,7 +130,8 @@ const char *probe_level(const struct host_caps *c);
 
 /* isolation.c */
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
-int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp, hostname */
+int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp */
+int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_enter_child(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd)
     __attribute__((noreturn));
 char **build_env(const struct config *cfg);

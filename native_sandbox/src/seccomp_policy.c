@@ -91,6 +91,9 @@ int seccomp_build(struct sandbox *sb)
     int rc = 0;
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);          /* we set no_new_privs ourselves */
     seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, KILL);    /* i386/x32 entry points */
+    /* binary-tree dispatch: fewer instructions per syscall, and a much cheaper attach (the
+     * kernel evaluates the filter for every syscall number to build its allow cache) */
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 #define R(x) do { rc = (x); if (rc < 0 && rc != -EEXIST) goto fail; } while (0)
     uint64_t exec_ptr = (uint64_t)(uintptr_t)sb->exec_path;
 

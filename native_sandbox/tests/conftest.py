@@ -21,7 +21,9 @@ NATIVE = HERE.parent
 BIN = NATIVE / "build" / "sandbox"
 PROGRAMS = HERE / "programs"
 
-TEST_UID = 64123                      # a uid nothing else on the host uses
+# A uid nothing else on the host uses, distinct per test session (several sessions may run at
+# once on a shared machine; "no processes of the sandbox uid left" must only see ours).
+TEST_UID = 64200 + os.getpid() % 700
 CANARY_KEY = "CODEPIPE_CANARY"
 CANARY_VALUE = "secret123"
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -35,7 +37,7 @@ def _setup_pids_cgroup() -> None:
     if os.geteuid() != 0:
         return
     for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
-        d = Path(base) / "codepipe-tests"
+        d = Path(base) / f"codepipe-tests-{os.getpid()}"
         try:
             if base == "/sys/fs/cgroup" and not (Path(base) / "cgroup.controllers").exists():
                 continue

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, HELPER_PIDS, TEST_UID, _preexec, helper_env, probe, wait_no_uid_processes
+from conftest import BIN, HELPER_PIDS, TEST_PIDS_CGROUP, TEST_UID, _preexec, helper_env, probe, wait_no_uid_processes
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -21,9 +21,9 @@ def cgroup_parents() -> list[Path]:
     p = probe()
     parents = [Path(x) for x in p.get("cgroup_parents", [])]
     # the tests run the helper inside codepipe-tests: its parents are nested there
-    for base in ("/sys/fs/cgroup/pids/codepipe-tests", "/sys/fs/cgroup/codepipe-tests"):
-        if Path(base).is_dir():
-            parents += list(Path(base).rglob("codepipe"))
+    d = TEST_PIDS_CGROUP.get("dir")
+    if d and Path(d).is_dir():
+        parents += list(Path(d).rglob("codepipe"))
     return [p for p in parents if p.is_dir()]
 
 

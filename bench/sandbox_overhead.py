@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Per-run overhead of the sandbox helper vs. a bare fork+exec+wait of the same program.
+
+Runs a trivial C program (reads two numbers, prints their sum) over N test inputs through
+`native_sandbox/build/sandbox --tests` at --parallel 1 and 2, and the same binary on the same
+inputs with a bare posix_spawn+wait loop (same parallelism, same stdin/stdout files), in the
+same process; then Java and Python hello-world startup through the helper vs. bare.
+Prints a markdown table.  Only prints; never asserts timing.
+
+    python3 bench/sandbox_overhead.py [-n 200] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HELPER = ROOT / "native_sandbox" / "build" / "sandbox"
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+C_SRC = r"""
+#include <stdio.h>
+int main(void) { long a, b; if (scanf("%ld %ld", &a, &b) == 2) printf("%ld\n", a + b); return 0; }
+"""
+JAVA_SRC = 'public class Main { public static void main(String[] a) { System.out.println("hello"); } }\n'
+PY_SRC = 'print("hello")\n'
+JVM = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData"]
+
+
+def helper_cmd(profile: str, box: Path, tests: Path, argv: list[str], parallel: int,
+               memory_mb: int = 256, procs: int | None = None) -> list[str]:
+    cmd = [str(HELPER), "--profile", profile, "--time-ms", "5000", "--wall-ms", "10000",
+           "--memory-mb", str(memory_mb), "--output-kb", "1024", "--parallel", str(parallel),
+           "--workdir", str(box), "--tests", str(tests)]
+    if procs:
+        cmd += ["--procs", str(procs)]
+    return cmd + ["--", *argv]
+
+
+def run_helper(cmd: list[str], n: int) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": PATH})
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"helper failed: {p.stderr}")
+    runs = json.loads(p.stdout)
+    bad = [r for r in runs if r["status"] != "OK"]
+    if len(runs) != n or bad:
+        sys.exit(f"unexpected results: {bad[:3]} {p.stderr}")
+    return dt
+
+
+def run_bare(argv: list[str], cwd: Path, tests: Path, n: int, parallel: int) -> float:
+    """posix_spawn + waitpid, `parallel` at a time, stdin/stdout/stderr redirected to files."""
+    exe = argv[0] if argv[0].startswith("/") else str(cwd / argv[0])
+    env = {"PATH": PATH}
+    t = time.perf_counter()
+    running: dict[int, int] = {}
+    nxt = 1
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        while nxt <= n or running:
+            while nxt <= n and len(running) < parallel:
+                fa = [(os.POSIX_SPAWN_OPEN, 0, str(tests / f"{nxt}.in"), os.O_RDONLY, 0),
+                      (os.POSIX_SPAWN_OPEN, 1, str(tests / f"{nxt}.bare.out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                      (os.POSIX_SPAWN_OPEN, 2, str(tests / f"{nxt}.bare.err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+                pid = os.posix_spawn(exe, argv, env, file_actions=fa)
+                running[pid] = nxt
+                nxt += 1
+            pid, _ = os.wait()
+            running.pop(pid, None)
+    finally:
+        os.chdir(old)
+    return time.perf_counter() - t
+
+
+def best(fn, repeat: int) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=200, help="tests per invocation")
+    ap.add_argument("--repeat", type=int, default=3, help="best of R")
+    ap.add_argument("--startup-runs", type=int, default=5)
+    args = ap.parse_args()
+    if not HELPER.exists():
+        subprocess.run(["make", "-C", str(ROOT / "native_sandbox")], check=True)
+    probe = json.loads(subprocess.run([str(HELPER), "--probe"], capture_output=True, text=True, check=True).stdout)
+
+    work = Path(tempfile.mkdtemp(prefix="codepipe-bench-"))
+    try:
+        os.chmod(work, 0o755)
+        box, tests = work / "box", work / "tests"
+        box.mkdir()
+        tests.mkdir()
+        (box / "main.c").write_text(C_SRC)
+        subprocess.run(["gcc", "-O2", "-o", str(box / "main"), str(box / "main.c")], check=True)
+        for i in range(1, args.n + 1):
+            (tests / f"{i}.in").write_text(f"{i} {i}\n")
+
+        rows = []
+        for par in (1, 2):
+            h = best(lambda: run_helper(helper_cmd("c", box, tests, ["./main"], par), args.n), args.repeat)
+            b = best(lambda: run_bare(["./main"], box, tests, args.n, par), args.repeat)
+            rows.append((f"C trivial, {args.n} tests, --parallel {par}", h / args.n * 1000, b / args.n * 1000))
+
+        # startup: Java and Python hello world, one test each invocation
+        one = work / "one"
+        one.mkdir()
+        (one / "1.in").write_text("")
+        startup = []
+        if shutil.which("javac", path=PATH):
+            (box / "Main.java").write_text(JAVA_SRC)
+            subprocess.run(["/usr/bin/javac", "-d", str(box), str(box / "Main.java")], check=True)
+            jargv = ["/usr/bin/java", "-Xmx256m", "-Xss64m", *JVM, "-cp", ".", "Main"]
+            h = best(lambda: run_helper(helper_cmd("java", box, one, jargv, 1, procs=64), 1), args.startup_runs)
+            b = best(lambda: run_bare(jargv, box, one, 1, 1), args.startup_runs)
+            startup.append(("Java hello world (1 run)", h * 1000, b * 1000))
+        (box / "main.py").write_text(PY_SRC)
+        pargv = ["/usr/bin/python3", "-B", "-s", "main.py"]
+        h = best(lambda: run_helper(helper_cmd("python", box, one, pargv, 1), 1), args.startup_runs)
+        b = best(lambda: run_bare(pargv, box, one, 1, 1), args.startup_runs)
+        startup.append(("Python hello world (1 run)", h * 1000, b * 1000))
+        cargv = ["./main"]
+        h = best(lambda: run_helper(helper_cmd("c", box, one, cargv, 1), 1), args.startup_runs)
+        b = best(lambda: run_bare(cargv, box, one, 1, 1), args.startup_runs)
+        startup.append(("C trivial, whole invocation (1 run)", h * 1000, b * 1000))
+
+        print(f"host: {os.cpu_count()} cores, isolation level {probe['level']}, cgroup {probe['cgroup']}, "
+              f"best of {args.repeat} (startup rows: best of {args.startup_runs})\n")
+        print("| workload | sandbox (ms/run) | bare fork+exec+wait (ms/run) | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, h, b in rows + startup:
+            print(f"| {name} | {h:.2f} | {b:.2f} | {h / b:.2f}x |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
