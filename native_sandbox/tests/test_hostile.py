@@ -143,9 +143,10 @@ def test_infinite_loop_tle(sb):
 
 
 def test_multithreaded_spin_tle(sb):
-    r = sb.run(["./hostile", "spin_threads"], time_ms=400, wall_ms=3000)
+    # killed for CPU (summed over threads), long before the wall limit
+    r = sb.run(["./hostile", "spin_threads"], time_ms=400, wall_ms=20000)
     assert r.run["status"] == "TLE", r.run
-    assert r.run["wall_ms"] < 1500, r.run
+    assert r.run["cpu_ms"] >= 400 and r.run["wall_ms"] < 10000, r.run
 
 
 def test_sleep_forever_tle_by_wall(sb):
@@ -153,7 +154,7 @@ def test_sleep_forever_tle_by_wall(sb):
     r = sb.run(["./hostile", "sleep"], time_ms=500, wall_ms=700)
     assert r.run["status"] == "TLE", r.run
     assert r.run["cpu_ms"] < 100
-    assert 650 <= r.run["wall_ms"] <= 1500, r.run
+    assert 650 <= r.run["wall_ms"] <= 3000, r.run
     assert time.monotonic() - t < 5
 
 
