@@ -277,9 +277,9 @@ static void drop_privileges(struct sandbox *sb)
 /* The program child.  It runs on its own stack in the keeper's address space (clone with
  * CLONE_VM|CLONE_VFORK: no page-table copy; the keeper sleeps until our execve), with its own
  * fd table, fs info, signal state, rlimits and credentials. */
-void isolation_enter_child(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd)
+void isolation_enter_child(struct sandbox *sb, int slot, int shidx, int in_fd, int out_fd, int err_fd)
 {
-    struct slot_shared *sh = &sb->shared[slot];
+    struct slot_shared *sh = &sb->shared[shidx];
     STAGE(sh, 2);
     cgroup_join_slot(sb, slot);
     STAGE(sh, 3);

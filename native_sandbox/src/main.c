@@ -137,16 +137,16 @@ static void kill_all(struct sandbox *sb, int slot, pid_t prog)
 #define CHILD_STACK (256 * 1024)
 static void *child_stack;           /* mapped once by the helper; each keeper has its own copy */
 
-struct child_args { struct sandbox *sb; int slot, in_fd, out_fd, err_fd; };
+struct child_args { struct sandbox *sb; int slot, sh, in_fd, out_fd, err_fd; };
 
 static int child_fn(void *arg)
 {
     struct child_args *a = arg;
-    isolation_enter_child(a->sb, a->slot, a->in_fd, a->out_fd, a->err_fd);
+    isolation_enter_child(a->sb, a->slot, a->sh, a->in_fd, a->out_fd, a->err_fd);
 }
 
 static void __attribute__((noreturn))
-keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int rep_fd)
+keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd, int go_fd)
 {
     struct keeper_report rep;
     memset(&rep, 0, sizeof(rep));
@@ -158,18 +158,26 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
-    STAGE(&sb->shared[slot], 0);
+    struct slot_shared *shp = &sb->shared[sh];
+    STAGE(shp, 0);
 
-    if (isolation_setup_run(sb) < 0) {
-        rep.setup_errno = errno ? errno : EINVAL;
+    int setup = isolation_setup_run(sb);
+    int setup_errno = errno ? errno : EINVAL;
+    shp->exec_errno = 0;
+    STAGE(shp, 1);
+    char go;
+    ssize_t gn;
+    while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    if (gn != 1) _exit(0);                  /* the helper gave up on this test */
+    close(go_fd);
+    if (setup < 0) {
+        rep.setup_errno = setup_errno;
         rep.setup_stage = -1;
         write_full(rep_fd, &rep, sizeof(rep));
         _exit(0);
     }
-    sb->shared[slot].exec_errno = 0;
-    STAGE(&sb->shared[slot], 1);
 
-    struct child_args ca = { sb, slot, in_fd, out_fd, err_fd };
+    struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd };
     long long t0 = now_us();
     pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
     if (pid < 0) {
@@ -201,7 +209,7 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
         if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
         if (fsize(out_fd) + fsize(err_fd) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
     }
-    STAGE(&sb->shared[slot], 8);
+    STAGE(shp, 8);
     kill_all(sb, slot, pid);
     if (!t_end) t_end = now_us();
     /* reap everything that is left */
@@ -220,10 +228,10 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
     }
     rep.wstatus = status;
     rep.wall_us = t_end - t0;
-    rep.exec_errno = sb->shared[slot].exec_errno;
-    rep.setup_stage = sb->shared[slot].setup_stage;
+    rep.exec_errno = shp->exec_errno;
+    rep.setup_stage = shp->setup_stage;
     getrusage(RUSAGE_CHILDREN, &rep.ru);
-    STAGE(&sb->shared[slot], 9);
+    STAGE(shp, 9);
     write_full(rep_fd, &rep, sizeof(rep));
     _exit(0);
 }
@@ -231,13 +239,15 @@ keeper_main(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd, int
 /* ------------------------------------------------------------------ helper */
 
 struct running {
-    bool busy;
+    int state;             /* R_FREE, R_PREPARED (keeper waits for "go"), R_RUNNING */
     pid_t keeper;
-    int rep_fd, out_fd, err_fd;
+    int rep_fd, go_fd, out_fd, err_fd;
     int idx;               /* index into results */
+    int sh;                /* index into G.shared */
     long long deadline_us; /* backstop */
-    long long t_start;
+    long long t_go;
 };
+enum { R_FREE, R_PREPARED, R_RUNNING };
 
 static pid_t zombies[4096];
 static int nzombies;
@@ -253,6 +263,14 @@ static void reap_zombies(bool block)
     nzombies = j;
 }
 
+static void add_zombie(pid_t p)
+{
+    int st;
+    if (waitpid(p, &st, WNOHANG) != 0) return;
+    if (nzombies < (int)(sizeof(zombies) / sizeof(zombies[0]))) zombies[nzombies++] = p;
+    else waitpid(p, &st, 0);
+}
+
 static int clone_flags(struct sandbox *sb)
 {
     int f = 0;
@@ -261,104 +279,161 @@ static int clone_flags(struct sandbox *sb)
     return f;
 }
 
-/* Find out once which per-run namespaces the kernel gives us. */
+/* Find out once whether the kernel gives us per-run PID namespaces. */
 static void probe_run_namespaces(struct sandbox *sb)
 {
     if (getenv("CODEPIPE_SANDBOX_NO_NS") || (!sb->caps.root && !sb->caps.userns_used)) return;
-    int want[] = { CLONE_NEWPID };
-    bool *got[] = { &sb->caps.ns_pid };
-    for (int i = 0; i < 1; i++) {
-        int f = want[i] | (sb->caps.ns_mount ? CLONE_NEWNS : 0);
-        pid_t p = (pid_t)syscall(SYS_clone, f | SIGCHLD, 0, 0, 0, 0);
-        if (p == 0) _exit(0);
-        if (p > 0) {
-            int st;
-            while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
-            *got[i] = true;
-        }
+    pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWPID | (sb->caps.ns_mount ? CLONE_NEWNS : 0) | SIGCHLD, 0, 0, 0, 0);
+    if (p == 0) _exit(0);
+    if (p > 0) {
+        int st;
+        while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+        sb->caps.ns_pid = true;
     }
     if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
 }
 
-static void start_run(struct sandbox *sb, struct running *rs, int slot, int idx, struct run_result *res,
-                      int in_fd, int out_fd, int err_fd)
+/* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
+ * next test's keeper while the current test runs hides the namespace/mount set-up. */
+static bool prepare_run(struct sandbox *sb, struct running *r, int slot, int sh, int idx,
+                        struct run_result *res, int in_fd, int out_fd, int err_fd)
 {
-    struct running *r = &rs[slot];
-    int p[2];
+    int p[2], g[2];
     res[idx].status = ST_IE;
     if (pipe2(p, O_CLOEXEC) < 0) {
         warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
         close(in_fd); close(out_fd); close(err_fd);
-        return;
+        return false;
     }
-    r->t_start = now_us();
-    cgroup_reset_slot(sb, slot);
+    if (pipe2(g, O_CLOEXEC) < 0) {
+        warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
+        close(p[0]); close(p[1]); close(in_fd); close(out_fd); close(err_fd);
+        return false;
+    }
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
-        keeper_main(sb, slot, in_fd, out_fd, err_fd, p[1]);
+        close(g[1]);
+        keeper_main(sb, slot, sh, in_fd, out_fd, err_fd, p[1], g[0]);
     }
     close(p[1]);
+    close(g[0]);
     close(in_fd);
     if (pid < 0) {
         warnx_("test %d: clone: %s", res[idx].test, strerror(errno));
-        close(p[0]); close(out_fd); close(err_fd);
-        return;
+        close(p[0]); close(g[1]); close(out_fd); close(err_fd);
+        return false;
     }
-    r->busy = true;
+    r->state = R_PREPARED;
     r->keeper = pid;
     r->rep_fd = p[0];
+    r->go_fd = g[1];
     r->out_fd = out_fd;
     r->err_fd = err_fd;
     r->idx = idx;
-    r->deadline_us = now_us() + sb->cfg.wall_ms * 1000LL + 3000000LL;
+    r->sh = sh;
+    return true;
 }
 
-static void finish_run(struct sandbox *sb, struct running *rs, int slot, struct run_result *res, bool killed)
+static void go_run(struct sandbox *sb, struct running *r, int slot)
 {
-    struct running *r = &rs[slot];
-    struct keeper_report rep;
-    ssize_t n = killed ? 0 : read(r->rep_fd, &rep, sizeof(rep));
-    bool ok = n == (ssize_t)sizeof(rep) && rep.magic == KEEPER_MAGIC;
-    if (!ok) {
+    cgroup_reset_slot(sb, slot);
+    r->t_go = now_us();
+    if (write(r->go_fd, "g", 1) != 1) { /* keeper gone: finish_run reports it */ }
+    close(r->go_fd);
+    r->go_fd = -1;
+    r->state = R_RUNNING;
+    r->deadline_us = r->t_go + sb->cfg.wall_ms * 1000LL + 3000000LL;
+}
+
+/* Read the keeper's report; take the cgroup snapshot (before the slot is reused). */
+static void collect_run(struct sandbox *sb, struct running *r, int slot, struct run_result *res,
+                        bool killed, struct keeper_report *rep, bool *ok, struct cg_snapshot *snap)
+{
+    ssize_t n = killed ? 0 : read(r->rep_fd, rep, sizeof(*rep));
+    *ok = n == (ssize_t)sizeof(*rep) && rep->magic == KEEPER_MAGIC;
+    if (!*ok) {
         kill(r->keeper, SIGKILL);
         cgroup_kill_slot(sb, slot);
-        warnx_("test %d: the run's keeper died without a report", res[r->idx].test);
+        warnx_("test %d: the run's keeper died without a report%s", res[r->idx].test,
+               killed ? " (helper backstop deadline)" : "");
     }
+    cgroup_snapshot(sb, slot, snap);
     if (sb->trace) {
-        volatile long long *ts = sb->shared[slot].ts;
-        long long now = now_us(), t0 = r->t_start;
-        fprintf(stderr, "trace test %d: keeper+%lld mounts+%lld fork+%lld cgroup+%lld fds+%lld privs+%lld "
-                "nnp+%lld seccomp+%lld | exec..reaped %lld | teardown %lld report %lld total %lld us\n",
-                res[r->idx].test, ts[0] - t0, ts[1] - ts[0], ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3],
-                ts[5] - ts[4], ts[6] - ts[5], ts[7] - ts[6], ts[8] - ts[7], ts[9] - ts[8], now - ts[9], now - t0);
+        volatile long long *ts = sb->shared[r->sh].ts;
+        long long now = now_us();
+        fprintf(stderr, "trace test %d: [prepared: keeper mounts %lld] go->fork %lld cgroup+%lld fds+%lld "
+                "privs+%lld nnp+%lld seccomp+%lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
+                res[r->idx].test, ts[1] - ts[0], ts[2] - r->t_go, ts[3] - ts[2], ts[4] - ts[3],
+                ts[5] - ts[4], ts[6] - ts[5], ts[7] - ts[6], ts[8] - ts[7], ts[9] - ts[8], now - ts[9], now - r->t_go);
     }
-    classify(sb, slot, ok ? &rep : NULL, r->out_fd, r->err_fd, &res[r->idx]);
+}
+
+static void finish_run(struct sandbox *sb, struct running *r, struct run_result *res,
+                       const struct keeper_report *rep, bool ok, const struct cg_snapshot *snap)
+{
+    classify(sb, snap, ok ? rep : NULL, r->out_fd, r->err_fd, &res[r->idx]);
     close(r->rep_fd);
     close(r->out_fd);
     close(r->err_fd);
-    int st;
-    if (waitpid(r->keeper, &st, WNOHANG) == 0 && nzombies < (int)(sizeof(zombies) / sizeof(zombies[0])))
-        zombies[nzombies++] = r->keeper;
-    else if (nzombies >= (int)(sizeof(zombies) / sizeof(zombies[0])))
-        waitpid(r->keeper, &st, 0);
-    r->busy = false;
+    add_zombie(r->keeper);
+    r->state = R_FREE;
 }
 
-static void terminate(struct sandbox *sb, struct running *rs)
+static void abandon_prepared(struct running *r)
+{
+    if (r->state != R_PREPARED) return;
+    close(r->go_fd);                     /* EOF: the keeper exits without running anything */
+    close(r->rep_fd);
+    close(r->out_fd);
+    close(r->err_fd);
+    kill(r->keeper, SIGKILL);
+    add_zombie(r->keeper);
+    r->state = R_FREE;
+}
+
+static void terminate(struct sandbox *sb, struct running (*rs)[2])
 {
     for (int s = 0; s < sb->nslots; s++) {
-        if (!rs[s].busy) continue;
-        kill(rs[s].keeper, SIGKILL);
+        for (int k = 0; k < 2; k++) {
+            struct running *r = &rs[s][k];
+            if (r->state == R_FREE) continue;
+            kill(r->keeper, SIGKILL);
+            int st;
+            waitpid(r->keeper, &st, 0);
+        }
         cgroup_kill_slot(sb, s);
-        int st;
-        waitpid(rs[s].keeper, &st, 0);
     }
     for (int i = 0; i < nzombies; i++) kill(zombies[i], SIGKILL);
     reap_zombies(true);
     cgroup_cleanup(sb);
     warnx_("terminated by signal %d", (int)got_signal);
     _exit(128 + (int)got_signal);
+}
+
+/* Open test idx's files.  false (and the result stays IE) when they can't be opened. */
+static bool open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd, int *err_fd)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "%d.in", idx + 1);
+    *in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (*in_fd < 0) {
+        warnx_("test %d: %s: %s", idx + 1, name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
+        return false;
+    }
+    snprintf(name, sizeof(name), "%d.out", idx + 1);
+    *out_fd = open_output_at(sb->tests_fd, name);
+    if (*out_fd >= 0) {
+        snprintf(name, sizeof(name), "%d.err", idx + 1);
+        *err_fd = open_output_at(sb->tests_fd, name);
+    }
+    if (*out_fd < 0 || *err_fd < 0) {
+        warnx_("test %d: cannot create %s: %s", idx + 1, name, strerror(errno));
+        close(*in_fd);
+        if (*out_fd >= 0) close(*out_fd);
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -459,7 +534,7 @@ int main(int argc, char **argv)
     long threads = (c->profile == PROF_C || c->profile == PROF_CPP) ? 63 : 255;
     sb->pids_max = c->procs + threads;
     sb->nslots = (int)(c->parallel < ntests ? c->parallel : (ntests > 0 ? ntests : 1));
-    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS, PROT_READ | PROT_WRITE,
+    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
 
@@ -484,54 +559,52 @@ int main(int argc, char **argv)
     if (isolation_drop_bounding_once(sb) < 0) die("cannot drop the capability bounding set: %s", strerror(errno));
 
     struct run_result *res = calloc((size_t)(ntests > 0 ? ntests : 1), sizeof(*res));
-    struct running rs[MAX_SLOTS];
-    memset(rs, 0, sizeof(rs));
+    static struct running rs[MAX_SLOTS][2];        /* [slot][0] running, [slot][1] prepared */
+    int gen[MAX_SLOTS] = { 0 };
     for (int i = 0; i < ntests; i++) { res[i].test = i + 1; res[i].status = ST_IE; }
 
-    int next = 0, running = 0;
-    while (next < ntests || running > 0) {
+    int next = 0, active = 0;
+    for (;;) {
         if (got_signal) terminate(sb, rs);
-        for (int s = 0; s < sb->nslots && next < ntests; s++) {
-            if (rs[s].busy) continue;
-            int idx = next++;
-            int in_fd, out_fd, err_fd;
-            if (c->tests) {
-                char name[32];
-                snprintf(name, sizeof(name), "%d.in", idx + 1);
-                in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (in_fd < 0) {
-                    warnx_("test %d: %s: %s", idx + 1, name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
-                    continue;
-                }
-                snprintf(name, sizeof(name), "%d.out", idx + 1);
-                out_fd = open_output_at(sb->tests_fd, name);
-                snprintf(name, sizeof(name), "%d.err", idx + 1);
-                err_fd = open_output_at(sb->tests_fd, name);
-                if (out_fd < 0 || err_fd < 0) {
-                    warnx_("test %d: cannot create %s: %s", idx + 1, name, strerror(errno));
-                    close(in_fd);
-                    if (out_fd >= 0) close(out_fd);
-                    if (err_fd >= 0) close(err_fd);
-                    continue;
-                }
-            } else {
-                in_fd = single_in; out_fd = single_out; err_fd = single_err;
+        /* keep every slot busy, with the next test's keeper already prepared */
+        for (int s = 0; s < sb->nslots; s++) {
+            struct running *cur = &rs[s][0], *pre = &rs[s][1];
+            if (cur->state == R_FREE && pre->state == R_PREPARED) {
+                *cur = *pre;
+                pre->state = R_FREE;
+                go_run(sb, cur, s);
             }
-            start_run(sb, rs, s, idx, res, in_fd, out_fd, err_fd);
-            if (rs[s].busy) running++;
+            while (pre->state == R_FREE && next < ntests) {
+                int idx = next++;
+                int in_fd, out_fd, err_fd;
+                if (c->tests) {
+                    if (!open_test_files(sb, idx, &in_fd, &out_fd, &err_fd)) continue;
+                } else {
+                    in_fd = single_in; out_fd = single_out; err_fd = single_err;
+                }
+                int sh = s * 2 + (gen[s]++ & 1);
+                if (!prepare_run(sb, pre, s, sh, idx, res, in_fd, out_fd, err_fd)) continue;
+                active++;
+                if (cur->state == R_FREE) {
+                    *cur = *pre;
+                    pre->state = R_FREE;
+                    go_run(sb, cur, s);
+                }
+            }
         }
-        if (!running) continue;
+        if (!active) break;
 
         struct pollfd pf[MAX_SLOTS];
         int map[MAX_SLOTS], n = 0;
         long long now = now_us(), next_deadline = LLONG_MAX;
         for (int s = 0; s < sb->nslots; s++) {
-            if (!rs[s].busy) continue;
-            pf[n].fd = rs[s].rep_fd;
+            struct running *cur = &rs[s][0];
+            if (cur->state != R_RUNNING) continue;
+            pf[n].fd = cur->rep_fd;
             pf[n].events = POLLIN;
             pf[n].revents = 0;
             map[n++] = s;
-            if (rs[s].deadline_us < next_deadline) next_deadline = rs[s].deadline_us;
+            if (cur->deadline_us < next_deadline) next_deadline = cur->deadline_us;
         }
         long long wait_us = next_deadline - now;
         if (wait_us < 0) wait_us = 0;
@@ -543,17 +616,29 @@ int main(int argc, char **argv)
         now = now_us();
         for (int i = 0; i < n; i++) {
             int s = map[i];
-            if (r > 0 && pf[i].revents) {
-                finish_run(sb, rs, s, res, false);
-                running--;
-            } else if (now > rs[s].deadline_us) {
-                kill(rs[s].keeper, SIGKILL);
-                finish_run(sb, rs, s, res, true);
-                running--;
+            struct running *cur = &rs[s][0], *pre = &rs[s][1];
+            bool done = r > 0 && pf[i].revents;
+            bool late = !done && now > cur->deadline_us;
+            if (!done && !late) continue;
+            if (late) kill(cur->keeper, SIGKILL);
+            struct keeper_report rep;
+            struct cg_snapshot snap;
+            bool ok;
+            collect_run(sb, cur, s, res, late, &rep, &ok, &snap);
+            /* start the prepared keeper first, then do the bookkeeping of the finished run */
+            struct running fin = *cur;
+            cur->state = R_FREE;
+            if (pre->state == R_PREPARED) {
+                *cur = *pre;
+                pre->state = R_FREE;
+                go_run(sb, cur, s);
             }
+            finish_run(sb, &fin, res, &rep, ok, &snap);
+            active--;
         }
         reap_zombies(false);
     }
+    for (int s = 0; s < sb->nslots; s++) abandon_prepared(&rs[s][1]);
     reap_zombies(true);
     if (single_in >= 0) close(single_in);
 

@@ -37,7 +37,14 @@ static bool stderr_mentions(int fd, long long size, const char *needle)
     return false;
 }
 
-void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
+void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap)
+{
+    snap->cpu_ns = cgroup_cpu_ns(sb, slot);
+    snap->peak = cgroup_peak_bytes(sb, slot);
+    snap->oom = cgroup_oom_happened(sb, slot, &snap->hit_limit);
+}
+
+void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
               int out_fd, int err_fd, struct run_result *r)
 {
     const struct config *c = &sb->cfg;
@@ -67,7 +74,7 @@ void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
     else if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
     r->wall_ms = (long)(rep->wall_us / 1000);
 
-    long long cg_cpu = cgroup_cpu_ns(sb, slot);
+    long long cg_cpu = snap->cpu_ns;
     long long ru_cpu_us = (long long)rep->ru.ru_utime.tv_sec * 1000000 + rep->ru.ru_utime.tv_usec +
                           (long long)rep->ru.ru_stime.tv_sec * 1000000 + rep->ru.ru_stime.tv_usec;
     long long cpu_us = cg_cpu >= 0 ? cg_cpu / 1000 : ru_cpu_us;
@@ -75,7 +82,7 @@ void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
     r->cpu_ms = (long)(cpu_us / 1000);
 
     long long mem_kb = rep->ru.ru_maxrss;
-    long long peak = cgroup_peak_bytes(sb, slot);
+    long long peak = snap->peak;
     if (peak >= 0) {
         /* v1 charges the page cache of the output files we just wrote to the run */
         long long anon = peak - total;
@@ -83,8 +90,8 @@ void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
     }
     r->memory_kb = (long)mem_kb;
 
-    bool hit_limit = false;
-    bool oom = cgroup_oom_happened(sb, slot, &hit_limit);
+    bool hit_limit = snap->hit_limit;
+    bool oom = snap->oom;
     bool abnormal = r->exit_code != 0 || r->signal != 0;
     long long limit_kb = (long long)c->memory_mb * 1024;
 

@@ -86,6 +86,13 @@ struct keeper_report {
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
+/* Cgroup measurements of one run, taken before its slot is reused. */
+struct cg_snapshot {
+    long long cpu_ns;      /* -1 unknown */
+    long long peak;        /* bytes, -1 unknown */
+    bool oom, hit_limit;
+};
+
 /* Shared page between a slot's keeper and its program child (exec errno). */
 struct slot_shared {
     volatile int exec_errno;
@@ -132,7 +139,7 @@ const char *probe_level(const struct host_caps *c);
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
 int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp */
 int isolation_drop_bounding_once(struct sandbox *sb);
-void isolation_enter_child(struct sandbox *sb, int slot, int in_fd, int out_fd, int err_fd)
+void isolation_enter_child(struct sandbox *sb, int slot, int shidx, int in_fd, int out_fd, int err_fd)
     __attribute__((noreturn));
 char **build_env(const struct config *cfg);
 
@@ -155,7 +162,8 @@ int seccomp_load_prepared(const struct sock_fprog *prog);
 
 /* measure.c */
 long long now_us(void);
-void classify(struct sandbox *sb, int slot, const struct keeper_report *rep,
+void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap);
+void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
               int out_fd, int err_fd, struct run_result *r);
 
 /* output.c */
