@@ -204,7 +204,7 @@ class Executor:
             self.log.error("sandbox helper unavailable", extra={"error": str(exc)})
         backoff = 1.0
         while not self.stopping.is_set():
-            self._refresh_record()
+            self._periodic()
             try:
                 messages = self._poll()
             except Exception as exc:
@@ -261,14 +261,43 @@ class Executor:
             return []
         return messages
 
-    def _refresh_record(self) -> None:
+    def _periodic(self) -> None:
+        """Between polls, at most every EXECUTOR_RECORD_EVERY_S: refresh the executor record
+        (/languages, /health) and sweep the dead-letter queue."""
         if time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
             return
+        self._last_record = time.monotonic()
         try:
             self.store.heartbeat_executor(self.spec.name, self.version, self.executor_id)
-            self._last_record = time.monotonic()
         except Exception as exc:
             self.log.warning("could not write the executor record", extra={"error": str(exc)})
+        try:
+            self.sweep_dead_letters()
+        except Exception as exc:
+            self.log.warning("dead-letter sweep failed", extra={"error": str(exc)})
+
+    def sweep_dead_letters(self) -> int:
+        """Mark `failed` the jobs whose message SQS dead-lettered while the job was not
+        finished (e.g. the executor died on the last allowed delivery, so nobody got to write
+        the failure). The messages are only peeked at (visibility 0): they stay in the DLQ
+        for operators and alarms. Returns the number of jobs marked failed."""
+        failed = 0
+        for msg in self.queue.receive_dlq(self.spec.name, wait_seconds=0, visibility_timeout=0, max_messages=10):
+            job_id = msg.job_id
+            if not job_id or len(job_id) > 128:
+                continue
+            record = self.store.get(job_id)
+            if record is None or record.get("status") in (Status.COMPLETED, Status.FAILED):
+                continue
+            if int(record.get("lease_expires_ms") or 0) > now_ms():
+                continue  # someone is still working on it (a late redelivery); look again later
+            attempts = int(record.get("attempts") or 0)
+            error = f"gave up after {attempts} attempt(s): the job's message was moved to the dead-letter queue"
+            if self.claims.fail(job_id, error):
+                failed += 1
+                with job_context(job_id):
+                    self.log.error("job dead-lettered; marked failed", extra={"attempts": attempts})
+        return failed
 
     # --- one message ----------------------------------------------------------------------
     def _safe(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -464,6 +493,7 @@ class Executor:
 
         results: list[TestResult] = []
         first_stdout = ""
+        _ = self.blobs.s3  # create the client here, not racing in the upload threads
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
             for start in range(0, len(tests), UPLOAD_BATCH):
                 futures = []

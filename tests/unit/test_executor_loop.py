@@ -1,0 +1,327 @@
+"""The executor loop's decisions (shared/executor.py + shared/claims.py) against in-process
+moto and a fake sandbox: claiming, duplicates, leases, take-over, retries, failure, the
+dead-letter sweep and the exactly-once final write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from executor_c.spec import SPEC as C_SPEC
+from executor_python.spec import SPEC as PY_SPEC
+from shared.claims import Claims, now_ms
+from shared.executor import Executor
+from shared.models import JobRequest, ResolvedLimits
+from shared.models import TestCase as Case
+from shared.queue import Message
+from shared.sandbox import SandboxError, SandboxRun
+from shared.settings import Settings
+
+moto = pytest.importorskip("moto")
+
+LIMITS = ResolvedLimits(time_ms=1000, wall_ms=3000, memory_mb=64, output_kb=64)
+
+
+class FakeSandbox:
+    """Stands in for the helper: compiles always succeed unless told otherwise; each test's
+    stdout is `program(input)`."""
+
+    def __init__(self) -> None:
+        self.program: Callable[[bytes], bytes] = lambda data: data
+        self.compile_status = ("OK", 0)
+        self.compile_stderr = b""
+        self.fail_with: Exception | None = None
+        self.during_run: Callable[[], None] | None = None
+        self.runs = 0
+        self.cancelled = False
+
+    def check(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def reset(self) -> None:
+        self.cancelled = False
+
+    def run_single(self, *, stdout: Path, stderr: Path, **_: Any) -> SandboxRun:
+        stdout.write_bytes(b"")
+        stderr.write_bytes(self.compile_stderr)
+        status, code = self.compile_status
+        return SandboxRun(status=status, exit_code=code)  # type: ignore[arg-type]
+
+    def run_tests(self, *, tests_dir: Path, count: int, **_: Any) -> list[SandboxRun]:
+        self.runs += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.during_run is not None:
+            self.during_run()
+        out = []
+        for n in range(1, count + 1):
+            data = self.program((tests_dir / f"{n}.in").read_bytes())
+            (tests_dir / f"{n}.out").write_bytes(data)
+            (tests_dir / f"{n}.err").write_bytes(b"")
+            out.append(SandboxRun(test=n, status="OK", stdout_bytes=len(data), memory_kb=100))
+        return out
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with moto.mock_aws():
+        s = Settings(
+            aws_endpoint_url=None, aws_region="us-east-1", table="t-jobs", queue_prefix="t-jobs", bucket="t-out",
+            lease_seconds=30, max_attempts=3, work_root=tmp_path / "work", parallel=2,
+        )
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName=s.table, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        for lang in ("c", "python"):
+            dlq = sqs.create_queue(QueueName=s.dlq_name(lang))["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sqs.create_queue(
+                QueueName=s.queue_name(lang),
+                Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "3"})},
+            )
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=s.bucket)
+        yield s
+
+
+@pytest.fixture
+def sandbox() -> FakeSandbox:
+    return FakeSandbox()
+
+
+@pytest.fixture
+def ex(settings: Settings, sandbox: FakeSandbox) -> Executor:
+    return Executor(PY_SPEC, settings, sandbox=sandbox)  # type: ignore[arg-type]
+
+
+def submit(ex: Executor, tests: list[Case] | None = None, code: str = "print(input())\n") -> str:
+    request = JobRequest(
+        language=ex.spec.name, code=code, stdin="", limits=LIMITS, compare="lines",
+        test_cases=tests if tests is not None else [Case(input="a\n", expected="a")],
+    )
+    record, _ = ex.store.new_job(request)
+    ex.queue.send(ex.spec.name, record["id"])
+    return record["id"]
+
+
+def receive(ex: Executor) -> Message:
+    (msg,) = ex.queue.receive(ex.spec.name, wait_seconds=0)
+    return msg
+
+
+def queue_counts(ex: Executor) -> dict[str, int]:
+    return ex.queue.approximate_depth(ex.spec.name)
+
+
+def test_happy_path(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex, [Case(input="a\n", expected="a"), Case(input="b\n", expected="c")])
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed"
+    assert record["verdict"] == "WRONG_ANSWER"
+    assert (record["passed"], record["total"], record["attempts"]) == (1, 2, 1)
+    assert [r["verdict"] for r in record["results"]] == ["ACCEPTED", "WRONG_ANSWER"]
+    assert record["stdout_preview"] == "a\n"
+    assert "lease_owner" not in record and "lease_expires_ms" not in record
+    assert record["started_at"] <= record["completed_at"]
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}  # message deleted
+    assert ex.blobs.get_bytes(f"outputs/{job_id}/tests/2.stdout") == b"b\n"
+    doc = ex.blobs.get_json(record["result_key"])
+    assert doc["verdict"] == "WRONG_ANSWER" and len(doc["results"]) == 2
+    # The work directory is gone.
+    assert not any(ex.settings.work_root.iterdir())
+
+
+def test_plain_run_without_tests(ex: Executor, sandbox: FakeSandbox) -> None:
+    sandbox.program = lambda data: b"got " + data
+    request = JobRequest(language="python", code="x", test_cases=[], stdin="hello\n", limits=LIMITS)
+    record, _ = ex.store.new_job(request)
+    ex.queue.send("python", record["id"])
+    ex.handle(receive(ex))
+    record = ex.store.get(record["id"])
+    assert record["verdict"] == "ACCEPTED" and record["total"] == 1
+    assert record["stdout_preview"] == "got hello\n"
+    assert record["results"][0]["expected"] is None
+
+
+def test_compilation_error_paths_are_relative(settings: Settings, sandbox: FakeSandbox) -> None:
+    ex = Executor(C_SPEC, settings, sandbox=sandbox)  # type: ignore[arg-type]
+    sandbox.compile_status = ("RE", 1)
+    root = str(settings.work_root)
+    sandbox.compile_stderr = f"{root}/abc/box/main.c:1:1: error: expected ';'\n".encode()
+    job_id = submit(ex, code="int main(){")
+    # The message must name the file without the host path (the box path is per job, so
+    # patch it in through the sandbox: it sees the real one).
+    original = sandbox.run_single
+
+    def run_single(**kw: Any) -> SandboxRun:
+        sandbox.compile_stderr = f"{kw['workdir']}/main.c:1:1: error: expected ';'\n".encode()
+        return original(**kw)
+
+    sandbox.run_single = run_single  # type: ignore[method-assign]
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["verdict"] == "COMPILATION_ERROR"
+    assert record["compilation_error"] == "main.c:1:1: error: expected ';'\n"
+    assert record["results"] == [] and record["passed"] == 0
+    assert sandbox.runs == 0
+
+
+def test_duplicate_delivery_of_a_finished_job_is_dropped(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    ex.handle(receive(ex))
+    ex.queue.send("python", job_id)  # SQS at-least-once: a second copy
+    ex.handle(receive(ex))
+    assert sandbox.runs == 1
+    assert ex.store.get(job_id)["attempts"] == 1
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
+
+
+def test_job_leased_by_another_executor_is_left_alone(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    other = Claims(ex.store, "other-host-1-abc", 30)
+    assert other.claim(job_id) is not None
+    ex.handle(receive(ex))
+    assert sandbox.runs == 0
+    record = ex.store.get(job_id)
+    assert record["lease_owner"] == "other-host-1-abc" and record["status"] == "compiling"
+    assert queue_counts(ex)["in_flight"] == 1  # not deleted: hidden until the lease runs out
+
+
+def test_expired_lease_is_taken_over(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    other = Claims(ex.store, "dead-executor", 30)
+    assert other.claim(job_id) is not None
+    ex.store.table.update_item(
+        Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p", ExpressionAttributeValues={":p": now_ms() - 1}
+    )
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed" and record["attempts"] == 2
+    # The dead executor's late writes are all refused.
+    assert other.heartbeat(job_id) is False
+    assert other.complete(job_id, {"verdict": "ACCEPTED"}) is False
+    assert other.release(job_id) is False
+
+
+def test_lease_lost_during_the_run_discards_the_result(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    thief = Claims(ex.store, "thief", 30)
+
+    def steal() -> None:
+        ex.store.table.update_item(
+            Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p",
+            ExpressionAttributeValues={":p": now_ms() - 1},
+        )
+        assert thief.claim(job_id) is not None
+
+    sandbox.during_run = steal
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["status"] == "compiling" and record["lease_owner"] == "thief"
+    assert "verdict" not in record
+    assert queue_counts(ex)["in_flight"] == 1  # left for the new owner
+
+
+def test_internal_error_is_retried_with_the_lease_released(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    sandbox.fail_with = SandboxError("helper exploded")
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["status"] == "queued" and "lease_owner" not in record
+    assert record["attempts"] == 1
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 1}  # backing off, not deleted
+
+
+def test_internal_error_on_the_last_attempt_fails_the_job(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    sandbox.fail_with = SandboxError("helper exploded")
+    msg = receive(ex)
+    last = Message(body=msg.body, receipt_handle=msg.receipt_handle, receive_count=3)
+    ex.handle(last)
+    record = ex.store.get(job_id)
+    assert record["status"] == "failed"
+    assert "helper exploded" in record["error"] and "3 attempts" in record["error"]
+    assert record["verdict"] == "INTERNAL_ERROR"
+    assert queue_counts(ex)["visible"] == 1  # visible again so that SQS dead-letters it
+
+
+def test_sandbox_internal_error_on_a_test_is_retried_then_reported(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+    original = sandbox.run_tests
+
+    def run_tests(**kw: Any) -> list[SandboxRun]:
+        runs = original(**kw)
+        return [r.model_copy(update={"status": "IE"}) for r in runs]
+
+    sandbox.run_tests = run_tests  # type: ignore[method-assign]
+    ex.handle(receive(ex))
+    assert ex.store.get(job_id)["status"] == "queued"  # retried while attempts remain
+    # The last delivery (the backed-off message, re-sent here rather than waited for).
+    ex.queue.purge("python")
+    ex.queue.send("python", job_id)
+    msg = receive(ex)
+    ex.handle(Message(body=msg.body, receipt_handle=msg.receipt_handle, receive_count=3))
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed" and record["verdict"] == "INTERNAL_ERROR"
+    assert record["attempts"] == 2
+
+
+def test_unknown_and_malformed_messages_are_deleted(ex: Executor, sandbox: FakeSandbox) -> None:
+    ex.queue.send("python", "no-such-job")
+    ex.handle(receive(ex))
+    ex.queue.sqs.send_message(QueueUrl=ex.queue.url("python"), MessageBody="not json")
+    ex.handle(receive(ex))
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
+    assert sandbox.runs == 0
+
+
+def test_final_write_happens_once(ex: Executor) -> None:
+    job_id = submit(ex)
+    claims = ex.claims
+    assert claims.claim(job_id) is not None
+    assert claims.claim(job_id) is None  # not claimable twice while the lease is live
+    assert claims.set_running(job_id) is True
+    assert claims.set_running(job_id) is False  # only from compiling
+    assert claims.complete(job_id, {"verdict": "ACCEPTED", "passed": 1}) is True
+    assert claims.complete(job_id, {"verdict": "WRONG_ANSWER", "passed": 0}) is False
+    assert claims.fail(job_id, "late") is False
+    record = ex.store.get(job_id)
+    assert record["verdict"] == "ACCEPTED" and record["status"] == "completed"
+
+
+def test_dead_letter_sweep_fails_abandoned_jobs(ex: Executor) -> None:
+    abandoned = submit(ex)
+    dead = Claims(ex.store, "dead-executor", 30)
+    assert dead.claim(abandoned) is not None
+    ex.store.table.update_item(
+        Key={"id": abandoned}, UpdateExpression="SET lease_expires_ms = :p",
+        ExpressionAttributeValues={":p": now_ms() - 1},
+    )
+    busy = submit(ex)
+    assert Claims(ex.store, "alive-executor", 30).claim(busy) is not None
+    ex.queue.sqs.purge_queue(QueueUrl=ex.queue.url("python"))
+    for job_id in (abandoned, busy):
+        ex.queue.send_to_dlq("python", job_id)
+    assert ex.sweep_dead_letters() == 1
+    record = ex.store.get(abandoned)
+    assert record["status"] == "failed" and "dead-letter" in record["error"]
+    assert ex.store.get(busy)["status"] == "compiling"
+    # The DLQ keeps its messages for operators.
+    assert ex.queue.approximate_depth("python", dlq=True)["visible"] == 2
