@@ -274,14 +274,17 @@ static void drop_privileges(struct sandbox *sb)
     }
 }
 
-/* The program child.  It runs on its own stack in the keeper's address space (clone with
- * CLONE_VM|CLONE_VFORK: no page-table copy; the keeper sleeps until our execve), with its own
- * fd table, fs info, signal state, rlimits and credentials. */
-void isolation_enter_child(struct sandbox *sb, int slot, int shidx, int in_fd, int out_fd, int err_fd)
+/* The program child, forked while the previous test still runs.  It runs on its own stack in
+ * the keeper's address space (clone with CLONE_VM|CLONE_VFORK: no page-table copy; the keeper
+ * sleeps until our execve), with its own fd table, fs info, signal state, rlimits and
+ * credentials.  It does all of its set-up, joins its (idle, already reset) cgroup, loads the
+ * seccomp filter, and only then waits for the helper's "go": the per-test critical path is
+ * just a wake-up, closing fds and execve. */
+void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
 {
     struct slot_shared *sh = &sb->shared[shidx];
     STAGE(sh, 2);
-    cgroup_join_slot(sb, slot);
+    cgroup_join_slot(sb, cg);
     STAGE(sh, 3);
     setsid();
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
@@ -296,14 +299,22 @@ void isolation_enter_child(struct sandbox *sb, int slot, int shidx, int in_fd, i
     sigprocmask(SIG_SETMASK, &none, NULL);
 
     drop_privileges(sb);
+    if (!sb->caps.ns_pid) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after the uid change */
     STAGE(sh, 5);
-    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
-        for (int fd = 3; fd < 4096; fd++) close(fd);
-    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
     STAGE(sh, 6);
     if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
     STAGE(sh, 7);
+
+    char go;
+    ssize_t n;
+    while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    if (n != 1) _exit(0);                      /* the helper gave up on this test */
+    sh->t_go = now_us();
+    STAGE(sh, 10);
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+        for (int fd = 3; fd < 1024; fd++) close(fd);
+    }
     execve(sb->exec_path, sb->cfg.argv, sb->cfg.envv);
 fail:
     sh->exec_errno = errno ? errno : EINVAL;

@@ -60,7 +60,7 @@ struct cg_ctl {
 };
 static struct cg_ctl ctl[C_N];
 static bool v2;
-static char slot_names[MAX_SLOTS][48];
+static char slot_names[2 * MAX_SLOTS][48];
 
 static bool has_word(const char *list, const char *w)
 {
@@ -228,7 +228,7 @@ static int mkparent(struct cg_ctl *c)
 int cgroup_setup(struct sandbox *sb)
 {
     const struct config *cfg = &sb->cfg;
-    for (int s = 0; s < MAX_SLOTS; s++) {
+    for (int s = 0; s < 2 * MAX_SLOTS; s++) {
         struct cg_slot *sl = &sb->slots[s];
         sl->procs_fd[0] = sl->procs_fd[1] = sl->procs_fd[2] = -1;
         sl->mem_max_usage_fd = sl->mem_usage_fd = sl->mem_failcnt_fd = sl->mem_oom_fd = -1;
@@ -264,7 +264,7 @@ int cgroup_setup(struct sandbox *sb)
     }
 
     int made = 0;
-    for (int s = 0; s < sb->nslots; s++) {
+    for (int s = 0; s < sb->ncg; s++) {
         struct cg_slot *sl = &sb->slots[s];
         snprintf(slot_names[s], sizeof(slot_names[s]), "%d-%d", (int)getpid(), s);
         int nproc = 0;
@@ -318,7 +318,7 @@ int cgroup_setup(struct sandbox *sb)
         sl->active = true;
         made++;
     }
-    if (made < sb->nslots) {
+    if (made < sb->ncg) {
         warnx_("warning: could not create cgroups (%s); falling back to rlimits", strerror(errno));
         cgroup_cleanup(sb);
         sb->caps.cgroup = 0;
@@ -332,7 +332,7 @@ int cgroup_setup(struct sandbox *sb)
 
 void cgroup_cleanup(struct sandbox *sb)
 {
-    for (int s = 0; s < sb->nslots; s++) {
+    for (int s = 0; s < sb->ncg; s++) {
         struct cg_slot *sl = &sb->slots[s];
         int *fds[] = { &sl->procs_fd[0], &sl->procs_fd[1], &sl->procs_fd[2], &sl->mem_max_usage_fd,
                        &sl->mem_usage_fd, &sl->mem_failcnt_fd, &sl->mem_oom_fd, &sl->cpu_usage_fd,

@@ -137,16 +137,17 @@ static void kill_all(struct sandbox *sb, int slot, pid_t prog)
 #define CHILD_STACK (256 * 1024)
 static void *child_stack;           /* mapped once by the helper; each keeper has its own copy */
 
-struct child_args { struct sandbox *sb; int slot, sh, in_fd, out_fd, err_fd; };
+struct child_args { struct sandbox *sb; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
 
 static int child_fn(void *arg)
 {
     struct child_args *a = arg;
-    isolation_enter_child(a->sb, a->slot, a->sh, a->in_fd, a->out_fd, a->err_fd);
+    isolation_enter_child(a->sb, a->cg, a->sh, a->in_fd, a->out_fd, a->err_fd, a->go_fd);
 }
 
 static void __attribute__((noreturn))
 keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd, int go_fd)
+/* slot: the cgroup set this run uses */
 {
     struct keeper_report rep;
     memset(&rep, 0, sizeof(rep));
@@ -164,22 +165,25 @@ keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err
     int setup = isolation_setup_run(sb);
     int setup_errno = errno ? errno : EINVAL;
     shp->exec_errno = 0;
+    shp->t_go = 0;
     STAGE(shp, 1);
-    char go;
-    ssize_t gn;
-    while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
-    if (gn != 1) _exit(0);                  /* the helper gave up on this test */
-    close(go_fd);
     if (setup < 0) {
+        char go;
+        ssize_t gn;
+        while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+        if (gn != 1) _exit(0);                  /* the helper gave up on this test */
         rep.setup_errno = setup_errno;
         rep.setup_stage = -1;
         write_full(rep_fd, &rep, sizeof(rep));
         _exit(0);
     }
 
-    struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd };
-    long long t0 = now_us();
+    /* returns once the child has exec'ed the program (after "go") or died */
+    struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd, go_fd };
     pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+    STAGE(shp, 11);
+    long long t0 = shp->t_go ? shp->t_go : now_us();
+    close(go_fd);
     if (pid < 0) {
         rep.setup_errno = errno;
         rep.setup_stage = -2;
@@ -244,6 +248,7 @@ struct running {
     int rep_fd, go_fd, out_fd, err_fd;
     int idx;               /* index into results */
     int sh;                /* index into G.shared */
+    int cg;                /* cgroup set */
     long long deadline_us; /* backstop */
     long long t_go;
 };
@@ -295,11 +300,12 @@ static void probe_run_namespaces(struct sandbox *sb)
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
  * next test's keeper while the current test runs hides the namespace/mount set-up. */
-static bool prepare_run(struct sandbox *sb, struct running *r, int slot, int sh, int idx,
+static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, int idx,
                         struct run_result *res, int in_fd, int out_fd, int err_fd)
 {
     int p[2], g[2];
     res[idx].status = ST_IE;
+    cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
         warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
         close(in_fd); close(out_fd); close(err_fd);
@@ -314,7 +320,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int slot, int sh,
     if (pid == 0) {
         close(p[0]);
         close(g[1]);
-        keeper_main(sb, slot, sh, in_fd, out_fd, err_fd, p[1], g[0]);
+        keeper_main(sb, cg, sh, in_fd, out_fd, err_fd, p[1], g[0]);
     }
     close(p[1]);
     close(g[0]);
@@ -332,12 +338,12 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int slot, int sh,
     r->err_fd = err_fd;
     r->idx = idx;
     r->sh = sh;
+    r->cg = cg;
     return true;
 }
 
-static void go_run(struct sandbox *sb, struct running *r, int slot)
+static void go_run(struct sandbox *sb, struct running *r)
 {
-    cgroup_reset_slot(sb, slot);
     r->t_go = now_us();
     if (write(r->go_fd, "g", 1) != 1) { /* keeper gone: finish_run reports it */ }
     close(r->go_fd);
@@ -347,25 +353,25 @@ static void go_run(struct sandbox *sb, struct running *r, int slot)
 }
 
 /* Read the keeper's report; take the cgroup snapshot (before the slot is reused). */
-static void collect_run(struct sandbox *sb, struct running *r, int slot, struct run_result *res,
+static void collect_run(struct sandbox *sb, struct running *r, struct run_result *res,
                         bool killed, struct keeper_report *rep, bool *ok, struct cg_snapshot *snap)
 {
     ssize_t n = killed ? 0 : read(r->rep_fd, rep, sizeof(*rep));
     *ok = n == (ssize_t)sizeof(*rep) && rep->magic == KEEPER_MAGIC;
     if (!*ok) {
         kill(r->keeper, SIGKILL);
-        cgroup_kill_slot(sb, slot);
+        cgroup_kill_slot(sb, r->cg);
         warnx_("test %d: the run's keeper died without a report%s", res[r->idx].test,
                killed ? " (helper backstop deadline)" : "");
     }
-    cgroup_snapshot(sb, slot, snap);
+    cgroup_snapshot(sb, r->cg, snap);
     if (sb->trace) {
         volatile long long *ts = sb->shared[r->sh].ts;
         long long now = now_us();
-        fprintf(stderr, "trace test %d: [prepared: keeper mounts %lld] go->fork %lld cgroup+%lld fds+%lld "
-                "privs+%lld nnp+%lld seccomp+%lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
-                res[r->idx].test, ts[1] - ts[0], ts[2] - r->t_go, ts[3] - ts[2], ts[4] - ts[3],
-                ts[5] - ts[4], ts[6] - ts[5], ts[7] - ts[6], ts[8] - ts[7], ts[9] - ts[8], now - ts[9], now - r->t_go);
+        fprintf(stderr, "trace test %d: prepared [keeper mounts %lld fork %lld cgroup %lld fds %lld privs %lld "
+                "nnp %lld seccomp %lld] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
+                res[r->idx].test, ts[1] - ts[0], ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
+                ts[6] - ts[5], ts[7] - ts[6], ts[10] - r->t_go, ts[11] - ts[10], ts[8] - ts[11], ts[9] - ts[8], now - ts[9], now - r->t_go);
     }
 }
 
@@ -402,8 +408,8 @@ static void terminate(struct sandbox *sb, struct running (*rs)[2])
             int st;
             waitpid(r->keeper, &st, 0);
         }
-        cgroup_kill_slot(sb, s);
     }
+    for (int i = 0; i < sb->ncg; i++) cgroup_kill_slot(sb, i);
     for (int i = 0; i < nzombies; i++) kill(zombies[i], SIGKILL);
     reap_zombies(true);
     cgroup_cleanup(sb);
@@ -534,6 +540,9 @@ int main(int argc, char **argv)
     long threads = (c->profile == PROF_C || c->profile == PROF_CPP) ? 63 : 255;
     sb->pids_max = c->procs + threads;
     sb->nslots = (int)(c->parallel < ntests ? c->parallel : (ntests > 0 ? ntests : 1));
+    /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
+     * the idle one ahead of time */
+    sb->ncg = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
     sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
@@ -572,7 +581,7 @@ int main(int argc, char **argv)
             if (cur->state == R_FREE && pre->state == R_PREPARED) {
                 *cur = *pre;
                 pre->state = R_FREE;
-                go_run(sb, cur, s);
+                go_run(sb, cur);
             }
             while (pre->state == R_FREE && next < ntests) {
                 int idx = next++;
@@ -582,13 +591,15 @@ int main(int argc, char **argv)
                 } else {
                     in_fd = single_in; out_fd = single_out; err_fd = single_err;
                 }
-                int sh = s * 2 + (gen[s]++ & 1);
-                if (!prepare_run(sb, pre, s, sh, idx, res, in_fd, out_fd, err_fd)) continue;
+                int par = gen[s]++ & 1;
+                int sh = s * 2 + par;
+                int cg = sb->ncg > sb->nslots ? s * 2 + par : s;
+                if (!prepare_run(sb, pre, cg, sh, idx, res, in_fd, out_fd, err_fd)) continue;
                 active++;
                 if (cur->state == R_FREE) {
                     *cur = *pre;
                     pre->state = R_FREE;
-                    go_run(sb, cur, s);
+                    go_run(sb, cur);
                 }
             }
         }
@@ -624,14 +635,14 @@ int main(int argc, char **argv)
             struct keeper_report rep;
             struct cg_snapshot snap;
             bool ok;
-            collect_run(sb, cur, s, res, late, &rep, &ok, &snap);
+            collect_run(sb, cur, res, late, &rep, &ok, &snap);
             /* start the prepared keeper first, then do the bookkeeping of the finished run */
             struct running fin = *cur;
             cur->state = R_FREE;
             if (pre->state == R_PREPARED) {
                 *cur = *pre;
                 pre->state = R_FREE;
-                go_run(sb, cur, s);
+                go_run(sb, cur);
             }
             finish_run(sb, &fin, res, &rep, ok, &snap);
             active--;

@@ -98,6 +98,7 @@ struct slot_shared {
     volatile int exec_errno;
     volatile int setup_stage;
     volatile long long ts[12];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
+    volatile long long t_go;       /* when the program child got "go" (wall clock start) */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.trace) (sh)->ts[n] = now_us(); } while (0)
 
@@ -117,7 +118,8 @@ struct sandbox {
     long long output_limit;        /* bytes */
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
-    struct cg_slot slots[MAX_SLOTS];
+    struct cg_slot slots[2 * MAX_SLOTS];  /* cgroup sets: two per parallel slot (ping-pong) */
+    int ncg;
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
@@ -139,7 +141,7 @@ const char *probe_level(const struct host_caps *c);
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
 int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp */
 int isolation_drop_bounding_once(struct sandbox *sb);
-void isolation_enter_child(struct sandbox *sb, int slot, int shidx, int in_fd, int out_fd, int err_fd)
+void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
     __attribute__((noreturn));
 char **build_env(const struct config *cfg);
 

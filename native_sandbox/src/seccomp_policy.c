@@ -48,7 +48,7 @@ static const char *const c_allow[] = {
     "sendfile", "splice", "tee", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait",
     "epoll_pwait", "epoll_pwait2", "memfd_create", "mlock", "munlock", "futex_waitv",
     "fadvise64", "readahead", "flock", "utimensat", "futimesat", "link", "linkat", "symlink",
-    "symlinkat", "sched_setscheduler", "sched_setparam", "setpriority", "getpriority", NULL,
+    "symlinkat", "close_range", "sched_setscheduler", "sched_setparam", "setpriority", "getpriority", NULL,
 };
 
 /* Dangerous everywhere (java, python, compile). */
