@@ -323,9 +323,8 @@ class Supervisor:
 
     def shutdown(self) -> None:
         self.say("stopping ...")
-        # Executors first (they finish or abandon their job), then the gateway, then the data.
-        stop_all([c for c in self.children if c.name != "gateway"])
-        stop_all([c for c in self.children if c.name == "gateway"])
+        # Gateway and executors together (executors hand back or finish their job), the data last.
+        stop_all(self.children)
         if self.emulator is not None:
             stop_all([self.emulator])
         self.say("stopped")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared import aws
@@ -36,6 +37,9 @@ test_stdout_key.__test__ = False  # type: ignore[attr-defined]
 test_stderr_key.__test__ = False  # type: ignore[attr-defined]
 
 
+_S3_CONFIG = Config(signature_version="s3v4")
+
+
 class Blobs:
     def __init__(self, settings: Settings | None = None, s3: Any | None = None) -> None:
         self.settings = settings or get_settings()
@@ -45,7 +49,8 @@ class Blobs:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = aws.client("s3", self.settings)
+            # SigV4 so presigned URLs work in every region (SigV2 query auth is legacy on AWS).
+            self._s3 = aws.client("s3", self.settings, config=aws._BOTO_CONFIG.merge(_S3_CONFIG))
         return self._s3
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
