@@ -61,6 +61,8 @@ static int enter_userns(void)
     uid_t u = geteuid();
     gid_t g = getegid();
     char buf[64];
+    /* a process that changed uid is not dumpable: its uid_map/gid_map files would belong to root */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (unshare(CLONE_NEWUSER) < 0) return -1;
     snprintf(buf, sizeof(buf), "%u %u 1\n", u, u);
     if (write_file("/proc/self/uid_map", buf) < 0) return -1;
@@ -184,6 +186,7 @@ int isolation_setup_once(struct sandbox *sb)
         }
         c->userns_used = c->ns_user = true;
     }
+
     if (getenv("CODEPIPE_SANDBOX_NO_NS")) {
         warnx_("warning: namespaces disabled by CODEPIPE_SANDBOX_NO_NS");
         return 0;

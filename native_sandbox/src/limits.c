@@ -240,7 +240,11 @@ int cgroup_setup(struct sandbox *sb)
     long long limit = ((long long)cfg->memory_mb + headroom) << 20;
 
     int ver = getenv("CODEPIPE_SANDBOX_NO_CGROUP") ? 0 : cg_detect();
-    if (ver == 0) { sb->caps.cgroup = 0; return 0; }
+    if (ver == 0) {
+        warnx_("warning: no usable cgroups: memory by RLIMIT_AS, processes by RLIMIT_NPROC, CPU by rusage");
+        sb->caps.cgroup = 0;
+        return 0;
+    }
     v2 = ver == 2;
 
     if (v2) {
@@ -248,7 +252,11 @@ int cgroup_setup(struct sandbox *sb)
             /* our own cgroup has processes: fall back to a top-level codepipe/ */
             if (ctl[C_MEM].parent_fd >= 0) { close(ctl[C_MEM].parent_fd); ctl[C_MEM].parent_fd = -1; }
             for (int k = 0; k < C_N; k++) ctl[k].own[0] = 0;
-            if (mkparent(&ctl[C_MEM]) < 0) { sb->caps.cgroup = 0; return 0; }
+            if (mkparent(&ctl[C_MEM]) < 0) {
+                warnx_("warning: cannot create cgroups (%s): falling back to rlimits", strerror(errno));
+                sb->caps.cgroup = 0;
+                return 0;
+            }
         }
         for (int k = 1; k < C_N; k++) ctl[k] = ctl[C_MEM];
         cg_remove_stale(ctl[C_MEM].parent_fd);
@@ -256,7 +264,11 @@ int cgroup_setup(struct sandbox *sb)
         for (int k = 0; k < C_N; k++) {
             if (!ctl[k].mount[0]) continue;
             if (mkparent(&ctl[k]) < 0) {
-                if (k == C_MEM) { sb->caps.cgroup = 0; return 0; }
+                if (k == C_MEM) {
+                    warnx_("warning: cannot create cgroups (%s): falling back to rlimits", strerror(errno));
+                    sb->caps.cgroup = 0;
+                    return 0;
+                }
                 continue;
             }
             cg_remove_stale(ctl[k].parent_fd);

@@ -557,6 +557,9 @@ int main(int argc, char **argv)
 
     if (geteuid() == 0 || !getenv("CODEPIPE_SANDBOX_NO_CGROUP")) cgroup_setup(sb);
     isolation_setup_once(sb);
+    /* Not dumpable: processes of the same uid (the program, when we cannot switch uid) cannot
+     * ptrace us or read our /proc/PID/environ, mem, fds. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     probe_run_namespaces(sb);
     child_stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (child_stack == MAP_FAILED) die("mmap: %s", strerror(errno));

@@ -94,6 +94,9 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     bool oom = snap->oom;
     bool abnormal = r->exit_code != 0 || r->signal != 0;
     long long limit_kb = (long long)c->memory_mb * 1024;
+    /* what the program may really use: the cgroup limit (java: + JVM headroom) */
+    long long eff_limit_kb = sb->mem_limit_bytes > 0 ? sb->mem_limit_bytes / 1024
+                           : limit_kb + (c->profile == PROF_JAVA ? JAVA_HEADROOM_MB * 1024LL : 0);
 
     if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || total > limit) {
         r->status = ST_OLE;
@@ -102,12 +105,12 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
         if (rep->killed_for == KILL_CPU && r->cpu_ms < c->time_ms) r->cpu_ms = c->time_ms;
     } else if (r->signal == SIGSYS) {
         r->status = ST_SV;
-    } else if (oom ||
+    } else if (oom || mem_kb > eff_limit_kb ||
                (abnormal && c->profile == PROF_JAVA &&
                 stderr_mentions(err_fd, r->stderr_bytes, "java.lang.OutOfMemoryError")) ||
                (abnormal && c->profile == PROF_PYTHON &&
                 stderr_mentions(err_fd, r->stderr_bytes, "MemoryError")) ||
-               (abnormal && (hit_limit || mem_kb * 10 >= limit_kb * 9))) {
+               (abnormal && (hit_limit || mem_kb * 10 >= eff_limit_kb * 9))) {
         r->status = ST_MLE;
     } else if (r->cpu_ms > c->time_ms) {
         r->status = ST_TLE;

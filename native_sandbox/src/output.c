@@ -75,7 +75,8 @@ int write_file(const char *path, const char *s)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    int r = write_str_fd(fd, s);
+    /* plain write(): some /proc files (uid_map) refuse pwrite */
+    int r = write_full(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
     int e = errno;
     close(fd);
     errno = e;

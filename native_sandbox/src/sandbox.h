@@ -13,7 +13,7 @@
 
 #define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SANDBOX_UID 64000
-#define JAVA_HEADROOM_MB 192      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
+#define JAVA_HEADROOM_MB 256      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
 #define PYTHON_HEADROOM_MB 0
 #define MAX_SLOTS 64
 
