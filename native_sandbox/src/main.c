@@ -44,11 +44,12 @@ void die(const char *fmt, ...)
 
 /* ------------------------------------------------------------------ files */
 
-/* Create/replace `name` in dir `dfd` without following links: unlink first, then O_EXCL. */
+/* Create/replace `name` in dir `dfd` without following links: unlink first, then O_EXCL.
+ * O_RDWR: the helper reads stderr back (OutOfMemoryError / MemoryError detection). */
 static int open_output_at(int dfd, const char *name)
 {
     if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) return -1;
-    return openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    return openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
 static int open_output_path(const char *path)
