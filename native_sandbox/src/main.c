@@ -556,12 +556,17 @@ int main(int argc, char **argv)
         close(wfd);
     }
 
+#define TR(what) do { if (sb->trace) fprintf(stderr, "trace setup: %-22s %6lld us\n", what, now_us() - t_setup); } while (0)
+    long long t_setup = now_us();
     if (geteuid() == 0 || !getenv("CODEPIPE_SANDBOX_NO_CGROUP")) cgroup_setup(sb);
+    TR("cgroups");
     isolation_setup_once(sb);
+    TR("namespaces+mount tree");
     /* Not dumpable: processes of the same uid (the program, when we cannot switch uid) cannot
      * ptrace us or read our /proc/PID/environ, mem, fds. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     probe_run_namespaces(sb);
+    TR("pid ns probe");
     child_stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (child_stack == MAP_FAILED) die("mmap: %s", strerror(errno));
     if (seccomp_build(sb) < 0) {
@@ -569,6 +574,7 @@ int main(int argc, char **argv)
     } else {
         sb->caps.seccomp = true;
     }
+    TR("seccomp");
     if (isolation_drop_bounding_once(sb) < 0) die("cannot drop the capability bounding set: %s", strerror(errno));
 
     struct run_result *res = calloc((size_t)(ntests > 0 ? ntests : 1), sizeof(*res));
@@ -657,7 +663,9 @@ int main(int argc, char **argv)
     reap_zombies(true);
     if (single_in >= 0) close(single_in);
 
+    TR("runs done");
     print_results(res, ntests, c->tests != NULL);
     cgroup_cleanup(sb);
+    TR("cgroups removed");
     return 0;
 }
