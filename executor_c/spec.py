@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
 
@@ -14,7 +16,7 @@ class CSpec(LanguageSpec):
     source_file = "main.c"
     version_command = (GCC, "--version")
 
-    def compile_command(self, source_name: str) -> list[str]:
+    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
         return [GCC, "-std=c17", "-O2", "-pipe", "-o", "main", source_name, "-lm"]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:

@@ -196,6 +196,7 @@ class Executor:
         )
         self.version = self.spec.version()
         self.log.info("toolchain", extra={"version": self.version})
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         try:
             self.sandbox.check()
         except SandboxError as exc:
@@ -260,6 +261,33 @@ class Executor:
                 self._visibility(msg, 0)
             return []
         return messages
+
+    def _warm_up(self) -> None:
+        """Build the spec's compile caches in the background; jobs compile without them
+        until they are ready, and for good if building them fails."""
+        cache_dir = self.settings.work_root / ".cache" / self.spec.name
+        t0 = time.monotonic()
+        try:
+            links = self.spec.warm_up(cache_dir)
+        except Exception as exc:
+            self.log.warning("compile cache warm-up failed; compiling without it", extra={"error": str(exc)[:500]})
+            return
+        self.spec.box_links = dict(links)
+        if links:
+            self.log.info(
+                "compile caches ready",
+                extra={"files": sorted(links), "ms": int((time.monotonic() - t0) * 1000)},
+            )
+
+    def _link_caches(self, wd: WorkDir) -> list[str]:
+        linked = []
+        for name, source in self.spec.box_links.items():
+            try:
+                wd.link_into_box(name, source)
+                linked.append(name)
+            except OSError as exc:  # e.g. the cache on another file system: just slower
+                self.log.debug("could not link compile cache", extra={"file": name, "error": str(exc)})
+        return linked
 
     def _periodic(self) -> None:
         """Between polls, at most every EXECUTOR_RECORD_EVERY_S: refresh the executor record
@@ -456,7 +484,7 @@ class Executor:
         tests = request.test_cases or [TestCase(input=request.stdin, expected=None)]
 
         compile_ms: int | None = None
-        compile_argv = spec.compile_command(source_name)
+        compile_argv = spec.compile_command(source_name, self._link_caches(wd))
         if compile_argv is not None:
             t0 = time.monotonic()
             crun = self.sandbox.run_single(

@@ -8,12 +8,28 @@ does everything else.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
+
+
+def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
+    """Run `build(tmp)` and move tmp onto `target` (several executors may warm up at once)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        build(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
 
 
 def resolve_tool(path: str) -> str:
@@ -39,12 +55,25 @@ class LanguageSpec:
     # The program's whole environment (the helper passes nothing else but a fixed PATH).
     env: ClassVar[dict[str, str]] = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp"}
 
+    def __init__(self) -> None:
+        # Compile accelerators built by warm_up(): name inside box/ -> file in the cache.
+        # Filled once, atomically, from the warm-up thread; read by the job thread.
+        self.box_links: dict[str, Path] = {}
+
     def source_name(self, code: str) -> str:
         """File name the source is written to inside box/."""
         return self.source_file
 
-    def compile_command(self, source_name: str) -> list[str] | None:
-        """argv of the compile step (run in box/), or None when nothing is compiled."""
+    def warm_up(self, cache_dir: Path) -> dict[str, Path]:
+        """Build toolchain caches (precompiled header, class-data archive) in `cache_dir`
+        once per executor, off the job path. Returns {name inside box: cached file}; each job
+        gets them hard-linked into its box (the sandbox sees only box/ and the system), and
+        compile_command() uses them when present. Trusted input only: runs unsandboxed."""
+        return {}
+
+    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str] | None:
+        """argv of the compile step (run in box/), or None when nothing is compiled.
+        `linked`: the warm_up() files present in this job's box."""
         return None
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
