@@ -71,8 +71,8 @@ def run_bare(argv: list[str], cwd: Path, tests: Path, n: int, parallel: int) -> 
         while nxt <= n or running:
             while nxt <= n and len(running) < parallel:
                 fa = [(os.POSIX_SPAWN_OPEN, 0, str(tests / f"{nxt}.in"), os.O_RDONLY, 0),
-                      (os.POSIX_SPAWN_OPEN, 1, str(tests / f"{nxt}.bare.out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
-                      (os.POSIX_SPAWN_OPEN, 2, str(tests / f"{nxt}.bare.err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+                      (os.POSIX_SPAWN_OPEN, 1, str(tests / f"{nxt}.out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                      (os.POSIX_SPAWN_OPEN, 2, str(tests / f"{nxt}.err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
                 pid = os.posix_spawn(exe, argv, env, file_actions=fa)
                 running[pid] = nxt
                 nxt += 1
@@ -83,8 +83,22 @@ def run_bare(argv: list[str], cwd: Path, tests: Path, n: int, parallel: int) -> 
     return time.perf_counter() - t
 
 
-def best(fn, repeat: int) -> float:
-    return min(fn() for _ in range(repeat))
+def clean(tests: Path) -> None:
+    """Fresh output files for every measurement (the executor's tests dir is always new)."""
+    for p in tests.iterdir():
+        if p.suffix in (".out", ".err"):
+            p.unlink()
+
+
+def best_pair(helper_fn, bare_fn, tests: Path, repeat: int) -> tuple[float, float]:
+    """Interleaved best-of-R, so that load changes on a shared host hit both sides alike."""
+    h, b = [], []
+    for _ in range(repeat):
+        clean(tests)
+        h.append(helper_fn())
+        clean(tests)
+        b.append(bare_fn())
+    return min(h), min(b)
 
 
 def main() -> None:
@@ -110,8 +124,8 @@ def main() -> None:
 
         rows = []
         for par in (1, 2):
-            h = best(lambda: run_helper(helper_cmd("c", box, tests, ["./main"], par), args.n), args.repeat)
-            b = best(lambda: run_bare(["./main"], box, tests, args.n, par), args.repeat)
+            h, b = best_pair(lambda: run_helper(helper_cmd("c", box, tests, ["./main"], par), args.n),
+                             lambda: run_bare(["./main"], box, tests, args.n, par), tests, args.repeat)
             rows.append((f"C trivial, {args.n} tests, --parallel {par}", h / args.n * 1000, b / args.n * 1000))
 
         # startup: Java and Python hello world, one test each invocation
@@ -123,21 +137,22 @@ def main() -> None:
             (box / "Main.java").write_text(JAVA_SRC)
             subprocess.run(["/usr/bin/javac", "-d", str(box), str(box / "Main.java")], check=True)
             jargv = ["/usr/bin/java", "-Xmx256m", "-Xss64m", *JVM, "-cp", ".", "Main"]
-            h = best(lambda: run_helper(helper_cmd("java", box, one, jargv, 1, procs=64), 1), args.startup_runs)
-            b = best(lambda: run_bare(jargv, box, one, 1, 1), args.startup_runs)
+            h, b = best_pair(lambda: run_helper(helper_cmd("java", box, one, jargv, 1, procs=64), 1),
+                             lambda: run_bare(jargv, box, one, 1, 1), one, args.startup_runs)
             startup.append(("Java hello world (1 run)", h * 1000, b * 1000))
         (box / "main.py").write_text(PY_SRC)
         pargv = ["/usr/bin/python3", "-B", "-s", "main.py"]
-        h = best(lambda: run_helper(helper_cmd("python", box, one, pargv, 1), 1), args.startup_runs)
-        b = best(lambda: run_bare(pargv, box, one, 1, 1), args.startup_runs)
+        h, b = best_pair(lambda: run_helper(helper_cmd("python", box, one, pargv, 1), 1),
+                         lambda: run_bare(pargv, box, one, 1, 1), one, args.startup_runs)
         startup.append(("Python hello world (1 run)", h * 1000, b * 1000))
         cargv = ["./main"]
-        h = best(lambda: run_helper(helper_cmd("c", box, one, cargv, 1), 1), args.startup_runs)
-        b = best(lambda: run_bare(cargv, box, one, 1, 1), args.startup_runs)
+        h, b = best_pair(lambda: run_helper(helper_cmd("c", box, one, cargv, 1), 1),
+                         lambda: run_bare(cargv, box, one, 1, 1), one, args.startup_runs)
         startup.append(("C trivial, whole invocation (1 run)", h * 1000, b * 1000))
 
-        print(f"host: {os.cpu_count()} cores, isolation level {probe['level']}, cgroup {probe['cgroup']}, "
-              f"best of {args.repeat} (startup rows: best of {args.startup_runs})\n")
+        load = os.getloadavg()[0]
+        print(f"host: {os.cpu_count()} cores, load {load:.1f}, isolation level {probe['level']}, cgroup "
+              f"{probe['cgroup']}, interleaved best of {args.repeat} (startup rows: best of {args.startup_runs})\n")
         print("| workload | sandbox (ms/run) | bare fork+exec+wait (ms/run) | ratio |")
         print("|---|---:|---:|---:|")
         for name, h, b in rows + startup:

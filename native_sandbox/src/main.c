@@ -308,12 +308,12 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, i
     res[idx].status = ST_IE;
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
-        warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
+        set_ie(&res[idx], "pipe: %s", strerror(errno));
         close(in_fd); close(out_fd); close(err_fd);
         return false;
     }
     if (pipe2(g, O_CLOEXEC) < 0) {
-        warnx_("test %d: pipe: %s", res[idx].test, strerror(errno));
+        set_ie(&res[idx], "pipe: %s", strerror(errno));
         close(p[0]); close(p[1]); close(in_fd); close(out_fd); close(err_fd);
         return false;
     }
@@ -327,7 +327,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, i
     close(g[0]);
     close(in_fd);
     if (pid < 0) {
-        warnx_("test %d: clone: %s", res[idx].test, strerror(errno));
+        set_ie(&res[idx], "clone: %s", strerror(errno));
         close(p[0]); close(g[1]); close(out_fd); close(err_fd);
         return false;
     }
@@ -362,7 +362,7 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
     if (!*ok) {
         kill(r->keeper, SIGKILL);
         cgroup_kill_slot(sb, r->cg);
-        warnx_("test %d: the run's keeper died without a report%s", res[r->idx].test,
+        set_ie(&res[r->idx], "the run's keeper died without a report%s",
                killed ? " (helper backstop deadline)" : "");
     }
     cgroup_snapshot(sb, r->cg, snap);
@@ -419,13 +419,13 @@ static void terminate(struct sandbox *sb, struct running (*rs)[2])
 }
 
 /* Open test idx's files.  false (and the result stays IE) when they can't be opened. */
-static bool open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd, int *err_fd)
+static bool open_test_files(struct sandbox *sb, struct run_result *res, int idx, int *in_fd, int *out_fd, int *err_fd)
 {
     char name[32];
     snprintf(name, sizeof(name), "%d.in", idx + 1);
     *in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (*in_fd < 0) {
-        warnx_("test %d: %s: %s", idx + 1, name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
+        set_ie(&res[idx], "%s: %s", name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
         return false;
     }
     snprintf(name, sizeof(name), "%d.out", idx + 1);
@@ -435,7 +435,7 @@ static bool open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd
         *err_fd = open_output_at(sb->tests_fd, name);
     }
     if (*out_fd < 0 || *err_fd < 0) {
-        warnx_("test %d: cannot create %s: %s", idx + 1, name, strerror(errno));
+        set_ie(&res[idx], "cannot create %s: %s", name, strerror(errno));
         close(*in_fd);
         if (*out_fd >= 0) close(*out_fd);
         return false;
@@ -501,6 +501,18 @@ int main(int argc, char **argv)
     /* program */
     sb->exec_path = resolve_program(c->argv[0], sb->workdir_real);
     if (!sb->exec_path) die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" : "not found");
+    {
+        /* it must be visible inside the sandbox: in the workdir or the read-only system dirs */
+        char rp[PATH_MAX];
+        static const char *const vis[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/etc/", NULL };
+        bool ok = realpath(sb->exec_path, rp) != NULL;
+        size_t wl = strlen(real);
+        bool in_box = ok && !strncmp(rp, real, wl) && rp[wl] == '/';
+        bool in_sys = false;
+        for (int i = 0; ok && vis[i]; i++) if (!strncmp(rp, vis[i], strlen(vis[i]))) in_sys = true;
+        if (ok && !in_box && !in_sys && !getenv("CODEPIPE_SANDBOX_NO_NS") && (geteuid() == 0))
+            die("program %s (%s) would not be visible inside the sandbox: put it in the workdir or /usr", c->argv[0], rp);
+    }
 
     /* tests / single-run files */
     int ntests = 1;
@@ -597,7 +609,7 @@ int main(int argc, char **argv)
                 int idx = next++;
                 int in_fd, out_fd, err_fd;
                 if (c->tests) {
-                    if (!open_test_files(sb, idx, &in_fd, &out_fd, &err_fd)) continue;
+                    if (!open_test_files(sb, res, idx, &in_fd, &out_fd, &err_fd)) continue;
                 } else {
                     in_fd = single_in; out_fd = single_out; err_fd = single_err;
                 }

@@ -58,15 +58,12 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     if (r->stdout_bytes > limit) { if (ftruncate(out_fd, limit) == 0) r->stdout_bytes = limit; }
     if (r->stderr_bytes > limit) { if (ftruncate(err_fd, limit) == 0) r->stderr_bytes = limit; }
 
-    if (!rep) { r->status = ST_IE; return; }
+    if (!rep) { r->status = ST_IE; return; }   /* message set by the caller */
     if (rep->setup_errno || rep->exec_errno) {
-        r->status = ST_IE;
         if (rep->exec_errno)
-            warnx_("test %d: could not start the program (stage %d): %s", r->test,
-                   rep->setup_stage, strerror(rep->exec_errno));
+            set_ie(r, "could not start the program (stage %d): %s", rep->setup_stage, strerror(rep->exec_errno));
         else
-            warnx_("test %d: sandbox setup failed (stage %d): %s", r->test, rep->setup_stage,
-                   strerror(rep->setup_errno));
+            set_ie(r, "sandbox set-up failed (stage %d): %s", rep->setup_stage, strerror(rep->setup_errno));
         return;
     }
     int st = rep->wstatus;

@@ -12,14 +12,40 @@ static const char *const status_names[] = { "OK", "TLE", "MLE", "OLE", "RE", "SV
 
 const char *status_name(status_t s) { return status_names[s]; }
 
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 void print_result(FILE *f, const struct run_result *r)
 {
     fprintf(f,
         "{\"test\": %d, \"status\": \"%s\", \"exit_code\": %d, \"signal\": %d, "
         "\"cpu_ms\": %ld, \"wall_ms\": %ld, \"memory_kb\": %ld, "
-        "\"stdout_bytes\": %lld, \"stderr_bytes\": %lld}",
+        "\"stdout_bytes\": %lld, \"stderr_bytes\": %lld",
         r->test, status_name(r->status), r->exit_code, r->signal, r->cpu_ms, r->wall_ms,
         r->memory_kb, r->stdout_bytes, r->stderr_bytes);
+    if (r->status == ST_IE && r->msg[0]) {
+        fputs(", \"message\": ", f);
+        json_string(f, r->msg);
+    }
+    fputc('}', f);
+}
+
+void set_ie(struct run_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    r->status = ST_IE;
+    fprintf(stderr, "sandbox: test %d: %s\n", r->test, r->msg);
 }
 
 void print_results(const struct run_result *rs, int n, bool array)

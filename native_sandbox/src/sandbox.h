@@ -69,6 +69,7 @@ struct run_result {
     int exit_code, signal;
     long cpu_ms, wall_ms, memory_kb;
     long long stdout_bytes, stderr_bytes;
+    char msg[240];         /* why, for IE (printed as "message") */
 };
 
 /* What the keeper (PID 1 of the run's namespace) reports to the helper. */
@@ -170,6 +171,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
 
 /* output.c */
 void print_result(FILE *f, const struct run_result *r);
+void set_ie(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void print_results(const struct run_result *rs, int n, bool array);
 const char *status_name(status_t s);
 

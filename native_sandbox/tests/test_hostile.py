@@ -232,19 +232,24 @@ def test_symlinked_input_refused(sb, tmp_path):
     secret.write_text("top secret\n")
     job = sb.job(["hostile"])
     (job / "tests" / "1.in").symlink_to(secret)
-    r = sb.run(["./hostile", "echo"], tests=None, job=job, extra=[], stdin="", expect_ok=False)
-    # single mode used the plain 'in' file; now the tests mode with a symlinked 1.in:
+    (job / "tests" / "2.in").write_text("1 1\n")
+    r = sb.run(["./hostile", "cat", "/dev/stdin"], job=job, extra=["--tests", str(job / "tests")],
+               stdin=None, tests=None, expect_ok=False)
+    # (the Runner passed --stdin/--stdout too: rebuild the call in plain --tests form)
     import json
     import subprocess as sp
     from conftest import BIN, helper_env
     p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
                 "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"), "--",
                 "./hostile", "cat", "/dev/stdin"], capture_output=True, text=True, env=helper_env())
-    assert p.returncode == 0
+    assert p.returncode == 0, p.stderr
     runs = json.loads(p.stdout)
-    assert runs[0]["status"] == "IE"
+    assert runs[0]["status"] == "IE" and "symlink" in runs[0]["message"]
+    assert runs[1]["status"] == "OK"
     assert "symlink" in p.stderr
-    assert "top secret" not in ((job / "tests" / "1.out").read_text() if (job / "tests" / "1.out").exists() else "")
+    out1 = job / "tests" / "1.out"
+    assert "top secret" not in (out1.read_text() if out1.exists() else "")
+    assert r.rc != 0          # mixing --tests with --stdin is refused
 
 
 def test_parallel_runs_and_no_leftovers(sb):
