@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
@@ -35,7 +35,7 @@ from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResu
 from shared.queue import JobQueue, Message
 from shared.sandbox import Sandbox, SandboxCancelled, SandboxError
 from shared.settings import Settings, get_settings
-from shared.workdir import WorkDir
+from shared.workdir import WorkDir, sweep_stale
 
 POLL_SECONDS = 20
 # On stop, how long to wait for an in-flight long poll so its message can be handed back.
@@ -46,8 +46,8 @@ COMPILE_OUTPUT_KB = 1024
 # DynamoDB's item limit is 400 KB; keep the record well under it and put the per-test
 # results in the S3 result document beyond that.
 MAX_ITEM_BYTES = 350 * 1024
-# Tests judged and uploaded per batch: bounds the output bytes held in memory at once.
-UPLOAD_BATCH = 16
+# Output bytes read but not yet uploaded, at most (bounds the executor's memory).
+MAX_PENDING_UPLOAD_BYTES = 64 * 1024 * 1024
 UPLOAD_THREADS = 8
 
 
@@ -196,6 +196,12 @@ class Executor:
         )
         self.version = self.spec.version()
         self.log.info("toolchain", extra={"version": self.version})
+        try:
+            stale = sweep_stale(self.settings.work_root)
+            if stale:
+                self.log.info("removed stale work directories", extra={"count": stale})
+        except OSError as exc:
+            self.log.warning("could not sweep the work root", extra={"error": str(exc)})
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         try:
             self.sandbox.check()
@@ -498,8 +504,7 @@ class Executor:
                 raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
             cerr = wd.read_compile_output("err")
             cout = wd.read_compile_output("out")
-            if cerr:
-                self.blobs.put_bytes(keys.compile_stderr_key(job_id), cerr)
+            self.blobs.put_bytes(keys.compile_stderr_key(job_id), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
                 message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
@@ -523,31 +528,38 @@ class Executor:
         first_stdout = ""
         _ = self.blobs.s3  # create the client here, not racing in the upload threads
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
-            for start in range(0, len(tests), UPLOAD_BATCH):
-                futures = []
-                for n in range(start + 1, min(start + UPLOAD_BATCH, len(tests)) + 1):
-                    case, run = tests[n - 1], runs[n - 1]
-                    out = wd.read_test_output(n, "out")
-                    err = wd.read_test_output(n, "err")
-                    expected = case.expected if judged else None
-                    verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
-                    verdict = spec.refine_verdict(verdict, run, err)
-                    if n == 1:
-                        first_stdout = preview(out)
-                    results.append(
-                        TestResult(
-                            test_case=n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
-                            expected=preview(case.expected) if case.expected is not None else None,
-                            actual=preview(out), stderr=preview(err), exit_code=run.exit_code,
-                            signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
-                            memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err),
-                        )
+            pending: list[Future[None]] = []
+            pending_bytes = 0
+            for n, (case, run) in enumerate(zip(tests, runs, strict=True), 1):
+                out = wd.read_test_output(n, "out")
+                err = wd.read_test_output(n, "err")
+                expected = case.expected if judged else None
+                verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
+                verdict = spec.refine_verdict(verdict, run, err)
+                if n == 1:
+                    first_stdout = preview(out)
+                results.append(
+                    TestResult(
+                        test_case=n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
+                        expected=preview(case.expected) if case.expected is not None else None,
+                        actual=preview(out), stderr=preview(err), exit_code=run.exit_code,
+                        signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
+                        memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err),
                     )
-                    futures.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key(job_id, n), out))
-                    futures.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key(job_id, n), err))
-                for future in futures:
-                    future.result()  # an S3 failure is an internal error of the job
-                lease.check()
+                )
+                # Full outputs, byte-exact. Bound the bytes held by queued uploads (a test
+                # may print up to output_kb = 64 MiB).
+                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key(job_id, n), out))
+                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key(job_id, n), err))
+                pending_bytes += len(out) + len(err)
+                if pending_bytes > MAX_PENDING_UPLOAD_BYTES or len(pending) >= 4 * UPLOAD_THREADS:
+                    for future in pending:
+                        future.result()  # an S3 failure is an internal error of the job
+                    pending, pending_bytes = [], 0
+                    lease.check()
+            for future in pending:
+                future.result()
+        lease.check()
 
         internal = [r.test_case for r in results if r.verdict == Verdict.INTERNAL_ERROR]
         if internal and msg.receive_count < self.settings.max_attempts:

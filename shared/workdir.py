@@ -12,18 +12,28 @@ relative to a directory fd, and removal never descends through symlinks.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 import stat
+import time
 from pathlib import Path
 
 _SAFE_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
+# Held (flock) by the executor for as long as it uses the directory: a directory whose lock
+# can be taken belongs to an executor that died, and can be removed (sweep_stale).
+LOCK_NAME = ".lock"
+# A directory without a lock file older than this is debris of an interrupted create().
+_UNLOCKED_MAX_AGE_S = 600
+
+
 class WorkDir:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, lock_fd: int | None = None) -> None:
         self.root = root
+        self._lock_fd = lock_fd
         self.box = root / "box"
         self.tests = root / "tests"
         self.compile = root / "compile"
@@ -42,7 +52,9 @@ class WorkDir:
             os.chmod(work_root, 0o700)
         root = work_root / f"{slug}-{secrets.token_hex(6)}"
         os.mkdir(root, 0o700)  # fails if it exists: never reuse someone else's directory
-        wd = cls(root)
+        lock_fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        wd = cls(root, lock_fd)
         for sub in (wd.box, wd.tests, wd.compile):
             os.mkdir(sub, 0o700)
         return wd
@@ -86,7 +98,45 @@ class WorkDir:
         return _read_nofollow(self.compile, name)
 
     def remove(self) -> None:
-        safe_rmtree(self.root)
+        try:
+            safe_rmtree(self.root)
+        finally:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def sweep_stale(work_root: Path) -> int:
+    """Remove the work directories of executors that died mid-job (their lock is free).
+    Safe to run while other executors share `work_root`: live directories stay locked."""
+    removed = 0
+    try:
+        entries = list(os.scandir(work_root))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        try:
+            fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime > _UNLOCKED_MAX_AGE_S:
+                safe_rmtree(path)
+                removed += 1
+            continue
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # in use
+            safe_rmtree(path)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _write_new(path: Path, data: bytes) -> None:

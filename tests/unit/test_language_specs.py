@@ -136,20 +136,3 @@ def test_compile_caches_are_used_only_when_linked() -> None:
     assert "-Ipch" in CPP.compile_command("main.cpp", [PCH])
     assert not any("SharedArchiveFile" in a for a in JAVA.compile_command("Main.java"))
     assert f"-J-XX:SharedArchiveFile={JAVAC_CDS}" in JAVA.compile_command("Main.java", [JAVAC_CDS])
-
-
-def test_link_into_box(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from shared.workdir import WorkDir
-
-    cache = tmp_path / "cache.bin"
-    cache.write_bytes(b"pch")
-    wd = WorkDir.create(tmp_path / "work", "job1")
-    wd.link_into_box("pch/bits/stdc++.h.gch", cache)
-    linked = wd.box / "pch" / "bits" / "stdc++.h.gch"
-    assert linked.read_bytes() == b"pch" and linked.stat().st_ino == cache.stat().st_ino
-    assert (wd.box / "pch").stat().st_mode & 0o777 == 0o755
-    for bad in ("../x", "/etc/x", "a/../../x", ""):
-        with pytest.raises(ValueError):
-            wd.link_into_box(bad, cache)
-    wd.remove()
-    assert not wd.root.exists() and cache.read_bytes() == b"pch"
