@@ -102,7 +102,10 @@ class FaultStack(Stack):
     def executor_log_lines(self, lang: str) -> list[dict[str, Any]]:
         """Every JSON log line of every executor process of `lang` this stack ran."""
         out: list[dict[str, Any]] = []
-        for path in sorted(self.log_dir.glob(f"exec-{lang}*.log")):
+        paths = [self.log_dir / f"exec-{lang}.log", *sorted(self.log_dir.glob(f"exec-{lang}-*.log"))]
+        for path in paths:
+            if not path.exists():
+                continue
             for raw in path.read_text(errors="replace").splitlines():
                 try:
                     line = json.loads(raw)
