@@ -222,7 +222,10 @@ int isolation_setup_once(struct sandbox *sb)
 int isolation_setup_run(struct sandbox *sb)
 {
     if (!sb->caps.ns_mount) return 0;
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
+    /* hidepid: the program (another uid) does not even see the keeper, PID 1 */
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0 &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0 &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
     int wfd = -1;
     if (sb->workdir_under_tmp) {
         wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -258,23 +261,24 @@ int isolation_drop_bounding_once(struct sandbox *sb)
     return 0;
 }
 
-static void drop_privileges(struct sandbox *sb)
+static int drop_privileges(struct sandbox *sb)
 {
     bool have_caps = sb->caps.root || sb->caps.userns_used;
     if (sb->caps.uid_switch) {
         /* root -> non-root clears the permitted and effective sets (no SECBIT_KEEP_CAPS);
          * bounding/ambient/inheritable were emptied once by the helper */
-        if (setgroups(0, NULL) < 0) _exit(126);
-        if (setresgid(sb->gid, sb->gid, sb->gid) < 0) _exit(126);
-        if (setresuid(sb->uid, sb->uid, sb->uid) < 0) _exit(126);
-        if (getuid() == 0 || geteuid() == 0) _exit(126);
+        if (setgroups(0, NULL) < 0) return -1;
+        if (setresgid(sb->gid, sb->gid, sb->gid) < 0) return -1;
+        if (setresuid(sb->uid, sb->uid, sb->uid) < 0) return -1;
+        if (getuid() == 0 || geteuid() == 0) { errno = EPERM; return -1; }
     }
     if (have_caps && !sb->caps.uid_switch) {
         struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
         struct __user_cap_data_struct d[2];
         memset(d, 0, sizeof(d));
-        if (syscall(SYS_capset, &h, d) < 0) _exit(126);
+        if (syscall(SYS_capset, &h, d) < 0) return -1;
     }
+    return 0;
 }
 
 /* The program child, forked while the previous test still runs.  It runs on its own stack in
@@ -301,7 +305,7 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    drop_privileges(sb);
+    if (drop_privileges(sb) < 0) goto fail;
     if (!sb->caps.ns_pid) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after the uid change */
     STAGE(sh, 5);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;

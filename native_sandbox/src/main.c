@@ -156,6 +156,9 @@ keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (!sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
+    /* as PID 1 with default dispositions, signals from inside the namespace are ignored */
+    int hsigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT };
+    for (size_t i = 0; i < sizeof(hsigs) / sizeof(hsigs[0]); i++) signal(hsigs[i], SIG_DFL);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);

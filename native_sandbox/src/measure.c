@@ -22,6 +22,20 @@ static long long fd_size(int fd)
     return st.st_size;
 }
 
+/* Is the last non-empty line of stderr a Python `MemoryError` (uncaught)? */
+static bool stderr_last_line_starts(int fd, long long size, const char *prefix)
+{
+    char buf[4097];
+    off_t off = size > 4096 ? size - 4096 : 0;
+    ssize_t n = pread(fd, buf, 4096, off);
+    if (n <= 0) return false;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    buf[n] = 0;
+    char *line = buf;
+    for (ssize_t i = n - 1; i >= 0; i--) if (buf[i] == '\n') { line = buf + i + 1; break; }
+    return !strncmp(line, prefix, strlen(prefix));
+}
+
 /* Does the (helper-opened) stderr file mention `needle`?  Looks at its head and tail. */
 static bool stderr_mentions(int fd, long long size, const char *needle)
 {
@@ -106,7 +120,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
                (abnormal && c->profile == PROF_JAVA &&
                 stderr_mentions(err_fd, r->stderr_bytes, "java.lang.OutOfMemoryError")) ||
                (abnormal && c->profile == PROF_PYTHON &&
-                stderr_mentions(err_fd, r->stderr_bytes, "MemoryError")) ||
+                stderr_last_line_starts(err_fd, r->stderr_bytes, "MemoryError")) ||
                (abnormal && (hit_limit || mem_kb * 10 >= eff_limit_kb * 9))) {
         r->status = ST_MLE;
     } else if (r->cpu_ms > c->time_ms) {
