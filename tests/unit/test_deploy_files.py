@@ -928,8 +928,12 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
         "s3:AbortMultipartUpload",
     }
     own_queue = {"Fn::GetAtt": [f"Queue{L}", "Arn"]}
-    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"):
+    own_dlq = {"Fn::GetAtt": [f"Queue{L}Dlq", "Arn"]}
+    for action in ("sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"):
         assert _resources_for(sts, action) == [own_queue], f"{action} on other queues"
+    # Receive (and find) its own queue, and peek at its own DLQ for the dead-letter sweep.
+    for action in ("sqs:ReceiveMessage", "sqs:GetQueueUrl"):
+        assert _resources_for(sts, action) == [own_queue, own_dlq], f"{action} on other queues"
     table = {"Fn::GetAtt": ["JobsTable", "Arn"]}
     for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"):
         assert _resources_for(sts, action) == [table]
@@ -1021,6 +1025,7 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "claims.renew": "dynamodb:UpdateItem",
         "claims.extend": "dynamodb:UpdateItem",
         "queue.receive": "sqs:ReceiveMessage",
+        "queue.receive_dlq": "sqs:ReceiveMessage",
         "queue.delete": "sqs:DeleteMessage",
         "queue.change_visibility": "sqs:ChangeMessageVisibility",
         "queue.url": "sqs:GetQueueUrl",
