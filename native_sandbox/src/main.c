@@ -215,7 +215,7 @@ keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err
         long long cpu = cgroup_cpu_ns(sb, slot);
         cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(pid) + children_cpu_us();
         if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
-        if (fsize(out_fd) + fsize(err_fd) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
+        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
     }
     STAGE(shp, 8);
     kill_all(sb, slot, pid);
@@ -546,6 +546,7 @@ int main(int argc, char **argv)
         } else if ((single_out = memfd_create("stdout", MFD_CLOEXEC)) < 0) die("memfd: %s", strerror(errno));
         if (c->stderr_path && c->stdout_path && !strcmp(c->stderr_path, c->stdout_path)) {
             single_err = fcntl(single_out, F_DUPFD_CLOEXEC, 3);
+            sb->same_out_err = true;
         } else if (c->stderr_path) {
             single_err = open_output_path(c->stderr_path);
             if (single_err < 0) die("stderr %s: %s", c->stderr_path, strerror(errno));

@@ -65,7 +65,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     r->exit_code = r->signal = 0;
     r->cpu_ms = r->wall_ms = r->memory_kb = 0;
     r->stdout_bytes = fd_size(out_fd);
-    r->stderr_bytes = fd_size(err_fd);
+    r->stderr_bytes = sb->same_out_err ? 0 : fd_size(err_fd);
     long long limit = sb->output_limit;
     long long total = r->stdout_bytes + r->stderr_bytes;
     /* files never stay past the limit */

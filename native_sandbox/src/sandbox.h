@@ -125,6 +125,7 @@ struct sandbox {
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
     bool trace;
+    bool same_out_err;             /* --stdout and --stderr are one file: count it once */
 };
 
 extern struct sandbox G;

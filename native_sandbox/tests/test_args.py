@@ -116,3 +116,31 @@ def test_env_only_given(sb, isolated):
     r = sb.run(["./hostile", "environ"], env=["FOO=bar", "HOME=/tmp"])
     envs = sorted(line[4:] for line in r.out().splitlines() if line.startswith("ENV "))
     assert envs == ["FOO=bar", "HOME=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
+def test_stdout_and_stderr_same_file(sb, isolated):
+    job = sb.job(["hostile"])
+    (job / "in").write_text("")
+    import subprocess as sp
+    from conftest import BIN, helper_env
+    p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
+                "--output-kb", "64", "--workdir", str(job / "box"), "--stdin", str(job / "in"),
+                "--stdout", str(job / "both"), "--stderr", str(job / "both"), "--", "./hostile", "segv"],
+               capture_output=True, text=True, env=helper_env())
+    assert p.returncode == 0, p.stderr
+    run = json.loads(p.stdout)
+    assert run["status"] == "RE" and run["signal"] == 11
+    assert (job / "both").exists()
+
+
+def test_default_stdin_stdout(sb, isolated):
+    # no --stdin/--stdout/--stderr: stdin is /dev/null, output counted but discarded
+    job = sb.job(["hostile"])
+    import subprocess as sp
+    from conftest import BIN, helper_env
+    p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
+                "--output-kb", "8", "--workdir", str(job / "box"), "--", "./hostile", "flood"],
+               capture_output=True, text=True, env=helper_env())
+    assert p.returncode == 0, p.stderr
+    run = json.loads(p.stdout)
+    assert run["status"] == "OLE" and run["stdout_bytes"] <= 8 * 1024
