@@ -132,7 +132,10 @@ class JavaSpec(LanguageSpec):
     # threads, still no new processes).
 
     def source_name(self, code: str) -> str:
-        return f"{main_class(code)[1]}.java"
+        name = main_class(code)[1]
+        # A name too long for a file name: let javac report it (a compilation error) rather
+        # than failing to create the file (an internal error).
+        return f"{name}.java" if len(name.encode()) <= 200 else "Main.java"
 
     def warm_up(self, cache_dir: Path) -> dict[str, Path]:
         work = cache_dir / f"warm-{os.getpid()}"

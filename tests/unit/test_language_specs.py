@@ -136,3 +136,8 @@ def test_compile_caches_are_used_only_when_linked() -> None:
     assert "-Ipch" in CPP.compile_command("main.cpp", [PCH])
     assert not any("SharedArchiveFile" in a for a in JAVA.compile_command("Main.java"))
     assert f"-J-XX:SharedArchiveFile={JAVAC_CDS}" in JAVA.compile_command("Main.java", [JAVAC_CDS])
+
+
+def test_java_unusual_class_names() -> None:
+    assert JAVA.source_name("public class Café {}") == "Café.java"
+    assert JAVA.source_name(f"public class {'A' * 300} {{}}") == "Main.java"
