@@ -203,22 +203,51 @@ static void cg_remove_stale(int parent_fd)
     for (int i = 0; i < n; i++) cg_remove_dir(parent_fd, names[i]);
 }
 
+static bool file_has_word(int dfd, const char *name, const char *w)
+{
+    char buf[512];
+    int fd = open_in(dfd, name, O_RDONLY);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    for (char *p = buf; *p; p++) if (*p == ' ') *p = ',';
+    return has_word(buf, w);
+}
+
+static void enable_controllers(int dfd)
+{
+    static const char *const want[] = { "+memory", "+pids", "+cpu" };
+    for (int i = 0; i < 3; i++) write_at(dfd, "cgroup.subtree_control", want[i]);
+}
+
 static int mkparent(struct cg_ctl *c)
 {
     snprintf(c->parent, sizeof(c->parent), "%s%s/codepipe", c->mount, c->own);
+    if (v2) {
+        /* Controllers must be enabled in the base's subtree_control, which the kernel refuses
+         * when the base itself has processes (no-internal-processes rule, except the root). */
+        char base[1100];
+        snprintf(base, sizeof(base), "%s%s", c->mount, c->own);
+        int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd < 0) return -1;
+        enable_controllers(bfd);
+        bool ok = file_has_word(bfd, "cgroup.subtree_control", "memory");
+        close(bfd);
+        if (!ok) return -1;
+    }
     if (mkdir(c->parent, 0755) < 0 && errno != EEXIST) return -1;
     c->parent_fd = open(c->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (c->parent_fd < 0) return -1;
     if (v2) {
-        /* Enable controllers for our children: in our own cgroup (may fail: no-internal-
-         * processes rule) and in codepipe/. */
-        char p[1200];
-        snprintf(p, sizeof(p), "%s%s/cgroup.subtree_control", c->mount, c->own);
-        write_file(p, "+memory +pids +cpu");
-        if (write_at(c->parent_fd, "cgroup.subtree_control", "+memory +pids +cpu") < 0) {
-            /* try at least memory */
-            if (write_at(c->parent_fd, "cgroup.subtree_control", "+memory") < 0) return -1;
-            write_at(c->parent_fd, "cgroup.subtree_control", "+pids");
+        enable_controllers(c->parent_fd);
+        if (!file_has_word(c->parent_fd, "cgroup.subtree_control", "memory")) {
+            close(c->parent_fd);
+            c->parent_fd = -1;
+            errno = EOPNOTSUPP;
+            return -1;
         }
     }
     c->ok = true;
@@ -248,11 +277,22 @@ int cgroup_setup(struct sandbox *sb)
     v2 = ver == 2;
 
     if (v2) {
-        if (mkparent(&ctl[C_MEM]) < 0) {
-            /* our own cgroup has processes: fall back to a top-level codepipe/ */
-            if (ctl[C_MEM].parent_fd >= 0) { close(ctl[C_MEM].parent_fd); ctl[C_MEM].parent_fd = -1; }
-            for (int k = 0; k < C_N; k++) ctl[k].own[0] = 0;
-            if (mkparent(&ctl[C_MEM]) < 0) {
+        /* candidates: under our own cgroup, beside it (own is a leaf with the executor in
+         * it: systemd Delegate=yes style), at the root */
+        char own[512];
+        snprintf(own, sizeof(own), "%s", ctl[C_MEM].own);
+        int rc = mkparent(&ctl[C_MEM]);
+        if (rc < 0 && own[0]) {
+            char *slash = strrchr(ctl[C_MEM].own, '/');
+            if (slash) *slash = 0;
+            rc = mkparent(&ctl[C_MEM]);
+        }
+        if (rc < 0 && ctl[C_MEM].own[0]) {
+            ctl[C_MEM].own[0] = 0;
+            rc = mkparent(&ctl[C_MEM]);
+        }
+        {
+            if (rc < 0) {
                 warnx_("warning: cannot create cgroups (%s): falling back to rlimits", strerror(errno));
                 sb->caps.cgroup = 0;
                 return 0;
