@@ -295,7 +295,7 @@ async def get_status(job_id: str, request: Request) -> dict[str, Any]:
 
 
 @app.get("/status", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status (?id=)")
-async def get_status_q(request: Request, id: str | None = Query(None, description="job id")) -> dict[str, Any]:
+async def get_status_q(request: Request, id: str = Query(..., min_length=1, description="job id")) -> dict[str, Any]:
     return status_view(await _load(services(request), _required_id(id)))
 
 
@@ -314,7 +314,7 @@ async def get_result(job_id: str, request: Request, wait: float = _WAIT) -> dict
 
 @app.get("/result", response_model=ResultResponse, responses=_STATUS_RESPONSES, summary="Job result (?id=)")
 async def get_result_q(
-    request: Request, id: str | None = Query(None, description="job id"), wait: float = _WAIT
+    request: Request, id: str = Query(..., min_length=1, description="job id"), wait: float = _WAIT
 ) -> dict[str, Any]:
     svc = services(request)
     item = await _wait_terminal(request, svc, _required_id(id), wait)
@@ -365,6 +365,42 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(status_code=200 if report["status"] == "ok" else 503, content=report)
 
 
+def _language_pattern() -> str:
+    # Case-insensitive, surrounding blanks allowed: what canonical_language() accepts.
+    def ci(alias: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias)
+
+    aliases = sorted({a for names in ALIASES.values() for a in names}, key=lambda a: (-len(a), a))
+    return r"^\s*(" + "|".join(ci(a) for a in aliases) + r")\s*$"
+
+
+def _tighten_submit_schema(components: dict[str, Any]) -> None:
+    """The model only fixes shapes (caps are settings); publish the effective constraints so
+    the schema says what /submit accepts."""
+    settings = get_settings()
+    sub = components["SubmitRequest"]["properties"]
+    sub["language"].update(pattern=_language_pattern(),
+                           description="c | cpp | java | python, or an alias (case-insensitive)")
+    sub["code"].update(minLength=1, maxLength=settings.max_code_bytes, pattern=r"\S",
+                       description=f"source text, at most {settings.max_code_bytes} bytes of UTF-8")
+    sub["test_cases"].update(maxItems=settings.max_tests)
+    # stdin is only for runs without test cases.
+    components["SubmitRequest"]["not"] = {
+        "required": ["stdin", "test_cases"],
+        "properties": {"stdin": {"minLength": 1}, "test_cases": {"minItems": 1}},
+    }
+    sub["compare"].update(pattern=r"^(exact|lines|tokens|float:\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)$")
+    ranges = limit_ranges(settings)
+    for name, prop in components["Limits"]["properties"].items():
+        rng = ranges.get(name)
+        if rng is None:
+            continue
+        for variant in prop.get("anyOf", [prop]):
+            if variant.get("type") == "integer":
+                variant.update(minimum=rng["min"], maximum=rng["max"])
+        prop["description"] = f"{prop.get('description', name)}; {rng['min']}..{rng['max']}, default {rng['default']}"
+
+
 def custom_openapi() -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -376,6 +412,7 @@ def custom_openapi() -> dict[str, Any]:
         components.setdefault(name, sub)
     sub_schema["examples"] = [SUBMIT_EXAMPLE]
     components["SubmitRequest"] = sub_schema
+    _tighten_submit_schema(components)
     app.openapi_schema = schema
     return schema
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -366,6 +367,41 @@ def test_docs_and_openapi(stack: Stack) -> None:
     assert "SubmitRequest" in spec["components"]["schemas"]
     submit = spec["paths"]["/submit"]["post"]
     assert {"202", "400", "413", "422", "503"} <= set(submit["responses"])
+
+
+# --- the OpenAPI document describes what the gateway really does ------------------------------------
+@pytest.mark.slow
+def test_schemathesis_fuzz_against_openapi(stack: Stack, tmp_path: Any) -> None:
+    """Schemathesis over every operation: no 5xx, responses and status codes as documented,
+    schema-valid requests accepted. A second gateway with its own queues (no executor reads
+    them) takes the generated jobs, so the fuzzing puts no load on the executors."""
+    import shutil
+    import subprocess
+    import sys
+
+    from infra.resources import create_resources
+    from infra.stack import ManagedProcess, free_port, stop_all, wait_for_http
+
+    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or shutil.which("schemathesis")
+    if cli is None:
+        pytest.fail("schemathesis CLI not installed (requirements-dev.txt)")
+    prefix = f"{stack.queue_prefix}-fuzz"
+    create_resources(stack.settings().model_copy(update={"queue_prefix": prefix}))
+    port = free_port()
+    gw = ManagedProcess("gateway-fuzz", [sys.executable, "-m", "api_gateway"],
+                        {**stack.env, "CODEPIPE_QUEUE_PREFIX": prefix, "CODEPIPE_PORT": str(port)},
+                        log_path=stack.log_dir / "gateway-fuzz.log")
+    gw.start()
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", 30, gw)
+        proc = subprocess.run(
+            [cli, "run", f"http://127.0.0.1:{port}/openapi.json", "--max-examples", "8", "--request-timeout", "40",
+             "--seed", "1", "--no-color"],
+            capture_output=True, text=True, timeout=400, check=False, cwd=tmp_path,
+        )
+    finally:
+        stop_all([gw])
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:] + "\n" + stack.tail("gateway-fuzz")
 
 
 # --- outage of the AWS endpoint: 503 in error shape, and recovery (keep last in this file) ------------------
