@@ -79,7 +79,8 @@ class HealthChecker:
         if not isinstance(probe, dict):
             self._probe = {"available": False, "isolation": "unavailable", "path": str(path)}
         else:
-            self._probe = {"available": True, "path": str(path), "probe": probe}
+            self._probe = {"available": True, "isolation": str(probe.get("level", "unknown")), "path": str(path),
+                           "probe": probe}
         return self._probe
 
     def executors(self) -> dict[str, Any]:

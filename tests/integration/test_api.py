@@ -356,6 +356,8 @@ def test_health(stack: Stack) -> None:
     assert set(body["dependencies"]) == {"dynamodb", "sqs", "s3"}
     assert all(dep["ok"] for dep in body["dependencies"].values())
     assert "sandbox" in body and "executors" in body
+    assert isinstance(body["sandbox"]["isolation"], str) and body["sandbox"]["isolation"]
+    assert set(body["executors"]) == {"c", "cpp", "java", "python"}
 
 
 def test_docs_and_openapi(stack: Stack) -> None:
