@@ -3,8 +3,8 @@
 
 Runs a trivial C program (reads two numbers, prints their sum) over N test inputs through
 `native_sandbox/build/sandbox --tests` at --parallel 1 and 2, and the same binary on the same
-inputs with a bare posix_spawn+wait loop (same parallelism, same stdin/stdout files), in the
-same process; then Java and Python hello-world startup through the helper vs. bare.
+inputs with a bare fork+exec+wait loop in a tiny C harness (same parallelism, same fresh
+stdin/stdout/stderr files, same cwd), interleaved with the helper runs; then Java and Python hello-world startup through the helper vs. bare.
 Prints a markdown table.  Only prints; never asserts timing.
 
     python3 bench/sandbox_overhead.py [-n 200] [--repeat 3]
@@ -29,6 +29,40 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 C_SRC = r"""
 #include <stdio.h>
 int main(void) { long a, b; if (scanf("%ld %ld", &a, &b) == 2) printf("%ld\n", a + b); return 0; }
+"""
+# The bare baseline: fork + exec + wait in C, `parallel` at a time, with the same stdin/stdout/
+# stderr redirections (fresh output files) and cwd as the sandboxed runs.
+BARE_SRC = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {   /* bare TESTS_DIR N PARALLEL CWD PROG [ARGS] */
+    const char *tests = argv[1]; int n = atoi(argv[2]), par = atoi(argv[3]);
+    if (chdir(argv[4]) < 0) return 2;
+    char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+    int next = 1, running = 0;
+    while (next <= n || running) {
+        while (next <= n && running < par) {
+            pid_t p = fork();
+            if (p == 0) {
+                char b[4096];
+                snprintf(b, sizeof b, "%s/%d.in", tests, next);   int i = open(b, O_RDONLY);
+                snprintf(b, sizeof b, "%s/%d.out", tests, next);  int o = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                snprintf(b, sizeof b, "%s/%d.err", tests, next);  int e = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                dup2(i, 0); dup2(o, 1); dup2(e, 2); close(i); close(o); close(e);
+                execve(argv[5], argv + 5, env);
+                _exit(127);
+            }
+            next++; running++;
+        }
+        int st;
+        if (wait(&st) > 0) running--;
+    }
+    return 0;
+}
 """
 JAVA_SRC = 'public class Main { public static void main(String[] a) { System.out.println("hello"); } }\n'
 PY_SRC = 'print("hello")\n'
@@ -58,28 +92,14 @@ def run_helper(cmd: list[str], n: int) -> float:
     return dt
 
 
+BARE_BIN: Path | None = None
+
+
 def run_bare(argv: list[str], cwd: Path, tests: Path, n: int, parallel: int) -> float:
-    """posix_spawn + waitpid, `parallel` at a time, stdin/stdout/stderr redirected to files."""
+    """fork+exec+wait from a tiny C harness (no interpreter overhead in the baseline)."""
     exe = argv[0] if argv[0].startswith("/") else str(cwd / argv[0])
-    env = {"PATH": PATH}
     t = time.perf_counter()
-    running: dict[int, int] = {}
-    nxt = 1
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        while nxt <= n or running:
-            while nxt <= n and len(running) < parallel:
-                fa = [(os.POSIX_SPAWN_OPEN, 0, str(tests / f"{nxt}.in"), os.O_RDONLY, 0),
-                      (os.POSIX_SPAWN_OPEN, 1, str(tests / f"{nxt}.out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
-                      (os.POSIX_SPAWN_OPEN, 2, str(tests / f"{nxt}.err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
-                pid = os.posix_spawn(exe, argv, env, file_actions=fa)
-                running[pid] = nxt
-                nxt += 1
-            pid, _ = os.wait()
-            running.pop(pid, None)
-    finally:
-        os.chdir(old)
+    subprocess.run([str(BARE_BIN), str(tests), str(n), str(parallel), str(cwd), exe, *argv[1:]], check=True)
     return time.perf_counter() - t
 
 
@@ -119,6 +139,10 @@ def main() -> None:
         tests.mkdir()
         (box / "main.c").write_text(C_SRC)
         subprocess.run(["gcc", "-O2", "-o", str(box / "main"), str(box / "main.c")], check=True)
+        global BARE_BIN
+        (work / "bare.c").write_text(BARE_SRC)
+        BARE_BIN = work / "bare"
+        subprocess.run(["gcc", "-O2", "-o", str(BARE_BIN), str(work / "bare.c")], check=True)
         for i in range(1, args.n + 1):
             (tests / f"{i}.in").write_text(f"{i} {i}\n")
 

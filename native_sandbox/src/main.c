@@ -564,7 +564,7 @@ int main(int argc, char **argv)
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
 
-    if (c->profile == PROF_COMPILE && geteuid() == 0) {
+    if (c->profile == PROF_COMPILE && geteuid() == 0 && c->workdir) {   /* never an implicit cwd */
         /* the compiler writes its output into the workdir: hand it to the sandbox uid, through
          * an fd (no path following) */
         int wfd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
