@@ -18,7 +18,7 @@ from tests.faults.conftest import FaultStack
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
-EXAMPLES_PER_MODE = 15
+EXAMPLES_PER_MODE = 25
 BUDGET_S = 150.0
 
 
@@ -62,7 +62,7 @@ def test_fuzz_every_operation_no_5xx_and_error_shape(fs: FaultStack) -> None:
             @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None, derandomize=True,
                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=op.as_strategy(generation_mode=mode))
-            def run(case: Any) -> None:
+            def run(case: Any, op: Any = op, mode: Any = mode) -> None:
                 nonlocal calls
                 if time.monotonic() - started > BUDGET_S:
                     return
@@ -90,4 +90,7 @@ def test_fuzz_every_operation_no_5xx_and_error_shape(fs: FaultStack) -> None:
     took = time.monotonic() - started
     print(f"[fuzz] {calls} requests over {len(operations)} operations in {took:.0f}s")
     assert calls >= len(operations) * 5, f"too few requests made ({calls})"
-    assert not failures, json.dumps(failures[:10], indent=1)
+    distinct: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in failures:
+        distinct.setdefault((f["op"], f["problem"]), f)
+    assert not failures, f"{len(failures)} failing requests; distinct: " + json.dumps(list(distinct.values()), indent=1)

@@ -85,8 +85,8 @@ def test_duplicate_delivery_of_a_completed_job_is_dropped(fs: FaultStack) -> Non
 
     fs.queue().send("python", job_id)
     fs.queue().send("python", job_id)
-    assert wait_until(lambda: len(fs.job_log("python", job_id, "job already finished; dropping duplicate delivery")) == 2,
-                      40), fs.tail("exec-python")
+    dropped = "job already finished; dropping duplicate delivery"
+    assert wait_until(lambda: len(fs.job_log("python", job_id, dropped)) == 2, 40), fs.tail("exec-python")
     fs.wait_queue_drained("python", 30)
     after = fs.item(job_id)
     for key in ("status", "verdict", "completed_at", "attempts", "passed", "total", "started_at", "result_key"):

@@ -26,7 +26,8 @@ DEADLINE_S = 15 * 60
 ACC, WA, RE, CE, TLE = "ACCEPTED", "WRONG_ANSWER", "RUNTIME_ERROR", "COMPILATION_ERROR", "TIME_LIMIT_EXCEEDED"
 TLE_LIMITS = {"time_ms": 200, "wall_ms": 1000}
 
-C_ADD = '#include <stdio.h>\nint main(void){long a,b; if(scanf("%ld %ld",&a,&b)!=2) return 1; printf("%ld\\n",a{op}b); return 0;}\n'
+C_ADD = ('#include <stdio.h>\nint main(void){long a,b; if(scanf("%ld %ld",&a,&b)!=2) return 1; '
+         'printf("%ld\\n",a{op}b); return 0;}\n')
 CPP_ADD = ('#include <cstdio>\nint main(){long a,b; if(std::scanf("%ld %ld",&a,&b)!=2) return 1; '
            'std::printf("%ld\\n",a{op}b); return 0;}\n')
 JAVA_ADD = ("import java.util.*;\npublic class Main { public static void main(String[] x) {"
