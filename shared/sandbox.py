@@ -7,6 +7,7 @@ it is never the submitted program's fault.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -27,6 +28,20 @@ Profile = Literal["c", "cpp", "java", "python", "compile"]
 # limits itself; this only guards against a wedged helper).
 _HELPER_GRACE_S = 15.0
 _MAX_HELPER_OUTPUT = 64 * 1024 * 1024
+
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - non-glibc platform
+    _LIBC = None
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the helper gets SIGTERM (and stops its runs) if the executor dies, e.g.
+    SIGKILLed, instead of running on unsupervised in its own session."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class SandboxError(RuntimeError):
@@ -170,6 +185,7 @@ class Sandbox:
                     # Own process group, so cancel() can take down the helper and anything it
                     # left in the group without touching the executor.
                     start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
             except OSError as exc:
                 raise SandboxError(f"cannot start sandbox helper: {exc}") from exc
