@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -76,6 +77,25 @@ static int open_output_path(const char *path)
     return fd;
 }
 
+/* stat a path inside the workdir without following any symlink (the program controls the
+ * workdir's contents): openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), else O_NOFOLLOW on the
+ * last component. */
+static int stat_in_workdir(const char *workdir, const char *rel, struct stat *st)
+{
+    int dfd = open(workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -1;
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+    int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+    if (fd < 0 && errno == ENOSYS) fd = openat(dfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dfd);
+    if (fd < 0) { errno = e == ELOOP || e == EXDEV ? EPERM : e; return -1; }
+    int r = fstat(fd, st);
+    close(fd);
+    if (r == 0 && S_ISLNK(st->st_mode)) { errno = EPERM; return -1; }
+    return r;
+}
+
 static char *resolve_program(const char *prog, const char *workdir)
 {
     char buf[PATH_MAX];
@@ -83,7 +103,13 @@ static char *resolve_program(const char *prog, const char *workdir)
         if (prog[0] == '/') snprintf(buf, sizeof(buf), "%s", prog);
         else snprintf(buf, sizeof(buf), "%s/%s", workdir, prog);
         struct stat st;
-        if (stat(buf, &st) < 0 || !S_ISREG(st.st_mode)) return NULL;
+        size_t wl = strlen(workdir);
+        if (!strncmp(buf, workdir, wl) && buf[wl] == '/') {
+            if (stat_in_workdir(workdir, buf + wl + 1, &st) < 0) return NULL;
+        } else if (stat(buf, &st) < 0) {
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) { errno = ENOENT; return NULL; }
         if (!(st.st_mode & 0111)) { errno = EACCES; return NULL; }
         return strdup(buf);
     }
@@ -503,8 +529,10 @@ int main(int argc, char **argv)
 
     /* program */
     sb->exec_path = resolve_program(c->argv[0], sb->workdir_real);
-    if (!sb->exec_path) die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" : "not found");
-    {
+    if (!sb->exec_path)
+        die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" :
+            errno == EPERM ? "a symlink inside the workdir (refused)" : "not found");
+    if (strncmp(sb->exec_path, real, strlen(real)) || sb->exec_path[strlen(real)] != '/') {
         /* it must be visible inside the sandbox: in the workdir or the read-only system dirs */
         char rp[PATH_MAX];
         static const char *const vis[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/etc/", NULL };

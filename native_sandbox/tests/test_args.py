@@ -144,3 +144,10 @@ def test_default_stdin_stdout(sb, isolated):
     assert p.returncode == 0, p.stderr
     run = json.loads(p.stdout)
     assert run["status"] == "OLE" and run["stdout_bytes"] <= 8 * 1024
+
+
+def test_symlinked_program_in_workdir_refused(sandbox_bin, tmp_path):
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "main").symlink_to("/bin/true")
+    r = run(BASE + ["--workdir", str(tmp_path / "box"), "--", "./main"])
+    assert r.returncode != 0 and "symlink" in r.stderr
