@@ -106,6 +106,7 @@ class Lease:
                 self.ex.queue.change_visibility(self.ex.spec.name, self.msg.receipt_handle, lease_s)
             except Exception as exc:  # the DynamoDB lease is what counts; SQS is best effort
                 self._log.warning("could not extend message visibility", extra={"error": str(exc)})
+            self.ex.refresh_record()  # a long job must not make the executor look dead
             try:
                 if self.ex.claims.heartbeat(self.job_id):
                     self._expires = time.monotonic() + lease_s
@@ -147,7 +148,8 @@ class Executor:
         self.stopping = threading.Event()
         self.hand_back = threading.Event()
         self._working = False
-        self._last_record = 0.0
+        self._last_record = -EXECUTOR_RECORD_EVERY_S
+        self._last_sweep = -EXECUTOR_RECORD_EVERY_S
         self._drain_timer: threading.Timer | None = None
 
     # --- process life cycle ---------------------------------------------------------------
@@ -298,17 +300,24 @@ class Executor:
     def _periodic(self) -> None:
         """Between polls, at most every EXECUTOR_RECORD_EVERY_S: refresh the executor record
         (/languages, /health) and sweep the dead-letter queue."""
-        if time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
+        if time.monotonic() - self._last_sweep < EXECUTOR_RECORD_EVERY_S:
+            return
+        self._last_sweep = time.monotonic()
+        self.refresh_record()
+        try:
+            self.sweep_dead_letters()
+        except Exception as exc:
+            self.log.warning("dead-letter sweep failed", extra={"error": str(exc)})
+
+    def refresh_record(self, force: bool = False) -> None:
+        """Write the `executor#{lang}` record (version, last_seen), at most every 30 s."""
+        if not force and time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
             return
         self._last_record = time.monotonic()
         try:
             self.store.heartbeat_executor(self.spec.name, self.version, self.executor_id)
         except Exception as exc:
             self.log.warning("could not write the executor record", extra={"error": str(exc)})
-        try:
-            self.sweep_dead_letters()
-        except Exception as exc:
-            self.log.warning("dead-letter sweep failed", extra={"error": str(exc)})
 
     def sweep_dead_letters(self) -> int:
         """Mark `failed` the jobs whose message SQS dead-lettered while the job was not
