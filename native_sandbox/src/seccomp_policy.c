@@ -48,7 +48,8 @@ static const char *const c_allow[] = {
     "sendfile", "splice", "tee", "eventfd2", "epoll_create1", "epoll_ctl", "epoll_wait",
     "epoll_pwait", "epoll_pwait2", "memfd_create", "mlock", "munlock", "futex_waitv",
     "fadvise64", "readahead", "flock", "utimensat", "futimesat", "link", "linkat", "symlink",
-    "symlinkat", "close_range", "sched_setscheduler", "sched_setparam", "setpriority", "getpriority", NULL,
+    "symlinkat", "close_range", "chdir", "fchdir", "timerfd_create", "timerfd_settime",
+    "timerfd_gettime", "signalfd4", "wait4", "waitid", "sched_setscheduler", "sched_setparam", "setpriority", "getpriority", NULL,
 };
 
 /* Dangerous everywhere (java, python, compile). */
@@ -64,7 +65,7 @@ static const char *const deny_all[] = {
     "uselib", "nfsservctl", "landlock_create_ruleset", "landlock_add_rule",
     "landlock_restrict_self", "seccomp" /* no stacking surprises */, "personality",
     "mbind", "migrate_pages", "move_pages", "set_mempolicy", "get_mempolicy", "vm86", "vm86old",
-    "modify_ldt", NULL,
+    "modify_ldt", "process_madvise", "process_mrelease", "pidfd_send_signal", NULL,
 };
 
 static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *names)
