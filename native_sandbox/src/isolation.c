@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -291,6 +292,7 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
 {
     struct slot_shared *sh = &sb->shared[shidx];
     STAGE(sh, 2);
+    if (setpriority(PRIO_PROCESS, 0, 0) < 0) { /* raising nice always works; ignore */ }
     cgroup_join_slot(sb, cg);
     STAGE(sh, 3);
     setsid();
