@@ -499,7 +499,10 @@ int main(int argc, char **argv)
     sigset_t block, empty;
     sigemptyset(&block);
     sigemptyset(&empty);
-    int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT };
+    int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+    /* a keeper that died before "go" must not kill us through SIGPIPE: EPIPE is enough (the
+     * keepers and the program get SIGPIPE back to default) */
+    signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

@@ -183,7 +183,7 @@ def test_deep_recursion_ok(sb):
     assert r.out() == "1000000\n"
 
 
-@pytest.mark.parametrize("mode,sig", [("segv", 11), ("fpe", 8), ("abort", 6)])
+@pytest.mark.parametrize("mode,sig", [("segv", 11), ("fpe", 8), ("abort", 6), ("sigpipe", 13)])
 def test_crash_signals_re(sb, mode, sig):
     r = sb.run(["./hostile", mode])
     assert r.run["status"] == "RE", r.run

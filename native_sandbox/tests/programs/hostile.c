@@ -184,6 +184,13 @@ int main(int argc, char **argv)
     }
     if (!strcmp(m, "abort")) { abort(); }
     if (!strcmp(m, "exit3")) { return 3; }
+    if (!strcmp(m, "sigpipe")) {        /* dispositions are default in the sandbox */
+        int p[2];
+        if (pipe(p) < 0) return 1;
+        close(p[0]);
+        if (write(p[1], "x", 1) < 0) printf("write: %s\n", strerror(errno));
+        return 0;
+    }
     if (!strcmp(m, "symlinks")) {       /* plant links in cwd to argv[2] */
         const char *names[] = { "1.out", "1.err", "out", "err", "main.out" };
         for (int i = 0; i < 5; i++) {
