@@ -179,3 +179,41 @@ def test_sigterm_to_process_group_job_still_completes(fs: FaultStack) -> None:
     assert result["verdict"] == "ACCEPTED", (
         "SIGTERM to the executor's group was reported as the user's fault", result)
     _assert_final_once(fs, "python", job_id)
+
+
+@pytest.mark.timeout(150)
+def test_takeover_after_a_crash_does_not_burn_the_remaining_delivery(fs: FaultStack) -> None:
+    """Deterministic form of the kill -9 race. An executor receives the message, claims the
+    job through the real lease protocol (shared.claims) and dies. Its message becomes
+    visible again a little before its DynamoDB lease lapses (the heartbeat extends the
+    visibility first, then the lease; here the gap is widened to 2 s to make it certain).
+    With CODEPIPE_MAX_ATTEMPTS=2 one crash leaves one real attempt, so the next executor
+    must finish the job (SPEC §5: a job whose executor dies is finished by another) rather
+    than spend that delivery deferring to the dead lease."""
+    from shared.claims import Claims
+
+    proc = fs.executors["python"]
+    proc.stop()  # the stack's python executor is out of the way while we play the dead one
+    assert not proc.alive
+    # Its last long poll may still be pending server-side and would take the message
+    # (an extra receive that would blur the count): let it run out.
+    time.sleep(21)
+    job_id = fs.submit_ok("python", "print(42)\n", ANSWER)
+    msgs = []
+    assert wait_until(lambda: msgs.extend(fs.queue().receive("python", wait_seconds=1, visibility_timeout=2))
+                      or bool(msgs), 20)
+    assert msgs[0].job_id == job_id and msgs[0].receive_count == 1
+    dead = Claims(fs.store(), "dead-executor", lease_seconds=4)
+    assert dead.claim(job_id) is not None
+    # ... and the dead executor never does anything again.
+    fs.start_executor("python")
+    item = fs.item(job_id)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and item.get("status") not in ("completed", "failed"):
+        time.sleep(0.5)
+        item = fs.item(job_id)
+    assert item.get("status") == "completed" and item.get("verdict") == "ACCEPTED", (
+        "one crash exhausted the job's deliveries: "
+        f"{ {k: item.get(k) for k in ('status', 'verdict', 'attempts', 'error')} }\n"
+        + "\n".join(f"{line.get('msg')} receive_count={line.get('receive_count')}"
+                    for line in fs.job_log("python", job_id)))
