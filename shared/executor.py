@@ -266,9 +266,25 @@ class Executor:
         messages: list[Message] = box.get("messages", [])
         if self.stopping.is_set():
             for msg in messages:
-                self._visibility(msg, 0)
+                self._requeue(msg)
             return []
         return messages
+
+    def _requeue(self, msg: Message) -> None:
+        """Give a message back without spending one of the job's deliveries: SQS counts
+        every receive towards maxReceiveCount, and a shutdown is not the job's failure. So
+        send a fresh copy and delete this one (a failed delete only leaves a duplicate, which
+        the claim protocol absorbs); if the send fails, just make this one visible again."""
+        job_id = msg.job_id
+        if job_id:
+            try:
+                self.queue.send(self.spec.name, job_id)
+            except Exception as exc:
+                self.log.warning("could not re-send the message", extra={"error": str(exc)})
+            else:
+                self._delete(msg)
+                return
+        self._visibility(msg, 0)
 
     def _warm_up(self) -> None:
         """Build the spec's compile caches in the background; jobs compile without them
@@ -454,8 +470,12 @@ class Executor:
 
     def _hand_back(self, msg: Message, job_id: str) -> None:
         self.log.warning("shutting down: handing the job back to the queue")
-        self._safe("releasing the lease", lambda: self.claims.release(job_id))
-        self._visibility(msg, 0)
+        if self._safe("releasing the lease", lambda: self.claims.release(job_id)):
+            self._requeue(msg)
+        else:
+            # Not ours any more (or DynamoDB is down): leave the message to its visibility
+            # timeout, after which the lease has expired too and the job is taken over.
+            self.log.warning("could not release the lease; the job waits for its lease to expire")
 
     def _internal_error(self, msg: Message, job_id: str, exc: BaseException, claimed: bool) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -19,7 +19,7 @@ from shared.executor import Executor
 from shared.models import JobRequest, ResolvedLimits
 from shared.models import TestCase as Case
 from shared.queue import Message
-from shared.sandbox import SandboxError, SandboxRun
+from shared.sandbox import SandboxCancelled, SandboxError, SandboxRun
 from shared.settings import Settings
 
 moto = pytest.importorskip("moto")
@@ -325,3 +325,26 @@ def test_dead_letter_sweep_fails_abandoned_jobs(ex: Executor) -> None:
     assert ex.store.get(busy)["status"] == "compiling"
     # The DLQ keeps its messages for operators.
     assert ex.queue.approximate_depth("python", dlq=True)["visible"] == 2
+
+
+def test_shutdown_hand_back_does_not_spend_a_delivery(ex: Executor, sandbox: FakeSandbox) -> None:
+    job_id = submit(ex)
+
+    def shutdown_deadline() -> None:
+        ex.hand_back.set()  # what the drain timer does...
+        raise SandboxCancelled("cancelled")  # ...after cancelling the sandbox run
+
+    sandbox.during_run = shutdown_deadline
+    first = receive(ex)
+    ex.handle(first)
+    record = ex.store.get(job_id)
+    assert record["status"] == "queued" and "lease_owner" not in record and record["attempts"] == 1
+    # A fresh copy, visible at once, its delivery count starting over.
+    again = receive(ex)
+    assert again.job_id == job_id and again.receive_count == 1
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 1}
+    ex.hand_back.clear()
+    sandbox.during_run = None
+    ex.handle(again)
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed" and record["attempts"] == 2
