@@ -41,8 +41,24 @@ def host_mounts() -> str:
     return Path("/proc/self/mountinfo").read_text()
 
 
+def tmp_entries_of(uid: int) -> list[str]:
+    out = []
+    for base in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            for p in Path(base).iterdir():
+                try:
+                    if p.lstat().st_uid == uid or p.name.startswith("codepipe-root"):
+                        out.append(str(p))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return out
+
+
 def test_no_leftover_cgroups_processes_mounts(sb):
     before = host_mounts()
+    tmp_before = set(tmp_entries_of(TEST_UID))
     r = sb.run(["./hostile", "forkbomb"], profile="compile", tests=["\n"] * 3, parallel=2, procs=8,
                time_ms=300, wall_ms=500)
     assert [x["status"] for x in r.runs] != []
@@ -51,6 +67,11 @@ def test_no_leftover_cgroups_processes_mounts(sb):
     assert our_cgroups() == []
     assert "codepipe-root" not in host_mounts()
     assert host_mounts().count("\n") <= before.count("\n")
+    # no temp files/dirs: neither the helper's nor anything the programs wrote to their /tmp
+    r = sb.run(["./hostile", "write", "/tmp/codepipe-leftover-probe"], tests=["\n"] * 2, parallel=2)
+    assert [x["status"] for x in r.runs] == ["OK", "OK"]
+    assert set(tmp_entries_of(TEST_UID)) - tmp_before == set()
+    assert not Path("/tmp/codepipe-leftover-probe").exists()
 
 
 def test_sigterm_cleans_up(sb):
