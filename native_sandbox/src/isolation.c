@@ -322,7 +322,7 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
     sh->t_go = now_us();
     STAGE(sh, 10);
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
-        for (int fd = 3; fd < 1024; fd++) close(fd);
+        for (int fd = 3; fd < 65536; fd++) close(fd);   /* kernels < 5.9 */
     }
     execve(sb->exec_path, sb->cfg.argv, sb->cfg.envv);
 fail:

@@ -513,6 +513,14 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &block, NULL);
 
     {
+        /* many slots hold many cgroup fds: lift our own soft fd limit */
+        struct rlimit nf;
+        if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur < nf.rlim_max) {
+            nf.rlim_cur = nf.rlim_max > 65536 ? 65536 : nf.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &nf);
+        }
+    }
+    {
         FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
         sb->cap_last = 40;
         if (f) { if (fscanf(f, "%d", &sb->cap_last) != 1) sb->cap_last = 40; fclose(f); }
