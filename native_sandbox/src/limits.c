@@ -316,6 +316,7 @@ int cgroup_setup(struct sandbox *sb)
     }
 
     int made = 0;
+    bool v2_pids_ok = false;
     for (int s = 0; s < sb->ncg; s++) {
         struct cg_slot *sl = &sb->slots[s];
         snprintf(slot_names[s], sizeof(slot_names[s]), "%d-%d", (int)getpid(), s);
@@ -342,7 +343,7 @@ int cgroup_setup(struct sandbox *sb)
                     sl->cpu_usage_fd = open_in(dfd, "cpu.stat", O_RDONLY);
                     sl->kill_fd = open_in(dfd, "cgroup.kill", O_WRONLY);
                     snprintf(buf, sizeof(buf), "%ld", sb->pids_max);
-                    write_at(dfd, "pids.max", buf);
+                    if (write_at(dfd, "pids.max", buf) == 0) v2_pids_ok = true;
                 } else {
                     write_at(dfd, "memory.swappiness", "0");
                     if (write_at(dfd, "memory.limit_in_bytes", buf) < 0) { close(dfd); fail = true; break; }
@@ -378,7 +379,7 @@ int cgroup_setup(struct sandbox *sb)
     }
     sb->caps.cgroup = ver;
     sb->mem_limit_bytes = limit;
-    sb->pids_cg = v2 || ctl[C_PIDS].ok;
+    sb->pids_cg = v2 ? v2_pids_ok : ctl[C_PIDS].ok;
     return 0;
 }
 
@@ -422,7 +423,11 @@ void cgroup_reset_slot(struct sandbox *sb, int slot)
 {
     struct cg_slot *sl = &sb->slots[slot];
     if (!sb->caps.cgroup || !sl->active) return;
-    if (sl->mem_max_usage_fd >= 0) write_str_fd(sl->mem_max_usage_fd, v2 ? "reset\n" : "0");
+    if (sl->mem_max_usage_fd >= 0 && write_str_fd(sl->mem_max_usage_fd, v2 ? "reset\n" : "0") < 0) {
+        /* v2 before 6.12: memory.peak cannot be reset per run; use rusage only */
+        close(sl->mem_max_usage_fd);
+        sl->mem_max_usage_fd = -1;
+    }
     sl->base_usage = read_ll_fd(sl->mem_usage_fd);
     if (sl->base_usage < 0) sl->base_usage = 0;
     if (v2) {
