@@ -256,3 +256,41 @@ def test_parallel_runs_and_no_leftovers(sb):
     r = sb.run(["./hostile", "echo"], tests=[f"{i} 1\n" for i in range(20)], parallel=2)
     assert [x["status"] for x in r.runs] == ["OK"] * 20
     assert wait_no_uid_processes(TEST_UID) == []
+
+
+def test_parallel_tle_runs_are_independent(sb):
+    # four CPU hogs on two slots: each is stopped at its own limit
+    r = sb.run(["./hostile", "spin"], tests=["\n"] * 4, parallel=2, time_ms=300, wall_ms=5000)
+    assert [x["status"] for x in r.runs] == ["TLE"] * 4
+    assert all(300 <= x["cpu_ms"] <= 1500 for x in r.runs), r.runs
+
+
+def test_stderr_only_flood_ole(sb):
+    r = sb.run(["./hostile", "flood_err"], tests=["\n"], output_kb=16)
+    assert r.run["status"] == "OLE"
+
+
+def test_workdir_read_only_for_runs(sb):
+    job = sb.job(["hostile"])
+    r = sb.run(["./hostile", "write", str(job / "box" / "new"), "/tmp/ok"], job=job)
+    assert r.run["status"] == "OK"
+    assert "Read-only file system" in r.out() and "/tmp/ok: created" in r.out()
+    assert not (job / "box" / "new").exists()
+
+
+def test_program_not_executable_by_sandbox_uid_is_ie(sb):
+    job = sb.job(["hostile"])
+    os.chmod(job / "box" / "hostile", 0o700)          # root only
+    r = sb.run(["./hostile", "id"], tests=["\n"], job=job)
+    assert r.run["status"] == "IE"
+    assert "message" in r.run and "Permission denied" in r.run["message"]
+
+
+def test_tmp_is_private_per_run(sb):
+    # every run sees an empty /tmp, even the next run of the same slot
+    job = sb.job([])
+    (job / "box" / "tmpcheck.py").write_text(
+        "import os\nprint('present' if os.path.exists('/tmp/m') else 'absent')\nopen('/tmp/m', 'w').write('x')\n")
+    r = sb.run(["/usr/bin/python3", "-B", "tmpcheck.py"], profile="python", tests=["\n"] * 4, parallel=2, job=job)
+    assert [x["status"] for x in r.runs] == ["OK"] * 4
+    assert [r.out(i) for i in range(1, 5)] == ["absent\n"] * 4
