@@ -130,6 +130,17 @@ struct sandbox {
 
 extern struct sandbox G;
 
+/* files.c */
+int open_output_at(int dfd, const char *name);
+int open_output_path(const char *path);
+char *resolve_program(const char *prog, const char *workdir);
+
+/* keeper.c */
+#define CHILD_STACK (256 * 1024)
+extern void *child_stack;
+void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd,
+                 int go_fd) __attribute__((noreturn));
+
 /* args.c */
 int parse_args(int argc, char **argv, struct config *cfg);
 void usage(void);

@@ -1,0 +1,162 @@
+/* The keeper: PID 1 of one run's PID + mount namespace.  It mounts the run's /proc and /tmp,
+ * starts the program child (which prepares itself and waits for the helper's "go"), enforces
+ * CPU / wall / output limits by polling, kills and reaps everything in its namespace, and
+ * reports the program's wait status and rusage to the helper through a pipe. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static long long proc_cpu_us(pid_t pid)
+{
+    clockid_t cid;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &cid) != 0 || clock_gettime(cid, &ts) != 0) return 0;
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long children_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+static long long fsize(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void kill_all(struct sandbox *sb, int slot, pid_t prog)
+{
+    if (sb->caps.ns_pid) kill(-1, SIGKILL);          /* we are PID 1: only our namespace */
+    else { kill(-prog, SIGKILL); kill(prog, SIGKILL); }
+    cgroup_kill_slot(sb, slot);
+}
+
+void *child_stack;                  /* mapped once by the helper; each keeper has its own copy */
+
+struct child_args { struct sandbox *sb; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
+
+static int child_fn(void *arg)
+{
+    struct child_args *a = arg;
+    isolation_enter_child(a->sb, a->cg, a->sh, a->in_fd, a->out_fd, a->err_fd, a->go_fd);
+}
+
+void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd, int go_fd)
+/* slot: the cgroup set this run uses */
+{
+    struct keeper_report rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.magic = KEEPER_MAGIC;
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    /* the supervisor must get the CPU when a limit is due, even on a loaded host (the program
+     * child goes back to nice 0) */
+    if (setpriority(PRIO_PROCESS, 0, -10) < 0) { /* not root: keep the default */ }
+
+    /* as PID 1 with default dispositions, signals from inside the namespace are ignored */
+    int hsigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT };
+    for (size_t i = 0; i < sizeof(hsigs) / sizeof(hsigs[0]); i++) signal(hsigs[i], SIG_DFL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    struct slot_shared *shp = &sb->shared[sh];
+    STAGE(shp, 0);
+
+    int setup = isolation_setup_run(sb);
+    int setup_errno = errno ? errno : EINVAL;
+    shp->exec_errno = 0;
+    shp->t_go = 0;
+    STAGE(shp, 1);
+    if (setup < 0) {
+        char go;
+        ssize_t gn;
+        while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+        if (gn != 1) _exit(0);                  /* the helper gave up on this test */
+        rep.setup_errno = setup_errno;
+        rep.setup_stage = -1;
+        write_full(rep_fd, &rep, sizeof(rep));
+        _exit(0);
+    }
+
+    /* returns once the child has exec'ed the program (after "go") or died */
+    struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd, go_fd };
+    pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+    STAGE(shp, 11);
+    long long t0 = shp->t_go ? shp->t_go : now_us();
+    close(go_fd);
+    if (pid < 0) {
+        rep.setup_errno = errno;
+        rep.setup_stage = -2;
+        write_full(rep_fd, &rep, sizeof(rep));
+        _exit(0);
+    }
+    close(in_fd);
+
+    long long wall_limit_us = sb->cfg.wall_ms * 1000LL;
+    long long cpu_limit_us = sb->cfg.time_ms * 1000LL;
+    long long t_end = 0;
+    bool done = false;
+    int status = 0;
+    for (;;) {
+        struct timespec tick = { 0, 10 * 1000 * 1000 };
+        sigtimedwait(&chld, NULL, &tick);
+        pid_t w;
+        int st;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (w == pid) { done = true; status = st; t_end = now_us(); }
+        }
+        if (done) break;
+        long long now = now_us();
+        if (now - t0 > wall_limit_us) { rep.killed_for = KILL_WALL; break; }
+        long long cpu = cgroup_cpu_ns(sb, slot);
+        cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(pid) + children_cpu_us();
+        if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
+        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
+    }
+    STAGE(shp, 8);
+    kill_all(sb, slot, pid);
+    if (!t_end) t_end = now_us();
+    /* reap everything that is left */
+    for (int rounds = 0;; rounds++) {
+        int st;
+        pid_t w = waitpid(-1, &st, sb->caps.ns_pid ? 0 : WNOHANG);
+        if (w > 0) {
+            if (w == pid && !done) { done = true; status = st; }
+            continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;                                    /* ECHILD: all gone */
+        if (rounds > 200) break;                             /* degraded mode: give up */
+        kill_all(sb, slot, pid);
+        usleep(1000);
+    }
+    rep.wstatus = status;
+    rep.wall_us = t_end - t0;
+    rep.exec_errno = shp->exec_errno;
+    rep.setup_stage = shp->setup_stage;
+    getrusage(RUSAGE_CHILDREN, &rep.ru);
+    STAGE(shp, 9);
+    write_full(rep_fd, &rep, sizeof(rep));
+    _exit(0);
+}
+
