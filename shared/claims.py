@@ -153,7 +153,7 @@ class Claims:
                     "REMOVE lease_owner, lease_expires_ms"
                 ),
                 ConditionExpression=(
-                    "attribute_exists(id) AND #s <> :completed AND #s <> :failed AND "
+                    "attribute_exists(#s) AND #s <> :completed AND #s <> :failed AND "
                     "(attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires_ms < :nowms)"
                 ),
                 ExpressionAttributeNames={**_NAMES, "#e": "error"},

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import signal
 import socket
@@ -49,6 +50,11 @@ MAX_ITEM_BYTES = 350 * 1024
 # Output bytes read but not yet uploaded, at most (bounds the executor's memory).
 MAX_PENDING_UPLOAD_BYTES = 64 * 1024 * 1024
 UPLOAD_THREADS = 8
+
+
+# Job ids as the gateway accepts them; anything else in a message is garbage.
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_JOB_STATUSES = frozenset(s.value for s in Status)
 
 
 class LeaseLost(Exception):
@@ -343,11 +349,11 @@ class Executor:
         failed = 0
         for msg in self.queue.receive_dlq(self.spec.name, wait_seconds=0, visibility_timeout=0, max_messages=10):
             job_id = msg.job_id
-            if not job_id or len(job_id) > 128:
+            if not job_id or not _JOB_ID.fullmatch(job_id):
                 continue
             record = self.store.get(job_id)
-            if record is None or record.get("status") in (Status.COMPLETED, Status.FAILED):
-                continue
+            if record is None or record.get("status") not in (Status.QUEUED, Status.COMPILING, Status.RUNNING):
+                continue  # finished, or not a job at all (e.g. an executor record)
             if int(record.get("lease_expires_ms") or 0) > now_ms():
                 continue  # someone is still working on it (a late redelivery); look again later
             attempts = int(record.get("attempts") or 0)
@@ -377,7 +383,8 @@ class Executor:
 
     def handle(self, msg: Message) -> None:
         job_id = msg.body.get("id")
-        if not isinstance(job_id, str) or not job_id or len(job_id) > 128:
+        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+            # Includes ids of the table's non-job records (executor#...): never touch those.
             self.log.error("malformed message; deleting it", extra={"body": str(msg.body)[:500]})
             self._delete(msg)
             return
@@ -387,7 +394,7 @@ class Executor:
             except Exception as exc:
                 self._internal_error(msg, job_id, exc, claimed=False)
                 return
-            if record is None:
+            if record is None or record.get("status") not in _JOB_STATUSES:
                 self.log.error("message for an unknown job; deleting it")
                 self._delete(msg)
                 return
@@ -401,13 +408,10 @@ class Executor:
                 self._safe("failing the job", lambda: self.claims.fail(job_id, "job was queued for the wrong language"))
                 self._delete(msg)
                 return
-            owner, expires = record.get("lease_owner"), int(record.get("lease_expires_ms") or 0)
+            owner = record.get("lease_owner")
             if status in (Status.COMPILING, Status.RUNNING) and owner and owner != self.executor_id:
-                remaining_ms = expires - now_ms()
-                if remaining_ms > 0:
-                    # Someone is working on it; look again when their lease would run out.
-                    self.log.info("job leased by another executor", extra={"owner": owner})
-                    self._visibility(msg, int(remaining_ms / 1000) + 1)
+                record = self._await_foreign_lease(msg, job_id, record)
+                if record is None:
                     return
             try:
                 claimed = self.claims.claim(job_id)
@@ -423,6 +427,46 @@ class Executor:
                 extra={"attempt": int(claimed.get("attempts", 1)), "receive_count": msg.receive_count},
             )
             self._work(msg, job_id, claimed)
+
+    def _await_foreign_lease(self, msg: Message, job_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The job is leased by another executor. A live owner keeps extending the message's
+        visibility before its lease, so holding this message means the owner has stopped
+        (died, or stalled): its lease lapses within moments. Deferring the message would
+        spend one of the job's few deliveries on a dead owner, so keep it hidden and wait
+        for the lease to lapse (at most one lease period), then claim. Returns the fresh
+        record to claim from, or None when the message was dealt with here."""
+        lease_ms = self.settings.lease_seconds * 1000
+        deadline = time.monotonic() + self.settings.lease_seconds + 2
+        while True:
+            remaining_ms = int(record.get("lease_expires_ms") or 0) - now_ms()
+            if remaining_ms <= 0:
+                return record
+            if remaining_ms > lease_ms + 2000 or time.monotonic() > deadline or self.stopping.is_set():
+                # Renewed meanwhile: the owner is alive after all. Look again when its
+                # current lease would run out.
+                self.log.info("job leased by another executor", extra={"owner": record.get("lease_owner")})
+                self._visibility(msg, remaining_ms // 1000 + 1)
+                return None
+            self._visibility(msg, remaining_ms // 1000 + 5)
+            self.stopping.wait(min(remaining_ms / 1000 + 0.05, 1.0))
+            try:
+                fresh = self.store.get(job_id)
+            except Exception as exc:
+                self._internal_error(msg, job_id, exc, claimed=False)
+                return None
+            if fresh is None or fresh.get("status") in (Status.COMPLETED, Status.FAILED):
+                self._delete(msg)
+                return None
+            if fresh.get("status") == Status.QUEUED:
+                return fresh
+            if fresh.get("lease_expires_ms") != record.get("lease_expires_ms") and fresh.get("lease_owner"):
+                # Renewed by its owner: alive.
+                record = fresh
+                remaining_ms = int(record.get("lease_expires_ms") or 0) - now_ms()
+                self.log.info("job leased by another executor", extra={"owner": record.get("lease_owner")})
+                self._visibility(msg, max(0, remaining_ms) // 1000 + 1)
+                return None
+            record = fresh
 
     def _work(self, msg: Message, job_id: str, record: dict[str, Any]) -> None:
         started = time.monotonic()

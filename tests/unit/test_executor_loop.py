@@ -5,6 +5,8 @@ dead-letter sweep and the exactly-once final write."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -193,15 +195,51 @@ def test_duplicate_delivery_of_a_finished_job_is_dropped(ex: Executor, sandbox: 
     assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
 
 
-def test_job_leased_by_another_executor_is_left_alone(ex: Executor, sandbox: FakeSandbox) -> None:
+def test_job_leased_by_a_live_executor_is_left_alone(ex: Executor, sandbox: FakeSandbox) -> None:
     job_id = submit(ex)
     other = Claims(ex.store, "other-host-1-abc", 30)
     assert other.claim(job_id) is not None
-    ex.handle(receive(ex))
+    alive = threading.Event()
+
+    def heartbeats() -> None:
+        while not alive.wait(0.3):
+            other.heartbeat(job_id)
+
+    thread = threading.Thread(target=heartbeats, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        ex.handle(receive(ex))
+        assert time.monotonic() - started < 5
+    finally:
+        alive.set()
+        thread.join()
     assert sandbox.runs == 0
     record = ex.store.get(job_id)
     assert record["lease_owner"] == "other-host-1-abc" and record["status"] == "compiling"
     assert queue_counts(ex)["in_flight"] == 1  # not deleted: hidden until the lease runs out
+
+
+def test_message_of_a_dead_owner_waits_for_its_lease_then_runs(ex: Executor, sandbox: FakeSandbox) -> None:
+    # Holding the message while another executor's lease is still live means that executor
+    # stopped extending it: wait the lease out instead of spending a delivery on deferring.
+    job_id = submit(ex)
+    assert Claims(ex.store, "dead-executor", 2).claim(job_id) is not None
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed" and record["attempts"] == 2
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
+
+
+def test_executor_records_are_never_treated_as_jobs(ex: Executor, sandbox: FakeSandbox) -> None:
+    ex.refresh_record(force=True)
+    ex.queue.send("python", "executor#python")
+    ex.handle(receive(ex))
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
+    ex.queue.send_to_dlq("python", "executor#python")
+    assert ex.sweep_dead_letters() == 0
+    record = ex.store.get("executor#python")
+    assert "status" not in record and record["executor_id"] == ex.executor_id
 
 
 def test_expired_lease_is_taken_over(ex: Executor, sandbox: FakeSandbox) -> None:
