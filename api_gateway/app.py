@@ -384,6 +384,10 @@ def _tighten_submit_schema(components: dict[str, Any]) -> None:
     sub["code"].update(minLength=1, maxLength=settings.max_code_bytes, pattern=r"\S",
                        description=f"source text, at most {settings.max_code_bytes} bytes of UTF-8")
     sub["test_cases"].update(maxItems=settings.max_tests)
+    for name in ("user_id", "idempotency_key"):
+        for variant in sub[name].get("anyOf", [sub[name]]):
+            if variant.get("type") == "string":
+                variant.update(minLength=1, pattern=r"\S")
     # stdin is only for runs without test cases.
     components["SubmitRequest"]["not"] = {
         "required": ["stdin", "test_cases"],

@@ -88,6 +88,12 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
     if canonical is None:  # non-string language is caught by the model; keep the type checker honest
         raise APIError(400, "unsupported_language", f"unsupported language; {_supported_message()}")
 
+    # user_id is the GSI's hash key: DynamoDB refuses an empty string there.
+    for name in ("user_id", "idempotency_key"):
+        value = getattr(sub, name)
+        if value is not None and not value.strip():
+            raise APIError(422, "validation_error", f"{name}: must not be empty (omit it instead)")
+
     if not sub.code.strip():
         raise APIError(422, "empty_code", "code must not be empty")
     code_bytes = len(sub.code.encode("utf-8"))

@@ -226,6 +226,9 @@ INVALID: list[tuple[str, Any, int, str | None]] = [
     ("unknown field", {"language": "python", "code": "x", "priority": 9}, 422, None),
     ("test case not object", {"language": "python", "code": "x", "test_cases": ["1 2"]}, 422, None),
     ("not an object", ["python", "print(1)"], 422, None),
+    ("empty user_id", {"language": "python", "code": "x", "user_id": ""}, 422, None),
+    ("blank idempotency_key", {"language": "python", "code": "x", "idempotency_key": " "}, 422, None),
+    ("user_id too long", {"language": "python", "code": "x", "user_id": "u" * 129}, 422, None),
 ]
 
 
