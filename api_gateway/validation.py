@@ -45,6 +45,15 @@ def max_body_bytes(settings: Settings) -> int:
     return 2 * (settings.max_code_bytes + settings.max_total_input_bytes) + 1024 * 1024
 
 
+def _utf8_size(text: str, field: str) -> int:
+    """UTF-8 length; JSON can carry lone surrogates (\\ud800) that no UTF-8 store accepts."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise APIError(422, "invalid_unicode",
+                       f"{field}: contains a lone UTF-16 surrogate; strings must be valid Unicode") from None
+
+
 def _supported_message() -> str:
     listed = "; ".join(f"{name} (aliases: {', '.join(a for a in ALIASES[name] if a != name)})" for name in LANGUAGES)
     return f"supported languages: {listed}"
@@ -93,10 +102,12 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
         value = getattr(sub, name)
         if value is not None and not value.strip():
             raise APIError(422, "validation_error", f"{name}: must not be empty (omit it instead)")
+        if value is not None:
+            _utf8_size(value, name)
 
     if not sub.code.strip():
         raise APIError(422, "empty_code", "code must not be empty")
-    code_bytes = len(sub.code.encode("utf-8"))
+    code_bytes = _utf8_size(sub.code, "code")
     if code_bytes > settings.max_code_bytes:
         raise APIError(413, "code_too_large",
                        f"code is {code_bytes} bytes; at most {settings.max_code_bytes} bytes are allowed")
@@ -108,14 +119,14 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
         raise APIError(413, "too_many_tests",
                        f"{len(sub.test_cases)} test cases; at most {settings.max_tests} are allowed")
 
-    total = len(sub.stdin.encode("utf-8"))
+    total = _utf8_size(sub.stdin, "stdin")
     for n, case in enumerate(sub.test_cases, start=1):
-        expected_bytes = len(case.expected.encode("utf-8")) if case.expected is not None else 0
+        expected_bytes = _utf8_size(case.expected, f"test_cases.{n - 1}.expected") if case.expected is not None else 0
         if expected_bytes > settings.max_expected_bytes_per_test:
             raise APIError(413, "expected_too_large",
                            f"test case {n}: expected output is {expected_bytes} bytes; at most "
                            f"{settings.max_expected_bytes_per_test} bytes per test are allowed")
-        total += len(case.input.encode("utf-8")) + expected_bytes
+        total += _utf8_size(case.input, f"test_cases.{n - 1}.input") + expected_bytes
     if total > settings.max_total_input_bytes:
         raise APIError(413, "input_too_large",
                        f"test input and expected output total {total} bytes; at most "

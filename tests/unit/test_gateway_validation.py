@@ -100,3 +100,24 @@ def test_parse_body() -> None:
         with pytest.raises(APIError) as info:
             parse_body(raw)
         assert info.value.status == 422 and info.value.code == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"language": "py", "code": "print(1) \\ud800"}',
+        '{"language": "py", "code": "x", "stdin": "\\udfff"}',
+        '{"language": "py", "code": "x", "test_cases": [{"input": "\\ud800"}]}',
+        '{"language": "py", "code": "x", "test_cases": [{"input": "", "expected": "\\ud800"}]}',
+        '{"language": "py", "code": "x", "user_id": "\\ud800"}',
+        '{"language": "py", "code": "x", "idempotency_key": "\\ud800"}',
+    ],
+)
+def test_lone_surrogates_are_422(body: str) -> None:
+    err = refused(parse_body(body.encode()))
+    assert err.status == 422 and err.code in ("invalid_unicode", "validation_error"), err.message
+
+
+def test_empty_user_id_is_422() -> None:
+    assert refused({"language": "c", "code": "x", "user_id": ""}).status == 422
+    assert refused({"language": "c", "code": "x", "idempotency_key": "  "}).status == 422
