@@ -252,6 +252,10 @@ class Supervisor:
         use_real = os.environ.get("CODEPIPE_USE_REAL_AWS") == "1"
         if os.environ.get("AWS_ENDPOINT_URL"):
             self.say(f"using the AWS endpoint {os.environ['AWS_ENDPOINT_URL']}")
+            if not os.environ.get("AWS_ACCESS_KEY_ID"):
+                # LocalStack and friends accept any credentials, but boto3 insists on some.
+                env_extra.update({k: v for k, v in emulator_env(os.environ["AWS_ENDPOINT_URL"]).items()
+                                  if k != "AWS_ENDPOINT_URL"})
         elif use_real:
             self.say("using real AWS (CODEPIPE_USE_REAL_AWS=1): credentials and region from the environment")
         else:
