@@ -60,8 +60,43 @@ static int child_fn(void *arg)
     isolation_enter_child(a->sb, a->cg, a->sh, a->in_fd, a->out_fd, a->err_fd, a->go_fd);
 }
 
-void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd, int go_fd)
-/* slot: the cgroup set this run uses */
+/* Tests mode: the keeper opens test idx's files itself (through the helper's tests dir fd,
+ * never following links), in parallel with the helper's other work. */
+static int open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd, int *err_fd, int *stage)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "%d.in", idx + 1);
+    *stage = STAGE_OPEN_IN;
+    *in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (*in_fd < 0) return -1;
+    *stage = STAGE_OPEN_OUT;
+    snprintf(name, sizeof(name), "%d.out", idx + 1);
+    *out_fd = open_output_at(sb->tests_fd, name);
+    if (*out_fd < 0) return -1;
+    *stage = STAGE_OPEN_ERR;
+    snprintf(name, sizeof(name), "%d.err", idx + 1);
+    *err_fd = open_output_at(sb->tests_fd, name);
+    if (*err_fd < 0) return -1;
+    return 0;
+}
+
+/* After the run: sizes, truncation to the limit, OutOfMemoryError / MemoryError markers. */
+static void measure_outputs(struct sandbox *sb, int out_fd, int err_fd, struct keeper_report *rep)
+{
+    long long limit = sb->output_limit;
+    long long o = fsize(out_fd), e = sb->same_out_err ? 0 : fsize(err_fd);
+    rep->total_bytes = o + e;
+    if (o > limit && ftruncate(out_fd, limit) == 0) o = limit;
+    if (e > limit && ftruncate(err_fd, limit) == 0) e = limit;
+    rep->stdout_bytes = o;
+    rep->stderr_bytes = e;
+    bool abnormal = !WIFEXITED(rep->wstatus) || WEXITSTATUS(rep->wstatus) != 0;
+    if (abnormal && !sb->same_out_err) rep->oom_marker = stderr_oom_marker(sb, err_fd, e);
+}
+
+void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
+                 int rep_fd, int go_fd)
+/* slot: the cgroup set this run uses; in_fd < 0: open test idx's files here */
 {
     struct keeper_report rep;
     memset(&rep, 0, sizeof(rep));
@@ -82,7 +117,10 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, in
     struct slot_shared *shp = &sb->shared[sh];
     STAGE(shp, 0);
 
-    int setup = isolation_setup_run(sb);
+    int stage = -1;
+    errno = 0;
+    int setup = in_fd < 0 ? open_test_files(sb, idx, &in_fd, &out_fd, &err_fd, &stage) : 0;
+    if (setup == 0) { stage = -1; setup = isolation_setup_run(sb); }
     int setup_errno = errno ? errno : EINVAL;
     shp->exec_errno = 0;
     shp->t_go = 0;
@@ -93,7 +131,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, in
         while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
         if (gn != 1) _exit(0);                  /* the helper gave up on this test */
         rep.setup_errno = setup_errno;
-        rep.setup_stage = -1;
+        rep.setup_stage = stage;
         write_full(rep_fd, &rep, sizeof(rep));
         _exit(0);
     }
@@ -155,6 +193,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, in
     rep.exec_errno = shp->exec_errno;
     rep.setup_stage = shp->setup_stage;
     getrusage(RUSAGE_CHILDREN, &rep.ru);
+    measure_outputs(sb, out_fd, err_fd, &rep);
     STAGE(shp, 9);
     write_full(rep_fd, &rep, sizeof(rep));
     _exit(0);

@@ -48,7 +48,7 @@ void die(const char *fmt, ...)
 struct running {
     int state;             /* R_FREE, R_PREPARED (keeper waits for "go"), R_RUNNING */
     pid_t keeper;
-    int rep_fd, go_fd, out_fd, err_fd;
+    int rep_fd, go_fd;
     int idx;               /* index into results */
     int sh;                /* index into G.shared */
     int cg;                /* cgroup set */
@@ -111,34 +111,32 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, i
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
-        close(in_fd); close(out_fd); close(err_fd);
         return false;
     }
     if (pipe2(g, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
-        close(p[0]); close(p[1]); close(in_fd); close(out_fd); close(err_fd);
+        close(p[0]); close(p[1]);
         return false;
     }
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
         close(g[1]);
-        keeper_main(sb, cg, sh, in_fd, out_fd, err_fd, p[1], g[0]);
+        keeper_main(sb, cg, sh, idx, in_fd, out_fd, err_fd, p[1], g[0]);
     }
+    int e = errno;
     close(p[1]);
     close(g[0]);
-    close(in_fd);
+    if (in_fd >= 0) { close(in_fd); close(out_fd); close(err_fd); }   /* single mode: the keeper has them */
     if (pid < 0) {
-        set_ie(&res[idx], "clone: %s", strerror(errno));
-        close(p[0]); close(g[1]); close(out_fd); close(err_fd);
+        set_ie(&res[idx], "clone: %s", strerror(e));
+        close(p[0]); close(g[1]);
         return false;
     }
     r->state = R_PREPARED;
     r->keeper = pid;
     r->rep_fd = p[0];
     r->go_fd = g[1];
-    r->out_fd = out_fd;
-    r->err_fd = err_fd;
     r->idx = idx;
     r->sh = sh;
     r->cg = cg;
@@ -172,19 +170,17 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
         volatile long long *ts = sb->shared[r->sh].ts;
         long long now = now_us();
         fprintf(stderr, "trace test %d: prepared [keeper mounts %lld fork %lld cgroup %lld fds %lld privs %lld "
-                "nnp %lld seccomp %lld] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
+                "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
                 res[r->idx].test, ts[1] - ts[0], ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
-                ts[6] - ts[5], ts[7] - ts[6], ts[10] - r->t_go, ts[11] - ts[10], ts[8] - ts[11], ts[9] - ts[8], now - ts[9], now - r->t_go);
+                ts[6] - ts[5], ts[7] - ts[6], ts[7] - r->t_go, ts[10] - r->t_go, ts[11] - ts[10], ts[8] - ts[11], ts[9] - ts[8], now - ts[9], now - r->t_go);
     }
 }
 
 static void finish_run(struct sandbox *sb, struct running *r, struct run_result *res,
                        const struct keeper_report *rep, bool ok, const struct cg_snapshot *snap)
 {
-    classify(sb, snap, ok ? rep : NULL, r->out_fd, r->err_fd, &res[r->idx]);
+    classify(sb, snap, ok ? rep : NULL, &res[r->idx]);
     close(r->rep_fd);
-    close(r->out_fd);
-    close(r->err_fd);
     add_zombie(r->keeper);
     r->state = R_FREE;
 }
@@ -194,8 +190,6 @@ static void abandon_prepared(struct running *r)
     if (r->state != R_PREPARED) return;
     close(r->go_fd);                     /* EOF: the keeper exits without running anything */
     close(r->rep_fd);
-    close(r->out_fd);
-    close(r->err_fd);
     kill(r->keeper, SIGKILL);
     add_zombie(r->keeper);
     r->state = R_FREE;
@@ -218,31 +212,6 @@ static void terminate(struct sandbox *sb, struct running (*rs)[2])
     cgroup_cleanup(sb);
     warnx_("terminated by signal %d", (int)got_signal);
     _exit(128 + (int)got_signal);
-}
-
-/* Open test idx's files.  false (and the result stays IE) when they can't be opened. */
-static bool open_test_files(struct sandbox *sb, struct run_result *res, int idx, int *in_fd, int *out_fd, int *err_fd)
-{
-    char name[32];
-    snprintf(name, sizeof(name), "%d.in", idx + 1);
-    *in_fd = openat(sb->tests_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (*in_fd < 0) {
-        set_ie(&res[idx], "%s: %s", name, errno == ELOOP ? "is a symlink (refused)" : strerror(errno));
-        return false;
-    }
-    snprintf(name, sizeof(name), "%d.out", idx + 1);
-    *out_fd = open_output_at(sb->tests_fd, name);
-    if (*out_fd >= 0) {
-        snprintf(name, sizeof(name), "%d.err", idx + 1);
-        *err_fd = open_output_at(sb->tests_fd, name);
-    }
-    if (*out_fd < 0 || *err_fd < 0) {
-        set_ie(&res[idx], "cannot create %s: %s", name, strerror(errno));
-        close(*in_fd);
-        if (*out_fd >= 0) close(*out_fd);
-        return false;
-    }
-    return true;
 }
 
 int main(int argc, char **argv)
@@ -423,12 +392,8 @@ int main(int argc, char **argv)
             }
             while (pre->state == R_FREE && next < ntests) {
                 int idx = next++;
-                int in_fd, out_fd, err_fd;
-                if (c->tests) {
-                    if (!open_test_files(sb, res, idx, &in_fd, &out_fd, &err_fd)) continue;
-                } else {
-                    in_fd = single_in; out_fd = single_out; err_fd = single_err;
-                }
+                int in_fd = -1, out_fd = -1, err_fd = -1;   /* tests mode: the keeper opens them */
+                if (!c->tests) { in_fd = single_in; out_fd = single_out; err_fd = single_err; }
                 int par = gen[s]++ & 1;
                 int sh = s * 2 + par;
                 int cg = sb->ncg > sb->nslots ? s * 2 + par : s;
@@ -489,9 +454,14 @@ int main(int argc, char **argv)
     }
     for (int s = 0; s < sb->nslots; s++) abandon_prepared(&rs[s][1]);
     reap_zombies(true);
-    if (single_in >= 0) close(single_in);
 
     TR("runs done");
+    if (sb->trace) {
+        struct rusage self;
+        getrusage(RUSAGE_SELF, &self);
+        fprintf(stderr, "trace helper cpu: user %ld us sys %ld us\n",
+                self.ru_utime.tv_sec * 1000000L + self.ru_utime.tv_usec, self.ru_stime.tv_sec * 1000000L + self.ru_stime.tv_usec);
+    }
     print_results(res, ntests, c->tests != NULL);
     cgroup_cleanup(sb);
     TR("cgroups removed");

@@ -1,6 +1,7 @@
 /* Measurement and classification of one run. */
 #include "sandbox.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,13 +14,6 @@ long long now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static long long fd_size(int fd)
-{
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) return 0;
-    return st.st_size;
 }
 
 /* Is the last non-empty line of stderr a Python `MemoryError` (uncaught)? */
@@ -51,6 +45,15 @@ static bool stderr_mentions(int fd, long long size, const char *needle)
     return false;
 }
 
+/* Did the runtime say it ran out of memory (java: OutOfMemoryError anywhere; python: an
+ * uncaught MemoryError, i.e. the traceback's last line)? */
+bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size)
+{
+    if (sb->cfg.profile == PROF_JAVA) return stderr_mentions(err_fd, size, "java.lang.OutOfMemoryError");
+    if (sb->cfg.profile == PROF_PYTHON) return stderr_last_line_starts(err_fd, size, "MemoryError");
+    return false;
+}
+
 void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap)
 {
     snap->cpu_ns = cgroup_cpu_ns(sb, slot);
@@ -59,22 +62,26 @@ void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap)
 }
 
 void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
-              int out_fd, int err_fd, struct run_result *r)
+              struct run_result *r)
 {
     const struct config *c = &sb->cfg;
     r->exit_code = r->signal = 0;
     r->cpu_ms = r->wall_ms = r->memory_kb = 0;
-    r->stdout_bytes = fd_size(out_fd);
-    r->stderr_bytes = sb->same_out_err ? 0 : fd_size(err_fd);
-    long long limit = sb->output_limit;
-    long long total = r->stdout_bytes + r->stderr_bytes;
-    /* files never stay past the limit */
-    if (r->stdout_bytes > limit) { if (ftruncate(out_fd, limit) == 0) r->stdout_bytes = limit; }
-    if (r->stderr_bytes > limit) { if (ftruncate(err_fd, limit) == 0) r->stderr_bytes = limit; }
-
+    r->stdout_bytes = r->stderr_bytes = 0;
     if (!rep) { r->status = ST_IE; return; }   /* message set by the caller */
+    /* sizes measured (and files truncated to the limit) by the keeper */
+    r->stdout_bytes = rep->stdout_bytes;
+    r->stderr_bytes = rep->stderr_bytes;
+    long long limit = sb->output_limit;
+    long long total = rep->total_bytes;
+
     if (rep->setup_errno || rep->exec_errno) {
-        if (rep->exec_errno)
+        if (rep->setup_stage == STAGE_OPEN_IN)
+            set_ie(r, "%d.in: %s", r->test, rep->setup_errno == ELOOP ? "is a symlink (refused)" : strerror(rep->setup_errno));
+        else if (rep->setup_stage == STAGE_OPEN_OUT || rep->setup_stage == STAGE_OPEN_ERR)
+            set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
+                   strerror(rep->setup_errno));
+        else if (rep->exec_errno)
             set_ie(r, "could not start the program (stage %d): %s", rep->setup_stage, strerror(rep->exec_errno));
         else
             set_ie(r, "sandbox set-up failed (stage %d): %s", rep->setup_stage, strerror(rep->setup_errno));
@@ -116,11 +123,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
         if (rep->killed_for == KILL_CPU && r->cpu_ms < c->time_ms) r->cpu_ms = c->time_ms;
     } else if (r->signal == SIGSYS) {
         r->status = ST_SV;
-    } else if (oom || mem_kb > eff_limit_kb ||
-               (abnormal && c->profile == PROF_JAVA &&
-                stderr_mentions(err_fd, r->stderr_bytes, "java.lang.OutOfMemoryError")) ||
-               (abnormal && c->profile == PROF_PYTHON &&
-                stderr_last_line_starts(err_fd, r->stderr_bytes, "MemoryError")) ||
+    } else if (oom || mem_kb > eff_limit_kb || (abnormal && rep->oom_marker) ||
                (abnormal && (hit_limit || mem_kb * 10 >= eff_limit_kb * 9))) {
         r->status = ST_MLE;
     } else if (r->cpu_ms > c->time_ms) {

@@ -83,7 +83,11 @@ struct keeper_report {
     long long wall_us;
     long long cpu_us_polled;
     struct rusage ru;      /* RUSAGE_CHILDREN of the keeper: all reaped descendants */
+    long long stdout_bytes, stderr_bytes;   /* after truncation to the limit */
+    long long total_bytes;                  /* stdout + stderr before truncation */
+    bool oom_marker;       /* java OutOfMemoryError / python MemoryError on stderr */
 };
+enum { STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
@@ -138,8 +142,8 @@ char *resolve_program(const char *prog, const char *workdir);
 /* keeper.c */
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
-void keeper_main(struct sandbox *sb, int slot, int sh, int in_fd, int out_fd, int err_fd, int rep_fd,
-                 int go_fd) __attribute__((noreturn));
+void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
+                 int rep_fd, int go_fd) __attribute__((noreturn));
 
 /* args.c */
 int parse_args(int argc, char **argv, struct config *cfg);
@@ -179,7 +183,8 @@ int seccomp_load_prepared(const struct sock_fprog *prog);
 long long now_us(void);
 void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap);
 void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
-              int out_fd, int err_fd, struct run_result *r);
+              struct run_result *r);
+bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size);
 
 /* output.c */
 void print_result(FILE *f, const struct run_result *r);
