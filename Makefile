@@ -1,6 +1,8 @@
 # codepipe — `make run` starts everything locally, `make test` runs the whole suite.
 SHELL := /bin/bash
-PY_SYS ?= python3
+# The newest Python 3.11+ on PATH creates the venv (StrEnum, datetime.UTC need 3.11).
+PY_SYS ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
@@ -46,6 +48,7 @@ deps:
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@[ -n "$(PY_SYS)" ] || [ -x $(PY) ] || { echo "need Python 3.11+ (python3.11 or newer on PATH)"; exit 1; }
 	@[ -x $(PY) ] || $(PY_SYS) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	@touch $@
