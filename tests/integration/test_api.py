@@ -3,6 +3,7 @@ executors as separate processes."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -436,3 +437,76 @@ def test_dependency_outage_is_503_and_recovers(stack: Stack) -> None:
     for lang in dead:
         stack.start_executor(lang)
     assert not dead, f"executors died during a short endpoint outage: {dead}"
+
+
+# --- `make run`'s supervisor (python -m infra.stack) ------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_make_run_stack_prints_a_working_curl_line_restarts_and_stops_cleanly(tmp_path: Any) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from infra.stack import free_port
+
+    port, emu_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CODEPIPE_"))}
+    env.update(CODEPIPE_PORT=str(port), CODEPIPE_EMULATOR_PORT=str(emu_port), CODEPIPE_LOG_LEVEL="WARNING")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+
+    def wait_for(pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(lines):
+                if m := re.search(pattern, line):
+                    return m
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"no {pattern!r} in the output of infra.stack:\n" + "".join(lines[-60:]))
+
+    try:
+        wait_for(r"codepipe is up: http://127\.0\.0\.1:" + str(port), 90)
+        curl = wait_for(r"^(curl .*)$", 5).group(1)
+        children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                   text=True).stdout.split()]
+        assert len(children) >= 2, children  # emulator + gateway (+ executors)
+
+        out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=60)
+        body = json.loads(out.stdout)
+        assert body["status"] in ("completed", "failed", "queued", "running", "compiling"), out.stdout
+        if (repo / "executor_python" / "__main__.py").exists():
+            assert body["status"] == "completed" and body["verdict"] == "ACCEPTED", out.stdout
+
+            py = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "executor_python"], capture_output=True,
+                                text=True).stdout.split()
+            assert py, "no executor_python child"
+            os.kill(int(py[0]), signal.SIGKILL)
+            wait_for(r"exec-python exited with -9; restarting", 15)
+            deadline = time.monotonic() + 30
+            while True:
+                again = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "executor_python"], capture_output=True,
+                                       text=True).stdout.split()
+                if again and again != py:
+                    children.extend(int(p) for p in again)
+                    break
+                assert time.monotonic() < deadline, "executor_python was not restarted"
+                time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("infra.stack did not stop within 60 s of SIGINT:\n" + "".join(lines[-40:]))
+    assert rc == 0, "".join(lines[-40:])
+    leftovers = [p for p in children if os.path.exists(f"/proc/{p}")]
+    assert not leftovers, f"processes left behind: {leftovers}"
