@@ -713,7 +713,8 @@ class Executor:
             "result_key": result_key,
             "stdout_preview": stdout_preview,
             "error": None,
-            "results": dumped,
+            # Compact in the item (None fields are the model's defaults); full in S3.
+            "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
             "results_key": None,
         }
         size = len(json.dumps(record, default=str)) + len(json.dumps(fields))

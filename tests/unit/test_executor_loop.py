@@ -159,7 +159,7 @@ def test_plain_run_without_tests(ex: Executor, sandbox: FakeSandbox) -> None:
     record = ex.store.get(record["id"])
     assert record["verdict"] == "ACCEPTED" and record["total"] == 1
     assert record["stdout_preview"] == "got hello\n"
-    assert record["results"][0]["expected"] is None
+    assert record["results"][0].get("expected") is None
 
 
 def test_compilation_error_paths_are_relative(settings: Settings, sandbox: FakeSandbox) -> None:
