@@ -340,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-executors", action="store_true")
     args = parser.parse_args(argv)
 
+    # If whatever started us (make, a shell, a test) dies, shut down cleanly rather than
+    # leave a stack nobody can stop with Ctrl-C.
+    _die_with_parent()
     sup = Supervisor(args.port, run_executors=not args.no_executors)
 
     def on_signal(signum: int, frame: object) -> None:
