@@ -10,6 +10,7 @@ lease protocol makes the redelivered copy safe.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -295,7 +296,12 @@ class Executor:
     def _warm_up(self) -> None:
         """Build the spec's compile caches in the background; jobs compile without them
         until they are ready, and for good if building them fails."""
-        cache_dir = self.settings.work_root / ".cache" / self.spec.name
+        # Keyed by toolchain version and compile flags: a cache from another compiler or
+        # other flags is never picked up (gcc would ignore such a PCH; a JVM would warn).
+        key = f"{self.version}\n{self.spec.compile_command('x')}"
+        cache_dir = (
+            self.settings.work_root / ".cache" / self.spec.name / hashlib.sha256(key.encode()).hexdigest()[:16]
+        )
         t0 = time.monotonic()
         try:
             links = self.spec.warm_up(cache_dir)

@@ -7,9 +7,11 @@ does everything else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -19,8 +21,15 @@ from shared.sandbox import SandboxRun
 
 
 def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
-    """Run `build(tmp)` and move tmp onto `target` (several executors may warm up at once)."""
+    """Run `build(tmp)` and move tmp onto `target` (several executors may warm up at once).
+    An existing target is reused: the cache directory is keyed by toolchain and flags."""
+    if target.is_file():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*"):  # left by an executor killed mid-build
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > 600:
+                stale.unlink()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
         build(tmp)
