@@ -192,8 +192,11 @@ int isolation_setup_once(struct sandbox *sb)
         warnx_("warning: namespaces disabled by CODEPIPE_SANDBOX_NO_NS");
         return 0;
     }
+    long long t = now_us();
+#define TRI(what) do { if (G.trace) { fprintf(stderr, "trace setup:   %-20s %6lld us\n", what, now_us() - t); t = now_us(); } } while (0)
     if (unshare(CLONE_NEWNET) == 0) c->ns_net = true;
     else warnx_("warning: no network namespace (%s)", strerror(errno));
+    TRI("net ns");
 
     /* IPC and UTS namespaces: once per invocation, shared by its runs (all runs are the same
      * submission; per-run creation would cost ~50us each for no gain). */
@@ -201,6 +204,7 @@ int isolation_setup_once(struct sandbox *sb)
     else warnx_("warning: no IPC namespace (%s)", strerror(errno));
     if (unshare(CLONE_NEWUTS) == 0 && sethostname("codepipe", 8) == 0) c->ns_uts = true;
     else warnx_("warning: no UTS namespace (%s)", strerror(errno));
+    TRI("ipc+uts ns");
 
     if (unshare(CLONE_NEWNS) < 0) {
         warnx_("warning: no mount namespace (%s): the program sees the host file system", strerror(errno));
@@ -210,11 +214,13 @@ int isolation_setup_once(struct sandbox *sb)
         warnx_("warning: cannot make mounts private (%s)", strerror(errno));
         return 0;
     }
+    TRI("mount ns");
     if (build_root(sb) < 0) {
         /* A half-built tree in our own mount namespace is harmless to the host, but the program
          * must not run in it: give up on the helper entirely. */
         die("cannot build the sandbox file system (%s)", strerror(errno));
     }
+    TRI("mount tree + pivot");
     c->ns_mount = true;
     return 0;
 }
