@@ -250,8 +250,8 @@ class Executor:
 
         A long poll cannot be cancelled: SQS (and the emulator) may still hand a message to
         a request whose client went away, hiding it for the visibility timeout. So on stop
-        we give the in-flight poll a few seconds to come back and return whatever it got to
-        the queue at once (visibility 0) instead of abandoning it."""
+        we give the in-flight poll a few seconds to come back and put whatever it got back
+        on the queue at once (_requeue) instead of abandoning it."""
         box: dict[str, Any] = {}
         done = threading.Event()
 
