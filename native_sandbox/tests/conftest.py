@@ -149,6 +149,9 @@ class Runner:
         for e in env:
             cmd += ["--env", e]
         if tests is not None:
+            for old in (job / "tests").glob("*.in"):     # a reused job: only this call's tests
+                if old.stem.isdigit() and int(old.stem) > len(tests):
+                    old.unlink()
             for i, t in enumerate(tests, 1):
                 (job / "tests" / f"{i}.in").write_text(t)
             cmd += ["--tests", str(job / "tests")]

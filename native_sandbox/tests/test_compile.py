@@ -84,3 +84,33 @@ def test_compile_ptrace_still_sv(sb):
 
 def test_no_leftovers(sb):
     assert wait_no_uid_processes(TEST_UID) == []
+
+
+def test_cpp_program_compiles_and_runs(sb):
+    job = sb.job(["cpp_ok.cpp"])
+    r = compile_(sb, ["/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "cpp_ok.cpp", "-pthread"], [], job=job)
+    assert r.run["status"] == "OK", (r.run, r.err())
+    r = sb.run(["./main"], profile="cpp", tests=["1000\n", "10\n"], parallel=2, job=job)
+    assert [x["status"] for x in r.runs] == ["OK", "OK"], r.runs
+    assert r.out(1) == "500500 3\n" and r.out(2) == "55 3\n"
+    r = sb.run(["./main", "throw"], profile="cpp", tests=["5\n"], job=job)
+    assert r.run["status"] == "RE" and r.run["signal"] == 6
+    assert "uncaught" in r.err()
+
+
+def test_thread_bomb_is_bounded(sb):
+    # c/cpp may create threads, but only up to the pids limit (procs + 63)
+    job = sb.job([])
+    (job / "box" / "tb.c").write_text(
+        "#include <pthread.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+        "static void *f(void *a) { pause(); return a; }\n"
+        "int main(void) { int n = 0; pthread_t t; pthread_attr_t at; pthread_attr_init(&at);\n"
+        "  pthread_attr_setstacksize(&at, 65536);\n"
+        "  while (n < 100000 && pthread_create(&t, &at, f, 0) == 0) n++;\n"
+        "  printf(\"%d\\n\", n); return 0; }\n")
+    r = compile_(sb, [*GCC, "-o", "tb", "tb.c", "-pthread"], [], job=job)
+    assert r.run["status"] == "OK", r.err()
+    r = sb.run(["./tb"], profile="c", tests=["\n"], job=job)
+    assert r.run["status"] == "OK", (r.run, r.err())
+    assert 1 <= int(r.out()) <= 100, r.out()
+    assert wait_no_uid_processes(TEST_UID) == []
