@@ -21,8 +21,11 @@ JAVAC = resolve_tool("/usr/bin/javac")
 # headroom to the cgroup limit itself (native_sandbox: JAVA_HEADROOM_MB), so --memory-mb is
 # passed unchanged and a program over its limit fails with OutOfMemoryError (-> MLE).
 
-# Fast start for short programs: C1 only, serial GC, class-data sharing, no perf file in /tmp.
-_JVM_FAST = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData")
+# Fast start for short programs: serial GC, class-data sharing, no perf file in /tmp.
+_JVM_FAST = ("-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData")
+# javac is short-lived: C1 alone starts faster. The program keeps full tiered compilation:
+# no measurable start-up cost, and C2 makes hot loops ~30% cheaper in CPU time.
+_JAVAC_JIT = ("-XX:TieredStopAtLevel=1",)
 
 # javac spends ~0.15 s of its ~0.5 s loading its own classes; a dynamic class-data archive of
 # them (built once per executor by warm_up, linked into the box) removes most of that.
@@ -156,7 +159,8 @@ class JavaSpec(LanguageSpec):
             shutil.rmtree(work, ignore_errors=True)
 
     def _javac(self) -> list[str]:
-        return [JAVAC, "-J-Xmx512m", *(f"-J{flag}" for flag in _JVM_FAST), "-encoding", "UTF-8", "-nowarn"]
+        jvm = (f"-J{flag}" for flag in (*_JVM_FAST, *_JAVAC_JIT))
+        return [JAVAC, "-J-Xmx512m", *jvm, "-encoding", "UTF-8", "-nowarn"]
 
     def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
         cds = [f"-J-XX:SharedArchiveFile={JAVAC_CDS}"] if JAVAC_CDS in linked else []
