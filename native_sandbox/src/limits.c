@@ -254,6 +254,36 @@ static int mkparent(struct cg_ctl *c)
     return 0;
 }
 
+/* cgroup v2 inside a container with a private cgroup namespace: our cgroup is the namespace
+ * root and holds the container's processes (the executor, us), so the kernel refuses to enable
+ * controllers for children ("no internal processes").  Move those processes into a leaf,
+ * <root>/codepipe-procs, as container entrypoints commonly do; then codepipe/ can be created
+ * beside it.  Only done as root and only at a namespace root (never in a host's tree). */
+static int v2_evacuate_root(const char *mount)
+{
+    char p[700];
+    snprintf(p, sizeof(p), "%s/codepipe-procs", mount);
+    if (mkdir(p, 0755) < 0 && errno != EEXIST) return -1;
+    snprintf(p, sizeof(p), "%s/codepipe-procs/cgroup.procs", mount);
+    int dst = open(p, O_WRONLY | O_CLOEXEC);
+    if (dst < 0) return -1;
+    snprintf(p, sizeof(p), "%s/cgroup.procs", mount);
+    for (int round = 0; round < 5; round++) {
+        FILE *f = fopen(p, "re");
+        if (!f) break;
+        int pid, moved = 0;
+        while (fscanf(f, "%d", &pid) == 1) {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%d", pid);
+            if (write(dst, buf, strlen(buf)) > 0) moved++;
+        }
+        fclose(f);
+        if (!moved) break;
+    }
+    close(dst);
+    return 0;
+}
+
 int cgroup_setup(struct sandbox *sb)
 {
     const struct config *cfg = &sb->cfg;
@@ -291,6 +321,8 @@ int cgroup_setup(struct sandbox *sb)
             ctl[C_MEM].own[0] = 0;
             rc = mkparent(&ctl[C_MEM]);
         }
+        if (rc < 0 && !own[0] && geteuid() == 0 && v2_evacuate_root(ctl[C_MEM].mount) == 0)
+            rc = mkparent(&ctl[C_MEM]);
         {
             if (rc < 0) {
                 warnx_("warning: cannot create cgroups (%s): falling back to rlimits", strerror(errno));
