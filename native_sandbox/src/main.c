@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -285,6 +286,20 @@ int main(int argc, char **argv)
     if (!sb->exec_path)
         die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" :
             errno == EPERM ? "a symlink inside the workdir (refused)" : "not found");
+    {
+        /* The seccomp policies allow execve only with this exact pathname pointer.  Put the
+         * string at an unguessable address (randomised mmap base + random offset in the page)
+         * so that a program cannot fabricate the same pointer for a second execve. */
+        size_t len = strlen(sb->exec_path) + 1;
+        char *m = mmap(NULL, 8192 + len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) die("mmap: %s", strerror(errno));
+        unsigned short rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) rnd = (unsigned short)getpid();
+        char *at = m + ((rnd % 8192) & ~7u);
+        memcpy(at, sb->exec_path, len);
+        free(sb->exec_path);
+        sb->exec_path = at;
+    }
     if (strncmp(sb->exec_path, real, strlen(real)) || sb->exec_path[strlen(real)] != '/') {
         /* it must be visible inside the sandbox: in the workdir or the read-only system dirs */
         char rp[PATH_MAX];
