@@ -168,8 +168,17 @@ static int build_root(struct sandbox *sb)
 
     /* pivot_root into the new tree and drop the host's */
     if (chdir(root_dir) < 0) return -1;
-    if (syscall(SYS_pivot_root, ".", ".") < 0) return -1;
-    if (umount2(".", MNT_DETACH) < 0) return -1;
+    errno = ENOSYS;   /* (when disabled by CODEPIPE_SANDBOX_NO_PIVOT) */
+    if (!getenv("CODEPIPE_SANDBOX_NO_PIVOT") && syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (umount2(".", MNT_DETACH) < 0) return -1;
+    } else {
+        /* pivot_root is refused on an initramfs root (and in some containers): move the tree
+         * over / and chroot into it, like switch_root.  The host's mounts stay underneath in
+         * our private namespace; the program, without capabilities, cannot leave the chroot. */
+        warnx_("warning: pivot_root unavailable (%s): using chroot", strerror(errno));
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) return -1;
+        if (chroot(".") < 0) return -1;
+    }
     if (chdir("/") < 0) return -1;
     mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
     return 0;

@@ -52,6 +52,8 @@ def run(job: Path, argv, *, mode: str, memory_mb=64, time_ms=500, wall_ms=1500, 
         extra_env["CODEPIPE_SANDBOX_NO_CGROUP"] = "1"
     elif mode == "userns":
         preexec = as_nobody
+    elif mode == "chroot":
+        extra_env["CODEPIPE_SANDBOX_NO_PIVOT"] = "1"
     elif mode == "minimal":
         preexec = as_nobody
         extra_env["CODEPIPE_SANDBOX_NO_USERNS"] = "1"
@@ -63,7 +65,7 @@ def run(job: Path, argv, *, mode: str, memory_mb=64, time_ms=500, wall_ms=1500, 
     return json.loads(p.stdout), p.stderr
 
 
-MODES = ["nocgroup", "userns", "minimal"]
+MODES = ["nocgroup", "userns", "minimal", "chroot"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -115,3 +117,17 @@ def test_probe_as_nobody(mode, level):
     assert data["root"] is False and data["uid_switch"] is False
     if mode == "userns" and data["namespaces"]["user"]:
         assert data["level"] == "partial"
+
+
+def test_chroot_fallback_still_isolates(world_job):
+    """pivot_root refused (initramfs root, some containers): the tree is moved over / and
+    chrooted; the program still sees only the sandbox's file system."""
+    runs, err = run(world_job, ["./hostile", "id"], mode="chroot")
+    assert "chroot" in err
+    assert "pid=2 " in (world_job / "tests" / "1.out").read_text()
+    marker = Path("/tmp") / f"codepipe-chroot-escape-{os.getpid()}"
+    runs, _ = run(world_job, ["./hostile", "write", str(marker), "/etc/x", "/x"], mode="chroot")
+    out = (world_job / "tests" / "1.out").read_text()
+    assert not marker.exists() and "/etc/x: Read-only" in out and "/x: Read-only" in out
+    runs, _ = run(world_job, ["./hostile", "cat", "/etc/shadow"], mode="chroot")
+    assert "open /etc/shadow:" in (world_job / "tests" / "1.out").read_text()
