@@ -95,7 +95,7 @@ static void measure_outputs(struct sandbox *sb, int out_fd, int err_fd, struct k
 }
 
 void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
-                 int rep_fd, int go_fd)
+                 int rep_fd, int go_fd, int go_wr)
 /* slot: the cgroup set this run uses; in_fd < 0: open test idx's files here */
 {
     struct keeper_report rep;
@@ -130,6 +130,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
         ssize_t gn;
         while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
         if (gn != 1) _exit(0);                  /* the helper gave up on this test */
+        if (write(go_wr, "g", 1) != 1) { /* pass the token on */ }
         rep.setup_errno = setup_errno;
         rep.setup_stage = stage;
         write_full(rep_fd, &rep, sizeof(rep));
@@ -192,6 +193,9 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     rep.wall_us = t_end - t0;
     rep.exec_errno = shp->exec_errno;
     rep.setup_stage = shp->setup_stage;
+    /* our run is over: hand the slot's token to the next prepared child right away (only if
+     * our child took one: a child that died before "go" left it in the pipe) */
+    if (shp->t_go && write(go_wr, "g", 1) != 1) { /* cannot happen */ }
     getrusage(RUSAGE_CHILDREN, &rep.ru);
     measure_outputs(sb, out_fd, err_fd, &rep);
     STAGE(shp, 9);

@@ -49,7 +49,7 @@ void die(const char *fmt, ...)
 struct running {
     int state;             /* R_FREE, R_PREPARED (keeper waits for "go"), R_RUNNING */
     pid_t keeper;
-    int rep_fd, go_fd;
+    int rep_fd;
     int idx;               /* index into results */
     int sh;                /* index into G.shared */
     int cg;                /* cgroup set */
@@ -104,52 +104,58 @@ static void probe_run_namespaces(struct sandbox *sb)
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
  * next test's keeper while the current test runs hides the namespace/mount set-up. */
-static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, int idx,
+/* One "go" token pipe per slot: the helper puts the first token in; from then on each keeper
+ * passes the token to the slot's next (prepared) program child the moment its own run is over,
+ * without waiting for the helper to wake up. */
+static int slot_go[MAX_SLOTS][2];
+static bool slot_started[MAX_SLOTS];
+
+static void give_token(int s)
+{
+    if (write(slot_go[s][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+}
+
+static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, int sh, int idx,
                         struct run_result *res, int in_fd, int out_fd, int err_fd)
 {
-    int p[2], g[2];
+    int p[2];
     res[idx].status = ST_IE;
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
         return false;
     }
-    if (pipe2(g, O_CLOEXEC) < 0) {
-        set_ie(&res[idx], "pipe: %s", strerror(errno));
-        close(p[0]); close(p[1]);
-        return false;
-    }
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
-        close(g[1]);
-        keeper_main(sb, cg, sh, idx, in_fd, out_fd, err_fd, p[1], g[0]);
+        keeper_main(sb, cg, sh, idx, in_fd, out_fd, err_fd, p[1], slot_go[s][0], slot_go[s][1]);
     }
     int e = errno;
     close(p[1]);
-    close(g[0]);
     if (in_fd >= 0) { close(in_fd); close(out_fd); close(err_fd); }   /* single mode: the keeper has them */
     if (pid < 0) {
         set_ie(&res[idx], "clone: %s", strerror(e));
-        close(p[0]); close(g[1]);
+        close(p[0]);
         return false;
     }
     r->state = R_PREPARED;
     r->keeper = pid;
     r->rep_fd = p[0];
-    r->go_fd = g[1];
     r->idx = idx;
     r->sh = sh;
     r->cg = cg;
     return true;
 }
 
-static void go_run(struct sandbox *sb, struct running *r)
+/* The prepared run becomes the slot's current one.  It starts with the slot's token: the first
+ * one comes from us, later ones from the previous keeper (written before its report). */
+static void go_run(struct sandbox *sb, struct running *r, int s)
 {
     r->t_go = now_us();
-    if (write(r->go_fd, "g", 1) != 1) { /* keeper gone: finish_run reports it */ }
-    close(r->go_fd);
-    r->go_fd = -1;
+    if (!slot_started[s]) {
+        slot_started[s] = true;
+        give_token(s);
+    }
     r->state = R_RUNNING;
     r->deadline_us = r->t_go + sb->cfg.wall_ms * 1000LL + 3000000LL;
 }
@@ -189,7 +195,6 @@ static void finish_run(struct sandbox *sb, struct running *r, struct run_result 
 static void abandon_prepared(struct running *r)
 {
     if (r->state != R_PREPARED) return;
-    close(r->go_fd);                     /* EOF: the keeper exits without running anything */
     close(r->rep_fd);
     kill(r->keeper, SIGKILL);
     add_zombie(r->keeper);
@@ -394,6 +399,8 @@ int main(int argc, char **argv)
     int gen[MAX_SLOTS] = { 0 };
     for (int i = 0; i < ntests; i++) { res[i].test = i + 1; res[i].status = ST_IE; }
 
+    for (int s = 0; s < sb->nslots; s++)
+        if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     int next = 0, active = 0;
     for (;;) {
         if (got_signal) terminate(sb, rs);
@@ -403,7 +410,7 @@ int main(int argc, char **argv)
             if (cur->state == R_FREE && pre->state == R_PREPARED) {
                 *cur = *pre;
                 pre->state = R_FREE;
-                go_run(sb, cur);
+                go_run(sb, cur, s);
             }
             while (pre->state == R_FREE && next < ntests) {
                 int idx = next++;
@@ -412,12 +419,12 @@ int main(int argc, char **argv)
                 int par = gen[s]++ & 1;
                 int sh = s * 2 + par;
                 int cg = sb->ncg > sb->nslots ? s * 2 + par : s;
-                if (!prepare_run(sb, pre, cg, sh, idx, res, in_fd, out_fd, err_fd)) continue;
+                if (!prepare_run(sb, pre, s, cg, sh, idx, res, in_fd, out_fd, err_fd)) continue;
                 active++;
                 if (cur->state == R_FREE) {
                     *cur = *pre;
                     pre->state = R_FREE;
-                    go_run(sb, cur);
+                    go_run(sb, cur, s);
                 }
             }
         }
@@ -454,13 +461,15 @@ int main(int argc, char **argv)
             struct cg_snapshot snap;
             bool ok;
             collect_run(sb, cur, res, late, &rep, &ok, &snap);
-            /* start the prepared keeper first, then do the bookkeeping of the finished run */
+            /* a keeper that died without a report did not pass the token on */
+            if (!ok) give_token(s);
+            /* the prepared run has started (or will, with the token); then the bookkeeping */
             struct running fin = *cur;
             cur->state = R_FREE;
             if (pre->state == R_PREPARED) {
                 *cur = *pre;
                 pre->state = R_FREE;
-                go_run(sb, cur);
+                go_run(sb, cur, s);
             }
             finish_run(sb, &fin, res, &rep, ok, &snap);
             active--;

@@ -143,7 +143,7 @@ char *resolve_program(const char *prog, const char *workdir);
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
 void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
-                 int rep_fd, int go_fd) __attribute__((noreturn));
+                 int rep_fd, int go_fd, int go_wr) __attribute__((noreturn));
 
 /* args.c */
 int parse_args(int argc, char **argv, struct config *cfg);
