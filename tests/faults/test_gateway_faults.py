@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from infra.stack import wait_for_http
-from shared.models import JobRequest, ResolvedLimits, TestCase
+from shared.models import JobRequest, ResolvedLimits
+from shared.models import TestCase as Case
 from tests.faults.conftest import FaultStack
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -84,7 +85,7 @@ def test_crash_between_store_and_enqueue_then_client_retry_runs_the_job(fs: Faul
     the same job for the same key, and a job that can never run is a lost submission."""
     key = f"crash-{time.time_ns()}"
     request = JobRequest(language="python", code="print(input())\n",
-                         test_cases=[TestCase(input="9\n", expected="9\n")],
+                         test_cases=[Case(input="9\n", expected="9\n")],
                          limits=ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024))
     item, created = fs.store().new_job(request, "u-crash", key)
     assert created
