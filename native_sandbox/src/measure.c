@@ -82,7 +82,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
             set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
                    strerror(rep->setup_errno));
         else if (rep->exec_errno)
-            set_ie(r, "could not start the program (stage %d): %s", rep->setup_stage, strerror(rep->exec_errno));
+            set_ie(r, "could not start the program: %s", strerror(rep->exec_errno));
         else
             set_ie(r, "sandbox set-up failed (stage %d): %s", rep->setup_stage, strerror(rep->setup_errno));
         return;
