@@ -6,6 +6,7 @@ or SIGTERMed mid-job; duplicates are real SQS messages sent next to the gateway'
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import time
@@ -217,3 +218,48 @@ def test_takeover_after_a_crash_does_not_burn_the_remaining_delivery(fs: FaultSt
         f"{ {k: item.get(k) for k in ('status', 'verdict', 'attempts', 'error')} }\n"
         + "\n".join(f"{line.get('msg')} receive_count={line.get('receive_count')}"
                     for line in fs.job_log("python", job_id)))
+
+
+STAMP_PY = "import time, random\ntime.sleep(3)\nprint(time.time_ns(), random.random())\n"
+
+
+@pytest.mark.timeout(180)
+def test_frozen_executor_resuming_after_takeover_changes_nothing(fs: FaultStack) -> None:
+    """Split brain: the executor running a job is frozen (SIGSTOP: a long GC pause, a stalled
+    VM) past its lease; a second executor takes the job over and completes it; then the
+    frozen one resumes (SIGCONT) with its own, different outputs in hand. It must not write
+    anything any more: not the verdict (the record keeps the second executor's result) and
+    not the S3 outputs (they must keep matching the record). The program prints a value
+    unique to each run so that any overwrite shows."""
+    twin = fs.start_extra_executor("python", "twin")
+    assert wait_until(lambda: any(line.get("msg") == "toolchain" for line in fs.executor_log_lines("python")
+                                  if line["_file"] == "exec-python-twin.log"), 30)
+    job_id = fs.submit_ok("python", STAMP_PY, limits=LIMITS)
+    item = fs.wait_status(job_id, {"running"}, timeout=60)
+    owner = item["lease_owner"]
+    procs = {p.pid: p for p in (fs.executors["python"], twin)}
+    owner_pid = int(owner.split("-")[-2])
+    assert owner_pid in procs, (owner, list(procs))
+    frozen = procs[owner_pid]
+    other = next(p for pid, p in procs.items() if pid != owner_pid)
+    os.kill(owner_pid, signal.SIGSTOP)
+    try:
+        done = fs.wait_status(job_id, {"completed"}, timeout=90)
+    finally:
+        os.kill(owner_pid, signal.SIGCONT)
+    assert other.alive
+    # Give the resumed executor time to do whatever it would do.
+    time.sleep(FAULT_LEASE_S + 4)
+    final = fs.item(job_id)
+    for key in ("completed_at", "verdict", "stdout_preview", "attempts"):
+        assert final.get(key) == done.get(key), (key, done.get(key), final.get(key))
+    assert int(final["attempts"]) == 2, final
+    assert len(fs.job_log("python", job_id, "job completed")) == 1
+    stdout = fs.blobs().get_bytes(f"outputs/{job_id}/tests/1.stdout").decode()
+    doc = fs.blobs().get_json(f"outputs/{job_id}/result.json")
+    assert stdout == final["stdout_preview"], (
+        f"S3 stdout {stdout!r} no longer matches the record's {final['stdout_preview']!r}: "
+        "the frozen executor overwrote the outputs after losing its lease")
+    assert doc["completed_at"] == final["completed_at"] and doc["stdout_preview"] == final["stdout_preview"], (
+        "the S3 result document no longer matches the record", doc, final)
+    assert frozen.alive, "the resumed executor died"
