@@ -909,7 +909,6 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
         "dynamodb:BatchWriteItem",
         "s3:DeleteObject",
         "s3:ListBucket",
-        "sqs:SendMessage",
         "sqs:PurgeQueue",
         "sqs:DeleteQueue",
     }
@@ -921,6 +920,7 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",
         "sqs:GetQueueUrl",
         "sqs:GetQueueAttributes",
         "s3:GetObject",
@@ -929,7 +929,8 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
     }
     own_queue = {"Fn::GetAtt": [f"Queue{L}", "Arn"]}
     own_dlq = {"Fn::GetAtt": [f"Queue{L}Dlq", "Arn"]}
-    for action in ("sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"):
+    # SendMessage only to its own queue: the hand-back of a job on shutdown.
+    for action in ("sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"):
         assert _resources_for(sts, action) == [own_queue], f"{action} on other queues"
     # Receive (and find) its own queue, and peek at its own DLQ for the dead-letter sweep.
     for action in ("sqs:ReceiveMessage", "sqs:GetQueueUrl"):
@@ -1025,6 +1026,7 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "claims.renew": "dynamodb:UpdateItem",
         "claims.extend": "dynamodb:UpdateItem",
         "queue.receive": "sqs:ReceiveMessage",
+        "queue.send": "sqs:SendMessage",
         "queue.receive_dlq": "sqs:ReceiveMessage",
         "queue.delete": "sqs:DeleteMessage",
         "queue.change_visibility": "sqs:ChangeMessageVisibility",
