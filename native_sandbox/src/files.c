@@ -26,6 +26,19 @@ int open_output_at(int dfd, const char *name)
     return openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
+/* --stdout/--stderr (and --stdin): never inside the workdir, whose contents (links included)
+ * the program controls. */
+bool path_in_workdir(const char *path, const char *workdir)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) { if (slash == dir) slash[1] = 0; else *slash = 0; } else strcpy(dir, ".");
+    if (!realpath(dir, real)) return false;
+    size_t wl = strlen(workdir);
+    return !strcmp(real, workdir) || (!strncmp(real, workdir, wl) && real[wl] == '/');
+}
+
 int open_output_path(const char *path)
 {
     char dir[PATH_MAX];

@@ -339,6 +339,10 @@ int main(int argc, char **argv)
             ntests++;
         }
     } else {
+        const char *paths[] = { c->stdin_path, c->stdout_path, c->stderr_path };
+        for (int i = 0; i < 3; i++)
+            if (paths[i] && path_in_workdir(paths[i], real))
+                die("%s must not be inside the workdir %s (the program controls its contents)", paths[i], real);
         single_in = open(c->stdin_path ? c->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC | (c->stdin_path ? O_NOFOLLOW : 0));
         if (single_in < 0) die("stdin %s: %s", c->stdin_path, strerror(errno));
         if (c->stdout_path) {

@@ -137,6 +137,7 @@ extern struct sandbox G;
 /* files.c */
 int open_output_at(int dfd, const char *name);
 int open_output_path(const char *path);
+bool path_in_workdir(const char *path, const char *workdir);
 char *resolve_program(const char *prog, const char *workdir);
 
 /* keeper.c */

@@ -151,3 +151,11 @@ def test_symlinked_program_in_workdir_refused(sandbox_bin, tmp_path):
     (tmp_path / "box" / "main").symlink_to("/bin/true")
     r = run(BASE + ["--workdir", str(tmp_path / "box"), "--", "./main"])
     assert r.returncode != 0 and "symlink" in r.stderr
+
+
+def test_single_run_files_inside_workdir_refused(sandbox_bin, tmp_path):
+    (tmp_path / "box").mkdir()
+    r = run(BASE + ["--workdir", str(tmp_path / "box"), "--stdin", "/dev/null",
+                    "--stdout", str(tmp_path / "box" / "out"), "--stderr", str(tmp_path / "err"), "--", "/bin/true"])
+    assert r.returncode != 0 and "inside the workdir" in r.stderr
+    assert not (tmp_path / "box" / "out").exists()
