@@ -103,3 +103,65 @@ def wait_health_ok(fs: FaultStack, timeout: float) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+HUNG_BOUND_S = 35.0
+
+
+@pytest.mark.timeout(400)
+def test_hung_endpoint_gateway_answers_in_bounded_time(fs: FaultStack) -> None:
+    """The endpoint hangs instead of refusing (SIGSTOP to the emulator: connections are
+    accepted by the kernel, nothing answers). /health must say 503 within seconds, and the
+    API must answer (503, error shape) within about one read timeout rather than hold
+    requests for minutes while clients give up and resubmit. Afterwards everything recovers."""
+    import os
+    import signal as sig
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert fs.emulator is not None and fs.emulator.pid is not None
+    job_id = fs.submit_ok("python", "print(input())\n", [{"input": "hung\n", "expected": "hung\n"}])
+    timings: dict[str, tuple[float, int]] = {}
+
+    def timed(name: str, fn) -> None:  # type: ignore[no-untyped-def]
+        t0 = time.monotonic()
+        try:
+            resp = fn()
+            timings[name] = (time.monotonic() - t0, resp.status_code)
+            if resp.status_code >= 400 and name != "health":
+                assert_error_shape(resp)
+        except Exception as exc:  # noqa: BLE001 - a client-side timeout counts as no answer
+            timings[name] = (time.monotonic() - t0, -1)
+            print(f"[hung] {name}: {type(exc).__name__}")
+
+    import httpx
+
+    client = httpx.Client(base_url=fs.base_url, timeout=httpx.Timeout(60.0, connect=5.0))
+    os.kill(fs.emulator.pid, sig.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [
+                pool.submit(timed, "health", lambda: client.get("/health")),
+                pool.submit(timed, "submit", lambda: client.post("/submit", json={"language": "python",
+                                                                                   "code": "print(1)\n"})),
+                pool.submit(timed, "status", lambda: client.get(f"/status/{job_id}")),
+            ]
+            for f in futures:
+                f.result()
+    finally:
+        os.kill(fs.emulator.pid, sig.SIGCONT)
+        client.close()
+    print(f"[hung] answers while the endpoint hung: { {k: (round(t, 1), s) for k, (t, s) in timings.items()} }")
+    # Recovery first (so a failure below still proves the stack came back).
+    assert wait_health_ok(fs, 60), "gateway /health did not recover"
+    result = fs.wait_result(job_id, timeout=120)
+    assert result["status"] == "completed" and result["verdict"] == "ACCEPTED", result
+    after = fs.submit_ok("python", "print(2)\n", [{"input": "", "expected": "2\n"}])
+    assert fs.wait_result(after, timeout=120)["verdict"] == "ACCEPTED"
+
+    health_s, health_status = timings["health"]
+    assert health_status == 503 and health_s < 10, timings
+    slow = {k: v for k, v in timings.items() if v[0] > HUNG_BOUND_S or v[1] in (-1, 500)}
+    assert not slow, (f"requests held > {HUNG_BOUND_S}s (-1: no answer within the client's 60 s) while the "
+                      f"endpoint hung: {timings}")
+    for name in ("submit", "status"):
+        assert timings[name][1] == 503, timings
