@@ -14,7 +14,6 @@
 #define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SANDBOX_UID 64000
 #define JAVA_HEADROOM_MB 256      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
-#define PYTHON_HEADROOM_MB 0
 #define MAX_SLOTS 64
 
 typedef enum { PROF_C, PROF_CPP, PROF_JAVA, PROF_PYTHON, PROF_COMPILE } profile_t;
