@@ -5,8 +5,9 @@
  *   /lib* /sbin /etc (shadow files hidden), minimal /dev, the workdir at its own path, then
  *   pivot_root into it.  The host tree is gone from the helper's view after this; everything
  *   it still needs (tests dir, output files, cgroup files) is held as file descriptors.
- * Per run (keeper = PID 1 of a fresh PID+mount+IPC+UTS namespace): fresh /proc, private tmpfs
- *   /tmp (+ workdir re-bound if it lives under /tmp), hostname.
+ * Per run (keeper = PID 1 of a fresh PID+mount namespace): fresh /proc, private tmpfs /tmp,
+ *   and for the run profiles a copy-on-write overlay of the workdir (upper layer on its own
+ *   size-limited tmpfs; read-only bind as the fallback, re-bound if it lives under /tmp).
  * Per program child: cgroups, fds 0-2, rlimits, cwd, signals, caps/uid drop, fds > 2 closed,
  *   no_new_privs, seccomp, execve with a clean env. */
 #include "sandbox.h"
@@ -231,32 +232,100 @@ int isolation_setup_once(struct sandbox *sb)
     }
     TRI("mount tree + pivot");
     c->ns_mount = true;
+    /* run profiles: a per-run copy-on-write workdir (each keeper falls back to the read-only
+     * bind if the kernel refuses the overlay) */
+    c->workdir = sb->workdir_rw || getenv("CODEPIPE_SANDBOX_NO_OVERLAY") ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
 }
 
+const char *workdir_mode_name(int mode)
+{
+    return mode == WORKDIR_OVERLAY ? "overlay" : mode == WORKDIR_READONLY ? "readonly" : "host";
+}
+
+/* The run's copy-on-write workdir.  lower_fd: an O_PATH fd (opened in this mount namespace) of
+ * the read-only bind of the real workdir.  A tmpfs is mounted on the workdir's own path and
+ * holds the overlay's upper and work dirs; the overlay (lower = the real workdir, through
+ * /proc/self/fd so no path needs escaping) is then mounted on top of it at the same path, so
+ * the tmpfs is covered and unreachable.  Both die with the run's mount namespace: nothing to
+ * clean up, nothing written to the host.  The tmpfs is size-limited like /tmp (= the memory
+ * limit) and its pages are charged to the writer's memory cgroup.  On failure the tmpfs is
+ * taken off again and the read-only bind is what the program gets. */
+static int mount_workdir_overlay(struct sandbox *sb, int lower_fd)
+{
+    const char *wd = sb->workdir_real;
+    struct stat lst;
+    char opts[320];
+    int tfd = -1, ufd = -1, kfd = -1, e;
+    if (fstat(lower_fd, &lst) < 0) return -1;
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=700,nr_inodes=4096", sb->cfg.memory_mb);
+    if (mount("codepipe-cow", wd, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
+    tfd = open(wd, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (tfd < 0) goto fail;
+    /* the upper root dir gives the merged workdir its owner and mode: the program's uid owns
+     * its cwd (as after the compile step's fchown); files and subdirs keep their own */
+    if (mkdirat(tfd, "u", 0700) < 0 || mkdirat(tfd, "w", 0700) < 0) goto fail;
+    if (sb->caps.uid_switch && fchownat(tfd, "u", sb->uid, sb->gid, AT_SYMLINK_NOFOLLOW) < 0) goto fail;
+    if (fchmodat(tfd, "u", (lst.st_mode & 0755) | 0700, 0) < 0) goto fail;
+    ufd = openat(tfd, "u", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    kfd = openat(tfd, "w", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ufd < 0 || kfd < 0) goto fail;
+    int n = snprintf(opts, sizeof(opts), "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d",
+                     lower_fd, ufd, kfd);
+    /* no index / metacopy: nothing persists, and a plain upper layer is the simplest to reason
+     * about; in a user namespace the overlay's own xattrs must be user.* ones */
+    static const char *const extra[] = { ",index=off,metacopy=off", ",userxattr", "", NULL };
+    int r = -1;
+    for (int i = 0; extra[i] && r < 0; i++) {
+        if (!sb->caps.userns_used && i == 1) continue;
+        snprintf(opts + n, sizeof(opts) - (size_t)n, "%s", extra[i]);
+        r = mount("codepipe-workdir", wd, "overlay", MS_NOSUID | MS_NODEV, opts);
+    }
+    if (r < 0) goto fail;
+    close(tfd); close(ufd); close(kfd);
+    return 0;
+fail:
+    e = errno;
+    if (tfd >= 0) close(tfd);
+    if (ufd >= 0) close(ufd);
+    if (kfd >= 0) close(kfd);
+    umount2(wd, MNT_DETACH);
+    errno = e;
+    return -1;
+}
+
 /* Keeper (PID 1 of the run's namespaces): per-run mounts. */
-int isolation_setup_run(struct sandbox *sb)
+int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
 {
     if (!sb->caps.ns_mount) return 0;
     /* hidepid: the program (another uid) does not even see the keeper, PID 1 */
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
+    bool cow = sb->caps.workdir == WORKDIR_OVERLAY && !*sb->overlay_broken;
     int wfd = -1;
-    if (sb->workdir_under_tmp) {
+    if (sb->workdir_under_tmp || cow) {
+        /* this namespace's copy of the read-only bind (overlay wants a mount of our namespace) */
         wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (wfd < 0) return -1;
     }
     char opts[64];
     snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
-    if (wfd >= 0) {
+    if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
+    if (sb->trace) sh->ts[12] = now_us();      /* /proc + /tmp done; then the workdir */
+    if (cow && mount_workdir_overlay(sb, wfd) < 0) {
+        int e = errno;
+        if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))
+            warnx_("warning: overlayfs refused for the workdir (%s): the workdir is read-only", strerror(e));
+        cow = false;
+    }
+    if (!cow && sb->workdir_under_tmp) {
         char src[64];
-        if (mkdir_p(sb->workdir_real, 0755) < 0) return -1;
         snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
         if (mount(src, sb->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
-        close(wfd);
     }
+    if (wfd >= 0) close(wfd);
     return 0;
 }
 

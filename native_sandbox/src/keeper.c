@@ -120,7 +120,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     int stage = -1;
     errno = 0;
     int setup = in_fd < 0 ? open_test_files(sb, idx, &in_fd, &out_fd, &err_fd, &stage) : 0;
-    if (setup == 0) { stage = -1; setup = isolation_setup_run(sb); }
+    if (setup == 0) { stage = -1; setup = isolation_setup_run(sb, shp); }
     int setup_errno = errno ? errno : EINVAL;
     shp->exec_errno = 0;
     shp->t_go = 0;

@@ -176,9 +176,9 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
     if (sb->trace) {
         volatile long long *ts = sb->shared[r->sh].ts;
         long long now = now_us();
-        fprintf(stderr, "trace test %d: prepared [keeper mounts %lld fork %lld cgroup %lld fds %lld privs %lld "
+        fprintf(stderr, "trace test %d: prepared [keeper mounts %lld (workdir %lld) fork %lld cgroup %lld fds %lld privs %lld "
                 "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
-                res[r->idx].test, ts[1] - ts[0], ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
+                res[r->idx].test, ts[1] - ts[0], ts[12] ? ts[1] - ts[12] : 0, ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
                 ts[6] - ts[5], ts[7] - ts[6], ts[7] - r->t_go, ts[10] - r->t_go, ts[11] - ts[10], ts[8] - ts[11], ts[9] - ts[8], now - ts[9], now - r->t_go);
     }
 }
@@ -365,9 +365,11 @@ int main(int argc, char **argv)
     /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
      * the idle one ahead of time */
     sb->ncg = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
-    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2, PROT_READ | PROT_WRITE,
+    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
+    /* the slots' pages are followed by one int shared by every keeper: the overlay was refused */
+    sb->overlay_broken = (volatile int *)(sb->shared + MAX_SLOTS * 2);
 
     if (c->profile == PROF_COMPILE && geteuid() == 0 && c->workdir) {   /* never an implicit cwd */
         /* the compiler writes its output into the workdir: hand it to the sandbox uid, through
@@ -383,6 +385,7 @@ int main(int argc, char **argv)
     TR("cgroups");
     isolation_setup_once(sb);
     TR("namespaces+mount tree");
+    if (sb->trace) fprintf(stderr, "trace setup: workdir %s\n", sb->workdir_rw ? "read-write" : workdir_mode_name(sb->caps.workdir));
     /* Not dumpable: processes of the same uid (the program, when we cannot switch uid) cannot
      * ptrace us or read our /proc/PID/environ, mem, fds. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -9,7 +9,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +75,30 @@ static int try_seccomp(void *arg)
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? 0 : 1;
 }
 
+/* A throw-away overlay (tmpfs upper, like a run's workdir) in a private mount namespace. */
+static int try_overlay(void *arg)
+{
+    (void)arg;
+    if (enter_userns_if_needed() < 0 || unshare(CLONE_NEWNS) < 0) return 1;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return 1;
+    if (mount("codepipe-probe", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=700") < 0) return 1;
+    static const char *const dirs[] = { "/tmp/l", "/tmp/u", "/tmp/w", "/tmp/m", NULL };
+    for (int i = 0; dirs[i]; i++) if (mkdir(dirs[i], 0700) < 0) return 1;
+    const char *base = "lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w";
+    char opts[128];
+    static const char *const extra[] = { ",index=off,metacopy=off", ",userxattr", "", NULL };
+    int r = -1;
+    for (int i = 0; extra[i] && r < 0; i++) {
+        snprintf(opts, sizeof(opts), "%s%s", base, extra[i]);
+        r = mount("codepipe-probe", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts);
+    }
+    if (r < 0) return 1;
+    int fd = open("/tmp/m/f", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return 1;
+    close(fd);
+    return 0;
+}
+
 void probe_host(struct host_caps *c)
 {
     memset(c, 0, sizeof(*c));
@@ -86,6 +112,8 @@ void probe_host(struct host_caps *c)
     c->userns_used = !c->root && c->ns_mount;
     c->seccomp = try_child(try_seccomp, NULL);
     c->uid_switch = c->root && try_child(try_setuid, NULL);
+    c->workdir = !c->ns_mount ? WORKDIR_HOST :
+                 !getenv("CODEPIPE_SANDBOX_NO_OVERLAY") && try_child(try_overlay, NULL) ? WORKDIR_OVERLAY : WORKDIR_READONLY;
     c->cgroup = 0;
     if (!getenv("CODEPIPE_SANDBOX_NO_CGROUP")) {
         int v = cgroup_detect_version();
@@ -112,8 +140,8 @@ void print_probe(const struct host_caps *c)
            b(c->ns_user), b(c->userns_used),
            c->cgroup == 1 ? "v1" : c->cgroup == 2 ? "v2" : "none");
     if (c->cgroup) cgroup_describe(stdout); else fputs("[]", stdout);
-    printf(", \"seccomp\": %s, \"uid_switch\": %s, \"sandbox_uid\": %d, \"level\": \"%s\"}\n",
+    printf(", \"seccomp\": %s, \"uid_switch\": %s, \"sandbox_uid\": %d, \"workdir\": \"%s\", \"level\": \"%s\"}\n",
            b(c->seccomp), b(c->uid_switch), c->uid_switch ? (int)G.uid : (int)geteuid(),
-           probe_level(c));
+           workdir_mode_name(c->workdir), probe_level(c));
     fflush(stdout);
 }

@@ -42,7 +42,10 @@ struct host_caps {
     int cgroup;           /* 0 none, 1 v1, 2 v2 */
     bool seccomp;
     bool uid_switch;
+    int workdir;          /* what run profiles get: WORKDIR_HOST / _READONLY / _OVERLAY */
 };
+enum { WORKDIR_HOST = 0, WORKDIR_READONLY = 1, WORKDIR_OVERLAY = 2 };
+const char *workdir_mode_name(int mode);
 
 /* Per-slot cgroup state (one set of cgroups per parallel slot). */
 struct cg_slot {
@@ -101,7 +104,7 @@ struct cg_snapshot {
 struct slot_shared {
     volatile int exec_errno;
     volatile int setup_stage;
-    volatile long long ts[12];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
+    volatile long long ts[13];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
     volatile long long t_go;       /* when the program child got "go" (wall clock start) */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.trace) (sh)->ts[n] = now_us(); } while (0)
@@ -115,6 +118,7 @@ struct sandbox {
     char *workdir_real;            /* absolute workdir path (same path inside the sandbox) */
     bool workdir_under_tmp;
     bool workdir_rw;
+    volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
     int tests_fd;                  /* --tests DIR */
     struct sock_fprog bpf;         /* compiled seccomp filter */
     bool have_bpf;
@@ -156,7 +160,7 @@ const char *probe_level(const struct host_caps *c);
 
 /* isolation.c */
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
-int isolation_setup_run(struct sandbox *sb);       /* keeper: /proc, /tmp */
+int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
     __attribute__((noreturn));

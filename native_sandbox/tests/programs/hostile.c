@@ -1,6 +1,7 @@
 /* One binary, many behaviours: `hostile MODE [ARGS]`.  Used by test_hostile.py. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -198,6 +199,79 @@ int main(int argc, char **argv)
             int r = symlink(argv[2], names[i]);
             printf("symlink %s -> %s: %s\n", names[i], argv[2], r ? strerror(errno) : "ok");
         }
+        return 0;
+    }
+    if (!strcmp(m, "cow")) {            /* writable workdir: what do I see, then vandalise it */
+        const char *prog = argc > 2 ? argv[2] : "main";
+        char line[64] = "";
+        if (!fgets(line, sizeof(line), stdin)) line[0] = 0;
+        line[strcspn(line, "\n")] = 0;
+        /* 1. what is here (sorted by the test), and the program's bytes */
+        DIR *d = opendir(".");
+        struct dirent *de;
+        printf("ls:");
+        while (d && (de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            struct stat st;
+            lstat(de->d_name, &st);
+            printf(" %s:%c", de->d_name, S_ISLNK(st.st_mode) ? 'l' : S_ISDIR(st.st_mode) ? 'd' : 'f');
+        }
+        printf("\n");
+        if (d) closedir(d);
+        unsigned long long h = 1469598103934665603ULL, size = 0;
+        int fd = open(prog, O_RDONLY | O_NOFOLLOW);
+        unsigned char buf[4096];
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+            for (ssize_t i = 0; i < n; i++, size++) h = (h ^ buf[i]) * 1099511628211ULL;
+        if (fd >= 0) close(fd);
+        printf("prog: %llu %016llx\n", size, h);
+        /* 2. a file in the cwd, read back */
+        FILE *f = fopen("out.txt", "w");
+        if (!f) { printf("out.txt: %s\n", strerror(errno)); return 1; }
+        fprintf(f, "run %s\n", line);
+        fclose(f);
+        printf("readback: ");
+        cat("out.txt");
+        /* 3. overwrite the program in place, replace it, plant links */
+        fd = open(prog, O_WRONLY | O_TRUNC);
+        printf("overwrite %s: %s\n", prog, fd < 0 ? strerror(errno) : (write(fd, "garbage\n", 8) == 8 ? "ok" : strerror(errno)));
+        if (fd >= 0) close(fd);
+        for (int i = 3; i < argc; i++) {     /* more files to overwrite in place (copy-up) */
+            fd = open(argv[i], O_WRONLY | O_TRUNC);
+            printf("overwrite %s: %s\n", argv[i], fd < 0 ? strerror(errno) : (write(fd, "garbage\n", 8) == 8 ? "ok" : strerror(errno)));
+            if (fd >= 0) close(fd);
+        }
+        fd = open("newprog", O_WRONLY | O_CREAT | O_EXCL, 0755);
+        if (fd >= 0) { if (write(fd, "#!/bin/sh\n", 10) < 0) {} close(fd); }
+        printf("rename over %s: %s\n", prog, rename("newprog", prog) ? strerror(errno) : "ok");
+        printf("unlink %s: %s\n", prog, unlink(prog) ? strerror(errno) : "ok");
+        const char *links[][2] = { { "/etc/passwd", "x" }, { "/etc/passwd", "1.out" }, { "/etc/passwd", prog } };
+        for (int i = 0; i < 3; i++)
+            printf("symlink %s -> %s: %s\n", links[i][1], links[i][0], symlink(links[i][0], links[i][1]) ? strerror(errno) : "ok");
+        printf("mkdir sub: %s\n", mkdir("sub", 0755) ? strerror(errno) : "ok");
+        printf("chmod .: %s\n", chmod(".", 0777) ? strerror(errno) : "ok");
+        return 0;
+    }
+    if (!strcmp(m, "fill")) {           /* fill the cwd with files of argv[2] KB until an error */
+        long kb = argc > 2 ? atol(argv[2]) : 512, max_mb = argc > 3 ? atol(argv[3]) : 4096;
+        char *chunk = calloc(1, 64 * 1024);
+        long total = 0;
+        for (int i = 0; total < max_mb * 1024; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "fill%d", i);
+            int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0) { printf("fill: %ld KB: open: %s\n", total, strerror(errno)); return 1; }
+            for (long k = 0; k < kb; k += 64) {
+                if (write(fd, chunk, 64 * 1024) != 64 * 1024) {
+                    printf("fill: %ld KB: write: %s\n", total, strerror(errno));
+                    return 1;
+                }
+                total += 64;
+            }
+            close(fd);
+        }
+        printf("fill: %ld KB: no error\n", total);
         return 0;
     }
     if (!strcmp(m, "unshare")) {
