@@ -4,7 +4,8 @@
 Runs a trivial C program (reads two numbers, prints their sum) over N test inputs through
 `native_sandbox/build/sandbox --tests` at --parallel 1 and 2, and the same binary on the same
 inputs with a bare fork+exec+wait loop in a tiny C harness (same parallelism, same fresh
-stdin/stdout/stderr files, same cwd), interleaved with the helper runs; then Java and Python hello-world startup through the helper vs. bare.
+stdin/stdout/stderr files, same cwd), interleaved with the helper runs; then Java and Python
+hello-world startup through the helper vs. bare.
 Prints a markdown table.  Only prints; never asserts timing.
 
     python3 bench/sandbox_overhead.py [-n 200] [--repeat 3]
@@ -148,8 +149,8 @@ def main() -> None:
 
         rows = []
         for par in (1, 2):
-            h, b = best_pair(lambda: run_helper(helper_cmd("c", box, tests, ["./main"], par), args.n),
-                             lambda: run_bare(["./main"], box, tests, args.n, par), tests, args.repeat)
+            h, b = best_pair(lambda par=par: run_helper(helper_cmd("c", box, tests, ["./main"], par), args.n),
+                             lambda par=par: run_bare(["./main"], box, tests, args.n, par), tests, args.repeat)
             rows.append((f"C trivial, {args.n} tests, --parallel {par}", h / args.n * 1000, b / args.n * 1000))
 
         # startup: Java and Python hello world, one test each invocation

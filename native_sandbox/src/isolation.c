@@ -274,10 +274,11 @@ static int mount_workdir_overlay(struct sandbox *sb, int lower_fd)
                      lower_fd, ufd, kfd);
     /* no index / metacopy: nothing persists, and a plain upper layer is the simplest to reason
      * about; in a user namespace the overlay's own xattrs must be user.* ones */
-    static const char *const extra[] = { ",index=off,metacopy=off", ",userxattr", "", NULL };
+    static const char *const root_extra[] = { ",index=off,metacopy=off", "", NULL };
+    static const char *const userns_extra[] = { ",userxattr,index=off,metacopy=off", ",index=off,metacopy=off", "", NULL };
+    const char *const *extra = sb->caps.userns_used ? userns_extra : root_extra;
     int r = -1;
     for (int i = 0; extra[i] && r < 0; i++) {
-        if (!sb->caps.userns_used && i == 1) continue;
         snprintf(opts + n, sizeof(opts) - (size_t)n, "%s", extra[i]);
         r = mount("codepipe-workdir", wd, "overlay", MS_NOSUID | MS_NODEV, opts);
     }

@@ -86,10 +86,12 @@ static int try_overlay(void *arg)
     for (int i = 0; dirs[i]; i++) if (mkdir(dirs[i], 0700) < 0) return 1;
     const char *base = "lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w";
     char opts[128];
-    static const char *const extra[] = { ",index=off,metacopy=off", ",userxattr", "", NULL };
+    static const char *const extra[] = { ",index=off,metacopy=off", "", NULL };
+    static const char *const userns_extra[] = { ",userxattr,index=off,metacopy=off", ",index=off,metacopy=off", "", NULL };
+    const char *const *ex = geteuid() == 0 ? extra : userns_extra;
     int r = -1;
-    for (int i = 0; extra[i] && r < 0; i++) {
-        snprintf(opts, sizeof(opts), "%s%s", base, extra[i]);
+    for (int i = 0; ex[i] && r < 0; i++) {
+        snprintf(opts, sizeof(opts), "%s%s", base, ex[i]);
         r = mount("codepipe-probe", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts);
     }
     if (r < 0) return 1;

@@ -4,6 +4,7 @@ sandbox cannot fork-bomb the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -54,14 +55,10 @@ def _setup_pids_cgroup() -> None:
 
 def _remove_tree(d: Path) -> None:
     for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
+        with contextlib.suppress(OSError):
             sub.rmdir()
-        except OSError:
-            pass
-    try:
+    with contextlib.suppress(OSError):
         d.rmdir()
-    except OSError:
-        pass
 
 
 def _preexec() -> None:
@@ -106,10 +103,8 @@ class Result:
                  *sorted((self.job / "tests").glob("*.err"))]
         for p in files:
             if p.is_file() and not p.is_symlink():
-                try:
+                with contextlib.suppress(OSError):
                     parts.append(p.read_text(errors="replace"))
-                except OSError:
-                    pass
         return "\n".join(parts)
 
 
@@ -267,7 +262,5 @@ def probe() -> dict[str, Any]:
 
 
 def kill_quietly(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

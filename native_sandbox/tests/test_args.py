@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-
 from conftest import BIN, helper_env
 
 BASE = ["--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64", "--output-kb", "64"]
@@ -18,7 +17,8 @@ def run(args, **kw):
 
 @pytest.mark.parametrize("args", [
     [],
-    ["--profile", "rust", "--time-ms", "1", "--wall-ms", "1", "--memory-mb", "64", "--output-kb", "1", "--", "/bin/true"],
+    ["--profile", "rust", "--time-ms", "1", "--wall-ms", "1", "--memory-mb", "64", "--output-kb", "1",
+     "--", "/bin/true"],
     BASE[:-2] + ["--", "/bin/true"],                       # missing --output-kb
     BASE + ["--time-ms", "abc", "--", "/bin/true"],
     BASE + ["--time-ms", "-5", "--", "/bin/true"],
@@ -122,6 +122,7 @@ def test_stdout_and_stderr_same_file(sb, isolated):
     job = sb.job(["hostile"])
     (job / "in").write_text("")
     import subprocess as sp
+
     from conftest import BIN, helper_env
     p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
                 "--output-kb", "64", "--workdir", str(job / "box"), "--stdin", str(job / "in"),
@@ -137,6 +138,7 @@ def test_default_stdin_stdout(sb, isolated):
     # no --stdin/--stdout/--stderr: stdin is /dev/null, output counted but discarded
     job = sb.job(["hostile"])
     import subprocess as sp
+
     from conftest import BIN, helper_env
     p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
                 "--output-kb", "8", "--workdir", str(job / "box"), "--", "./hostile", "flood"],

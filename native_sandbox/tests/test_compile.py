@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_UID, wait_no_uid_processes
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -88,7 +87,8 @@ def test_no_leftovers(sb):
 
 def test_cpp_program_compiles_and_runs(sb):
     job = sb.job(["cpp_ok.cpp"])
-    r = compile_(sb, ["/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "cpp_ok.cpp", "-pthread"], [], job=job)
+    r = compile_(sb, ["/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "cpp_ok.cpp", "-pthread"], [],
+                 job=job)
     assert r.run["status"] == "OK", (r.run, r.err())
     r = sb.run(["./main"], profile="cpp", tests=["1000\n", "10\n"], parallel=2, job=job)
     assert [x["status"] for x in r.runs] == ["OK", "OK"], r.runs

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, CANARY_VALUE, _preexec, helper_env
 
 NOBODY = 65534

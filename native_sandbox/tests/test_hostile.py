@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import CANARY_VALUE, TEST_PIDS_CGROUP, TEST_UID, kill_quietly, uid_processes, wait_no_uid_processes
+from conftest import CANARY_VALUE, TEST_UID, wait_no_uid_processes
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -238,6 +237,7 @@ def test_symlinked_input_refused(sb, tmp_path):
     # (the Runner passed --stdin/--stdout too: rebuild the call in plain --tests form)
     import json
     import subprocess as sp
+
     from conftest import BIN, helper_env
     p = sp.run([str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "2000", "--memory-mb", "64",
                 "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"), "--",

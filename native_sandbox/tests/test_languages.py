@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import TEST_UID, wait_no_uid_processes
 from test_hostile import listener  # noqa: F401  (fixture)
 

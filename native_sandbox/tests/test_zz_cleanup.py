@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, HELPER_PIDS, TEST_PIDS_CGROUP, TEST_UID, _preexec, helper_env, probe, wait_no_uid_processes
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -105,7 +104,8 @@ def test_sigkilled_helper_leaves_no_processes(sb):
     job = sb.job(["hostile"])
     (job / "tests" / "1.in").write_text("\n")
     cmd = [str(BIN), "--profile", "c", "--time-ms", "20000", "--wall-ms", "30000", "--memory-mb", "64",
-           "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"), "--", "./hostile", "sleep"]
+           "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
+           "--", "./hostile", "sleep"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(), preexec_fn=_preexec)
     HELPER_PIDS.append(p.pid)
     deadline = time.monotonic() + 5
