@@ -223,3 +223,37 @@ def test_unprivileged_user_namespace_mode(progs):
         assert our_mounts(str(d)) == []
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare")
+def test_kernel_refusing_the_overlay_falls_back_to_read_only(progs):
+    """A workdir that already is an overlay of an overlay: one more layer exceeds the kernel's
+    stacking depth and the mount is refused (EINVAL).  The runs still work, read-only, with one
+    warning.  The host-side overlays live in a private mount namespace of `unshare -m`."""
+    d = Path(tempfile.mkdtemp(prefix="codepipe-cow-nested-", dir="/var/tmp"))
+    try:
+        os.chmod(d, 0o755)
+        for sub in ("l", "u1", "w1", "m1", "u2", "w2", "job/box", "job/tests"):
+            (d / sub).mkdir(parents=True)
+            os.chmod(d / sub, 0o755)
+        shutil.copy2(progs / "hostile", d / "l" / "hostile")
+        for i in (1, 2, 3):
+            (d / "job" / "tests" / f"{i}.in").write_text("\n")
+        box = d / "job" / "box"
+        cmd = [str(BIN), "--profile", "c", "--time-ms", "1000", "--wall-ms", "3000", "--memory-mb", "64",
+               "--output-kb", "64", "--workdir", str(box), "--tests", str(d / "job" / "tests"),
+               "--", "./hostile", "write", str(box / "new")]
+        script = (f"mount -t overlay o1 -o lowerdir={d}/l,upperdir={d}/u1,workdir={d}/w1 {d}/m1 && "
+                  f"mount -t overlay o2 -o lowerdir={d}/m1,upperdir={d}/u2,workdir={d}/w2 {box} && "
+                  f"exec {' '.join(cmd)}")
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], capture_output=True,
+                           text=True, env=helper_env(), preexec_fn=_preexec, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert [x["status"] for x in json.loads(p.stdout)] == ["OK"] * 3
+        assert p.stderr.count("overlayfs refused for the workdir") == 1, p.stderr
+        for i in (1, 2, 3):
+            assert "Read-only file system" in (d / "job" / "tests" / f"{i}.out").read_text()
+        assert list((d / "u2").iterdir()) == [] and not (d / "l" / "new").exists()
+        assert our_mounts(str(d)) == []
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
