@@ -80,6 +80,22 @@ static void add_zombie(pid_t p)
     else waitpid(p, &st, 0);
 }
 
+/* The keeper that last used each cgroup set.  Its run's tmpfs pages (/tmp and the workdir's
+ * upper layer) stay charged to that cgroup until its mount namespace is gone, i.e. until the
+ * keeper has exited; the set's next run must not start with them in its baseline. */
+static pid_t cg_last_keeper[2 * MAX_SLOTS];
+
+static void wait_keeper_gone(pid_t p)
+{
+    for (int i = 0; i < nzombies; i++) {
+        if (zombies[i] != p) continue;
+        int st;
+        while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+        zombies[i] = zombies[--nzombies];
+        return;
+    }
+}
+
 static int clone_flags(struct sandbox *sb)
 {
     int f = 0;
@@ -120,6 +136,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
 {
     int p[2];
     res[idx].status = ST_IE;
+    if (cg_last_keeper[cg] > 0) wait_keeper_gone(cg_last_keeper[cg]);   /* reported: exiting */
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
@@ -139,6 +156,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
         return false;
     }
     r->state = R_PREPARED;
+    cg_last_keeper[cg] = pid;
     r->keeper = pid;
     r->rep_fd = p[0];
     r->idx = idx;

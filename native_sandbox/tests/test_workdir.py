@@ -257,3 +257,15 @@ def test_kernel_refusing_the_overlay_falls_back_to_read_only(progs):
         assert our_mounts(str(d)) == []
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_files_written_count_as_memory_of_their_own_run_only(sb, parallel):
+    # 100 MB of files per run under a 160 MB limit: the previous run of the same cgroup set must
+    # be gone (namespace, tmpfs pages uncharged) before the next one starts, so every run fits
+    # and reports its own ~100 MB
+    r = sb.run(["./hostile", "fill", "512", "100"], tests=["\n"] * 5, parallel=parallel, memory_mb=160,
+               time_ms=5000, wall_ms=10000)
+    assert [x["status"] for x in r.runs] == ["OK"] * 5, r.runs
+    assert all(100 * 1024 <= x["memory_kb"] <= 110 * 1024 for x in r.runs), r.runs
+    assert all(r.out(i) == "fill: 102400 KB: no error\n" for i in range(1, 6))
