@@ -321,6 +321,7 @@ int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
             warnx_("warning: overlayfs refused for the workdir (%s): the workdir is read-only", strerror(e));
         cow = false;
     }
+    sb->run_overlay = cow;
     if (!cow && sb->workdir_under_tmp) {
         char src[64];
         snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);

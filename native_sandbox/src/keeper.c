@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -198,6 +199,14 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     if (shp->t_go && write(go_wr, "g", 1) != 1) { /* cannot happen */ }
     getrusage(RUSAGE_CHILDREN, &rep.ru);
     measure_outputs(sb, out_fd, err_fd, &rep);
+    if (sb->caps.ns_mount) {
+        /* data pages left in our tmpfs mounts stay charged to the run's cgroup until our mount
+         * namespace is gone: the helper then waits for our exit before reusing the cgroup set.
+         * (statfs of the overlay reports its upper layer, i.e. our tmpfs.) */
+        struct statfs fs;
+        rep.tmpfs_used = statfs("/tmp", &fs) < 0 || fs.f_bfree != fs.f_blocks ||
+                         (sb->run_overlay && (statfs(sb->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
+    }
     STAGE(shp, 9);
     write_full(rep_fd, &rep, sizeof(rep));
     _exit(0);

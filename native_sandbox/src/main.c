@@ -205,6 +205,8 @@ static void finish_run(struct sandbox *sb, struct running *r, struct run_result 
                        const struct keeper_report *rep, bool ok, const struct cg_snapshot *snap)
 {
     classify(sb, snap, ok ? rep : NULL, &res[r->idx]);
+    /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
+    if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
     close(r->rep_fd);
     add_zombie(r->keeper);
     r->state = R_FREE;

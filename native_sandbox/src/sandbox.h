@@ -88,6 +88,7 @@ struct keeper_report {
     long long stdout_bytes, stderr_bytes;   /* after truncation to the limit */
     long long total_bytes;                  /* stdout + stderr before truncation */
     bool oom_marker;       /* java OutOfMemoryError / python MemoryError on stderr */
+    bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
 };
 enum { STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
 #define KEEPER_MAGIC 0x6b656570
@@ -118,6 +119,7 @@ struct sandbox {
     char *workdir_real;            /* absolute workdir path (same path inside the sandbox) */
     bool workdir_under_tmp;
     bool workdir_rw;
+    bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
     volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
     int tests_fd;                  /* --tests DIR */
     struct sock_fprog bpf;         /* compiled seccomp filter */
