@@ -1,4 +1,5 @@
-/* The keeper: PID 1 of one run's PID + mount namespace.  It mounts the run's /proc and /tmp,
+/* The keeper: PID 1 of one run's PID + mount namespace.  It mounts the run's /proc, /tmp and
+ * (run profiles) the copy-on-write overlay of the workdir,
  * starts the program child (which prepares itself and waits for the helper's "go"), enforces
  * CPU / wall / output limits by polling, kills and reaps everything in its namespace, and
  * reports the program's wait status and rusage to the helper through a pipe. */

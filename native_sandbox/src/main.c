@@ -3,7 +3,8 @@
  *   helper ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS)──> keeper (PID 1) ──fork──> program
  *
  * The helper prepares everything once (net ns, mount tree, cgroups, seccomp BPF), then runs up
- * to --parallel keepers at a time.  A keeper mounts /proc and /tmp, forks the program, enforces
+ * to --parallel keepers at a time.  A keeper mounts /proc, /tmp and (run profiles) the
+ * copy-on-write workdir, forks the program, enforces
  * CPU/wall/output limits by polling, reaps everything in its namespace, and reports the
  * program's wait status and rusage back through a pipe. */
 #include "sandbox.h"
