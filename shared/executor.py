@@ -67,6 +67,16 @@ class HandBack(Exception):
     """Shutdown deadline reached: give the job back to the queue unfinished."""
 
 
+def _poll_seconds(settings: Settings) -> int:
+    """Long-poll length (CODEPIPE_POLL_SECONDS, 1..20, default 20). With 5 or less, a stop
+    always waits the in-flight poll out, so no message is ever stranded by a shutdown."""
+    value = getattr(settings, "poll_seconds", None) or os.environ.get("CODEPIPE_POLL_SECONDS", POLL_SECONDS)
+    try:
+        return max(1, min(20, int(value)))
+    except ValueError:
+        return POLL_SECONDS
+
+
 def _drain_seconds(settings: Settings) -> float:
     value = getattr(settings, "drain_seconds", None)
     if value is None:
@@ -158,6 +168,7 @@ class Executor:
         self._last_record = -EXECUTOR_RECORD_EVERY_S
         self._last_sweep = -EXECUTOR_RECORD_EVERY_S
         self._drain_timer: threading.Timer | None = None
+        self.poll_seconds = _poll_seconds(self.settings)
 
     # --- process life cycle ---------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -201,6 +212,7 @@ class Executor:
                 "max_attempts": s.max_attempts,
                 "lease_seconds": s.lease_seconds,
                 "drain_seconds": _drain_seconds(s),
+                "poll_seconds": self.poll_seconds,
             },
         )
         self.version = self.spec.version()
@@ -257,7 +269,7 @@ class Executor:
 
         def receive() -> None:
             try:
-                box["messages"] = self.queue.receive(self.spec.name, wait_seconds=POLL_SECONDS)
+                box["messages"] = self.queue.receive(self.spec.name, wait_seconds=self.poll_seconds)
             except Exception as exc:
                 box["error"] = exc
             finally:
@@ -266,7 +278,8 @@ class Executor:
         threading.Thread(target=receive, name="poll", daemon=True).start()
         while not done.wait(0.25):
             if self.stopping.is_set():
-                done.wait(STOP_POLL_GRACE_S)
+                short = self.poll_seconds <= STOP_POLL_GRACE_S
+                done.wait(self.poll_seconds + 1.0 if short else STOP_POLL_GRACE_S)
                 break
         if "error" in box:
             raise box["error"]
