@@ -264,9 +264,14 @@ async def submit(request: Request) -> JSONResponse:
                                           "claim_check": "request_key" in item})
         else:
             log.info("idempotent replay", extra={"status": item.get("status")})
+            if item.get("status") == Status.QUEUED.value:
+                # The original request may have died between storing and enqueueing (the client
+                # never saw its 202, hence the retry). Enqueue again: a duplicate message is
+                # harmless (the claim is conditional), a missing one would strand the job.
+                await run_in_threadpool(svc.queue.send, item.get("language", sub.request.language), job_id)
     body_out = {
         "id": job_id,
-        "status": Status.QUEUED.value,
+        "status": item.get("status", Status.QUEUED.value),
         "language": item.get("language", sub.request.language),
         "created_at": item["created_at"],
     }
