@@ -67,26 +67,6 @@ class HandBack(Exception):
     """Shutdown deadline reached: give the job back to the queue unfinished."""
 
 
-def _poll_seconds(settings: Settings) -> int:
-    """Long-poll length (CODEPIPE_POLL_SECONDS, 1..20, default 20). With 5 or less, a stop
-    always waits the in-flight poll out, so no message is ever stranded by a shutdown."""
-    value = getattr(settings, "poll_seconds", None) or os.environ.get("CODEPIPE_POLL_SECONDS", POLL_SECONDS)
-    try:
-        return max(1, min(20, int(value)))
-    except ValueError:
-        return POLL_SECONDS
-
-
-def _drain_seconds(settings: Settings) -> float:
-    value = getattr(settings, "drain_seconds", None)
-    if value is None:
-        value = os.environ.get("CODEPIPE_DRAIN_SECONDS", "30")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 30.0
-
-
 class Lease:
     """Keeps the claim alive while a job is worked on: every lease/3 s it extends the SQS
     visibility and `lease_expires_ms`. Losing the lease cancels the sandbox run."""
@@ -168,7 +148,7 @@ class Executor:
         self._last_record = -EXECUTOR_RECORD_EVERY_S
         self._last_sweep = -EXECUTOR_RECORD_EVERY_S
         self._drain_timer: threading.Timer | None = None
-        self.poll_seconds = _poll_seconds(self.settings)
+        self.poll_seconds = self.settings.poll_seconds
 
     # --- process life cycle ---------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -184,7 +164,7 @@ class Executor:
             self.stopping.set()
             self.log.info("stop signal received", extra={"signal": signum, "working": self._working})
             if self._working:
-                drain = _drain_seconds(self.settings)
+                drain = self.settings.drain_seconds
                 self._drain_timer = threading.Timer(drain, self._abort_for_shutdown)
                 self._drain_timer.daemon = True
                 self._drain_timer.start()
@@ -211,7 +191,7 @@ class Executor:
                 "parallel": s.parallel,
                 "max_attempts": s.max_attempts,
                 "lease_seconds": s.lease_seconds,
-                "drain_seconds": _drain_seconds(s),
+                "drain_seconds": s.drain_seconds,
                 "poll_seconds": self.poll_seconds,
             },
         )

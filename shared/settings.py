@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     max_attempts: int = 3
     lease_seconds: int = 60
+    # SQS long-poll length. 20 s is cheapest; <= 5 s makes every shutdown lossless (a stop
+    # waits the in-flight poll out instead of abandoning a message to it).
+    poll_seconds: int = Field(default=20, ge=1, le=20)
+    # How long SIGTERM lets an executor finish the job in hand before handing it back.
+    drain_seconds: float = Field(default=30.0, ge=0)
     job_ttl_days: int = 30
     log_level: str = "INFO"
 
