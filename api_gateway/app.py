@@ -18,7 +18,7 @@ from api_gateway import errors
 from api_gateway.errors import APIError
 from api_gateway.health import HealthChecker
 from api_gateway.validation import limit_ranges, max_body_bytes, parse_body, validate_submission
-from shared.blobs import Blobs, result_key, test_stderr_key, test_stdout_key
+from shared.blobs import Blobs, record_output_prefix, record_result_key, test_stderr_key_in, test_stdout_key_in
 from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
 from shared.languages import ALIASES, LANGUAGES
 from shared.log import get_logger, job_context, setup_logging
@@ -66,7 +66,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class Services:
     def __init__(self) -> None:
-        self.settings = get_settings()
+        self.settings = get_settings().for_gateway()
         self.store = JobStore(self.settings)
         self.queue = JobQueue(self.settings)
         self.blobs = Blobs(self.settings)
@@ -148,6 +148,9 @@ def result_view(svc: Services, item: dict[str, Any]) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     if completed:
         job_id = item["id"]
+        # The objects of the attempt whose verdict the record holds (a stale attempt's
+        # objects live under another prefix); records without one use the flat legacy keys.
+        prefix = record_output_prefix(item)
         for n, raw in enumerate(svc.store.load_results(item), start=1):
             try:
                 test = TestResult.model_validate(raw).model_dump(mode="json")
@@ -157,15 +160,15 @@ def result_view(svc: Services, item: dict[str, Any]) -> dict[str, Any]:
                 test = dict(raw) if isinstance(raw, dict) else {"test_case": n}
             n = int(test.get("test_case") or n)
             if item.get("verdict") != "COMPILATION_ERROR":
-                test["stdout_url"] = svc.blobs.presign_get(test_stdout_key(job_id, n))
-                test["stderr_url"] = svc.blobs.presign_get(test_stderr_key(job_id, n))
+                test["stdout_url"] = svc.blobs.presign_get(test_stdout_key_in(prefix, n))
+                test["stderr_url"] = svc.blobs.presign_get(test_stderr_key_in(prefix, n))
             results.append(test)
     out.update(
         language=item.get("language"),
         compilation_error=item.get("compilation_error"),
         compile_ms=item.get("compile_ms"),
         results=results,
-        output_url=(svc.blobs.presign_get(item.get("result_key") or result_key(item["id"])) if completed else None),
+        output_url=svc.blobs.presign_get(record_result_key(item)) if completed else None,
         stdout_preview=item.get("stdout_preview"),
     )
     return out

@@ -14,6 +14,12 @@ from shared.log import get_logger
 
 log = get_logger("api_gateway.errors")
 
+# Error codes that mean our request was malformed (a bug), not that the dependency is down.
+_REQUEST_BUG_CODES = frozenset({
+    "ValidationException", "ValidationError", "InvalidParameterValue", "InvalidParameterCombination",
+    "SerializationException", "InvalidArgument", "InvalidRequest", "MalformedXML",
+})
+
 
 class APIError(Exception):
     def __init__(self, status: int, code: str, message: str, details: Any | None = None,
@@ -102,6 +108,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ClientError)
     async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
+        if exc.response.get("Error", {}).get("Code") in _REQUEST_BUG_CODES:
+            # AWS refused the request itself: retrying cannot help, so no 503/Retry-After.
+            log.error("AWS rejected a request", extra={"path": request.url.path, "error": dependency_message(exc)})
+            return error_response(500, "internal_error", "internal error; it has been logged")
         log.warning("dependency error", extra={"path": request.url.path, "error": dependency_message(exc)})
         return error_response(503, "dependency_unavailable", dependency_message(exc), headers={"Retry-After": "2"})
 

@@ -12,14 +12,17 @@ from botocore.config import Config
 
 from shared.settings import Settings, get_settings
 
-# Standard retry mode backs off with jitter on throttling and transient errors; short
-# timeouts keep the gateway answering 503 quickly when a dependency is down.
-_BOTO_CONFIG = Config(
-    retries={"max_attempts": 4, "mode": "standard"},
-    connect_timeout=3,
-    read_timeout=30,
-    max_pool_connections=32,
-)
+# Standard retry mode backs off with jitter on throttling and transient errors. Timeouts come
+# from the settings (the gateway's are short, see Settings.for_gateway).
+_BASE_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=3, max_pool_connections=32)
+
+
+def boto_config(settings: Settings) -> Config:
+    return _BASE_CONFIG.merge(Config(
+        read_timeout=settings.aws_read_timeout_s,
+        retries={"total_max_attempts": settings.aws_max_attempts, "mode": "standard"},
+    ))
+
 
 _local = threading.local()
 
@@ -34,15 +37,17 @@ def _session() -> boto3.session.Session:
 
 
 def client(service: str, settings: Settings | None = None, config: Config | None = None) -> Any:
+    """A client; `config` is merged over the settings' timeouts and retries."""
     s = settings or get_settings()
-    return _session().client(
-        service, endpoint_url=s.aws_endpoint_url, region_name=s.aws_region, config=config or _BOTO_CONFIG
-    )
+    merged = boto_config(s).merge(config) if config is not None else boto_config(s)
+    return _session().client(service, endpoint_url=s.aws_endpoint_url, region_name=s.aws_region, config=merged)
 
 
 def resource(service: str, settings: Settings | None = None) -> Any:
     s = settings or get_settings()
-    return _session().resource(service, endpoint_url=s.aws_endpoint_url, region_name=s.aws_region, config=_BOTO_CONFIG)
+    return _session().resource(
+        service, endpoint_url=s.aws_endpoint_url, region_name=s.aws_region, config=boto_config(s)
+    )
 
 
 def jobs_table(settings: Settings | None = None) -> Any:

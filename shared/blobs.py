@@ -16,25 +16,82 @@ def request_key(job_id: str) -> str:
     return f"inputs/{job_id}/request.json"
 
 
-def result_key(job_id: str) -> str:
-    return f"outputs/{job_id}/result.json"
+def output_prefix(job_id: str, attempt: int | None = None) -> str:
+    """Where one attempt at a job writes its outputs: `outputs/{id}/attempt-{n}/`.
+
+    Every claim increments the record's `attempts` atomically (shared.claims), so no two
+    attempts share a prefix: an executor that lost its lease (frozen, then resumed) can only
+    write objects the record does not name; the final conditional write records the winning
+    attempt's `output_prefix` and `result_key`. Without an attempt: the legacy flat prefix
+    `outputs/{id}/` of records written before attempt prefixes existed."""
+    base = f"outputs/{job_id}/"
+    return base if attempt is None else f"{base}attempt-{int(attempt)}/"
 
 
-def test_stdout_key(job_id: str, n: int) -> str:
-    return f"outputs/{job_id}/tests/{n}.stdout"
+def result_key(job_id: str, attempt: int | None = None) -> str:
+    return result_key_in(output_prefix(job_id, attempt))
 
 
-def test_stderr_key(job_id: str, n: int) -> str:
-    return f"outputs/{job_id}/tests/{n}.stderr"
+def test_stdout_key(job_id: str, n: int, attempt: int | None = None) -> str:
+    return test_stdout_key_in(output_prefix(job_id, attempt), n)
 
 
-def compile_stderr_key(job_id: str) -> str:
-    return f"outputs/{job_id}/compile.stderr"
+def test_stderr_key(job_id: str, n: int, attempt: int | None = None) -> str:
+    return test_stderr_key_in(output_prefix(job_id, attempt), n)
+
+
+def compile_stderr_key(job_id: str, attempt: int | None = None) -> str:
+    return compile_stderr_key_in(output_prefix(job_id, attempt))
+
+
+RESULT_NAME = "result.json"
+
+
+def result_key_in(prefix: str) -> str:
+    return f"{prefix}{RESULT_NAME}"
+
+
+def test_stdout_key_in(prefix: str, n: int) -> str:
+    return f"{prefix}tests/{n}.stdout"
+
+
+def test_stderr_key_in(prefix: str, n: int) -> str:
+    return f"{prefix}tests/{n}.stderr"
+
+
+def compile_stderr_key_in(prefix: str) -> str:
+    return f"{prefix}compile.stderr"
+
+
+def record_output_prefix(item: dict[str, Any]) -> str:
+    """The outputs prefix of the attempt whose verdict a job record holds: its `output_prefix`;
+    for older records the directory of its `result_key`; else the legacy `outputs/{id}/`.
+    Only prefixes inside the job's own `outputs/{id}/` are trusted."""
+    job_id = str(item["id"])
+    legacy = output_prefix(job_id)
+    prefix = item.get("output_prefix")
+    if not prefix:
+        key = item.get("result_key")
+        if isinstance(key, str) and key.endswith("/" + RESULT_NAME):
+            prefix = key[: -len(RESULT_NAME)]
+    if isinstance(prefix, str) and prefix.startswith(legacy) and prefix.endswith("/") and ".." not in prefix:
+        return prefix
+    return legacy
+
+
+def record_result_key(item: dict[str, Any]) -> str:
+    """The S3 key of the full result document named by a job record."""
+    key = item.get("result_key")
+    if isinstance(key, str) and key.startswith(output_prefix(str(item["id"]))):
+        return key
+    return result_key_in(record_output_prefix(item))
 
 
 # pytest would try to collect the helpers above as tests when imported into a test module.
 test_stdout_key.__test__ = False  # type: ignore[attr-defined]
 test_stderr_key.__test__ = False  # type: ignore[attr-defined]
+test_stdout_key_in.__test__ = False  # type: ignore[attr-defined]
+test_stderr_key_in.__test__ = False  # type: ignore[attr-defined]
 
 
 _S3_CONFIG = Config(signature_version="s3v4")
@@ -50,7 +107,7 @@ class Blobs:
     def s3(self) -> Any:
         if self._s3 is None:
             # SigV4 so presigned URLs work in every region (SigV2 query auth is legacy on AWS).
-            self._s3 = aws.client("s3", self.settings, config=aws._BOTO_CONFIG.merge(_S3_CONFIG))
+            self._s3 = aws.client("s3", self.settings, config=_S3_CONFIG)
         return self._s3
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # SQS long-poll length. 20 s is cheapest; <= 5 s makes every shutdown lossless (a stop
     # waits the in-flight poll out instead of abandoning a message to it).
     poll_seconds: int = Field(default=20, ge=1, le=20)
+    # AWS call timeouts and attempts (first try included). Executors need a read timeout above
+    # the 20 s long poll; the gateway must answer a client promptly (503) when a dependency
+    # hangs, so it uses its own.
+    aws_read_timeout_s: float = Field(default=30.0, gt=0)
+    aws_max_attempts: int = Field(default=4, ge=1)
+    gateway_aws_read_timeout_s: float = Field(default=5.0, gt=0)
+    gateway_aws_max_attempts: int = Field(default=2, ge=1)
     # How long SIGTERM lets an executor finish the job in hand before handing it back.
     drain_seconds: float = Field(default=30.0, ge=0)
     job_ttl_days: int = 30
@@ -63,6 +70,11 @@ class Settings(BaseSettings):
 
     # A job still queued after this long is reported as stuck-ish via queued_for_ms.
     queued_warning_ms: int = 60_000
+
+    def for_gateway(self) -> Settings:
+        """The same settings with the gateway's short AWS timeouts."""
+        return self.model_copy(update={"aws_read_timeout_s": self.gateway_aws_read_timeout_s,
+                                       "aws_max_attempts": self.gateway_aws_max_attempts})
 
     def queue_name(self, language: str) -> str:
         return f"{self.queue_prefix}-{language}"

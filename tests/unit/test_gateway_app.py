@@ -122,6 +122,35 @@ def test_dependency_error_is_503(client: TestClient, monkeypatch: pytest.MonkeyP
     assert err["code"] == "dependency_unavailable"
 
 
+@pytest.mark.parametrize(("code", "status"), [
+    ("ValidationException", 500), ("ProvisionedThroughputExceededException", 503), ("ServiceUnavailable", 503),
+])
+def test_client_errors_split_into_bugs_and_outages(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                   code: str, status: int) -> None:
+    """A request AWS refuses as malformed is our bug (500, no Retry-After: retrying cannot help);
+    throttling and unavailability are outages (503 with Retry-After)."""
+    from botocore.exceptions import ClientError
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+
+    def refuse(*a: Any, **k: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "nope"}}, "GetItem")
+
+    monkeypatch.setattr(svc.store, "get", refuse)
+    resp = client.get("/status/abc")
+    err = error_of(resp, status)
+    assert err["code"] == ("internal_error" if status == 500 else "dependency_unavailable")
+    assert ("retry-after" in resp.headers) == (status == 503)
+
+
+def test_gateway_uses_short_aws_timeouts(client: TestClient) -> None:
+    """A hung dependency must cost a client seconds, not the executors' 30 s x 4 attempts."""
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    config = svc.store.table.meta.client.meta.config
+    assert config.read_timeout == svc.settings.gateway_aws_read_timeout_s <= 5
+    assert config.retries["total_max_attempts"] == svc.settings.gateway_aws_max_attempts
+
+
 def test_unexpected_exception_is_500_in_error_shape(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     svc = client.app.state.services  # type: ignore[attr-defined]
     monkeypatch.setattr(svc.store, "get", lambda *a, **k: 1 / 0)
