@@ -556,6 +556,9 @@ class Executor:
         self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message
     ) -> dict[str, Any]:
         spec = self.spec
+        # This attempt's own outputs prefix (attempts is incremented atomically by the claim):
+        # a stale executor that lost the job can never overwrite the objects the record names.
+        prefix = keys.output_prefix(job_id, int(record.get("attempts") or 0))
         source_name = spec.source_name(request.code)
         wd.write_source(source_name, request.code)
         judged = bool(request.test_cases)
@@ -576,12 +579,12 @@ class Executor:
                 raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
             cerr = wd.read_compile_output("err")
             cout = wd.read_compile_output("out")
-            self.blobs.put_bytes(keys.compile_stderr_key(job_id), cerr)
+            self.blobs.put_bytes(keys.compile_stderr_key_in(prefix), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
                 message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
                 return self._finish(
-                    job_id, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message, ""
+                    job_id, prefix, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message, ""
                 )
 
         if not self.claims.set_running(job_id):
@@ -621,8 +624,8 @@ class Executor:
                 )
                 # Full outputs, byte-exact. Bound the bytes held by queued uploads (a test
                 # may print up to output_kb = 64 MiB).
-                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key(job_id, n), out))
-                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key(job_id, n), err))
+                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key_in(prefix, n), out))
+                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key_in(prefix, n), err))
                 pending_bytes += len(out) + len(err)
                 if pending_bytes > MAX_PENDING_UPLOAD_BYTES or len(pending) >= 4 * UPLOAD_THREADS:
                     for future in pending:
@@ -639,7 +642,9 @@ class Executor:
             # one the INTERNAL_ERROR verdict is reported rather than hidden.
             raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
         verdict = job_verdict(r.verdict for r in results)
-        return self._finish(job_id, record, request, verdict, results, len(tests), compile_ms, None, first_stdout)
+        return self._finish(
+            job_id, prefix, record, request, verdict, results, len(tests), compile_ms, None, first_stdout
+        )
 
     def _compile_message(
         self, status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, wd: WorkDir
@@ -672,6 +677,7 @@ class Executor:
     def _finish(
         self,
         job_id: str,
+        prefix: str,
         record: dict[str, Any],
         request: JobRequest,
         verdict: Verdict,
@@ -681,11 +687,12 @@ class Executor:
         compilation_error: str | None,
         stdout_preview: str,
     ) -> dict[str, Any]:
-        """Upload the result document and build the fields of the final write."""
+        """Upload the result document (under this attempt's `prefix`) and build the fields of
+        the final write, which names this attempt's objects (`output_prefix`, `result_key`)."""
         completed_at = now_rfc3339()
         dumped = [r.model_dump(mode="json") for r in results]
         passed = sum(1 for r in results if r.passed)
-        result_key = keys.result_key(job_id)
+        result_key = keys.result_key_in(prefix)
         document = {
             "id": job_id,
             "status": Status.COMPLETED.value,
@@ -710,6 +717,7 @@ class Executor:
             "compile_ms": compile_ms,
             "compilation_error": compilation_error,
             "result_key": result_key,
+            "output_prefix": prefix,
             "stdout_preview": stdout_preview,
             "error": None,
             # Compact in the item (None fields are the model's defaults); full in S3.

@@ -143,7 +143,10 @@ def test_happy_path(ex: Executor, sandbox: FakeSandbox) -> None:
     assert "lease_owner" not in record and "lease_expires_ms" not in record
     assert record["started_at"] <= record["completed_at"]
     assert queue_counts(ex) == {"visible": 0, "in_flight": 0}  # message deleted
-    assert ex.blobs.get_bytes(f"outputs/{job_id}/tests/2.stdout") == b"b\n"
+    # Outputs live under the attempt's own prefix, which the final write records.
+    assert record["output_prefix"] == f"outputs/{job_id}/attempt-1/"
+    assert record["result_key"] == f"outputs/{job_id}/attempt-1/result.json"
+    assert ex.blobs.get_bytes(f"outputs/{job_id}/attempt-1/tests/2.stdout") == b"b\n"
     doc = ex.blobs.get_json(record["result_key"])
     assert doc["verdict"] == "WRONG_ANSWER" and len(doc["results"]) == 2
     # The work directory is gone.
@@ -275,6 +278,43 @@ def test_lease_lost_during_the_run_discards_the_result(ex: Executor, sandbox: Fa
     assert record["status"] == "compiling" and record["lease_owner"] == "thief"
     assert "verdict" not in record
     assert queue_counts(ex)["in_flight"] == 1  # left for the new owner
+
+
+def test_stale_attempt_cannot_overwrite_the_winning_outputs(settings: Settings, sandbox: FakeSandbox) -> None:
+    """Split brain: executor A stalls past its lease mid-run; B takes the job over and
+    completes it; A then resumes and uploads its own outputs before its (refused) final
+    write. The record must name exactly B's objects, and they must still hold B's output."""
+    a = Executor(PY_SPEC, settings, sandbox=sandbox)  # type: ignore[arg-type]
+    sandbox_b = FakeSandbox()
+    sandbox_b.program = lambda data: b"B:" + data
+    b = Executor(PY_SPEC, settings, sandbox=sandbox_b)  # type: ignore[arg-type]
+    sandbox.program = lambda data: b"A:" + data
+    job_id = submit(a, [Case(input="x\n", expected="x")])
+    msg_a = receive(a)
+
+    def stall_past_lease_while_b_finishes() -> None:
+        a.store.table.update_item(
+            Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p",
+            ExpressionAttributeValues={":p": now_ms() - 1},
+        )
+        b.queue.send("python", job_id)  # redelivery after the visibility timeout
+        b.handle(receive(b))
+        assert b.store.get(job_id)["status"] == "completed"
+
+    sandbox.during_run = stall_past_lease_while_b_finishes
+    a.handle(msg_a)
+
+    record = a.store.get(job_id)
+    assert record["status"] == "completed" and record["attempts"] == 2
+    assert "lease_owner" not in record
+    assert record["stdout_preview"] == "B:x\n"
+    prefix = record["output_prefix"]
+    assert prefix == f"outputs/{job_id}/attempt-2/" and record["result_key"] == prefix + "result.json"
+    assert a.blobs.get_bytes(prefix + "tests/1.stdout") == b"B:x\n"
+    doc = a.blobs.get_json(record["result_key"])
+    assert doc["completed_at"] == record["completed_at"] and doc["stdout_preview"] == "B:x\n"
+    # A's late uploads went to its own attempt's prefix, which the record does not name.
+    assert a.blobs.get_bytes(f"outputs/{job_id}/attempt-1/tests/1.stdout") == b"A:x\n"
 
 
 def test_internal_error_is_retried_with_the_lease_released(ex: Executor, sandbox: FakeSandbox) -> None:

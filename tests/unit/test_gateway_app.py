@@ -75,6 +75,40 @@ def test_completed_result_is_rendered(client: TestClient) -> None:
     assert f"outputs/{job_id}/result.json" in body["output_url"]
 
 
+def test_result_urls_name_the_objects_of_the_recorded_attempt(client: TestClient) -> None:
+    job_id = client.post("/submit", json={"language": "c", "code": "int main(){}"}).json()["id"]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    prefix = f"outputs/{job_id}/attempt-2/"
+    store.table.update_item(
+        Key={"id": job_id},
+        UpdateExpression=("SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t, "
+                          "output_prefix = :o, result_key = :k"),
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": "completed", ":v": "ACCEPTED", ":p": 1, ":t": "2026-01-01T00:00:00.000Z",
+                                   ":r": [{"test_case": 1, "verdict": "ACCEPTED", "passed": True, "actual": "x"}],
+                                   ":o": prefix, ":k": prefix + "result.json"},
+    )
+    body = client.get(f"/result/{job_id}").json()
+    assert f"{prefix}result.json" in body["output_url"]
+    assert f"{prefix}tests/1.stdout" in body["results"][0]["stdout_url"]
+    assert f"{prefix}tests/1.stderr" in body["results"][0]["stderr_url"]
+
+
+def test_record_output_prefix_fallbacks() -> None:
+    from shared.blobs import record_output_prefix, record_result_key
+
+    assert record_output_prefix({"id": "j", "output_prefix": "outputs/j/attempt-3/"}) == "outputs/j/attempt-3/"
+    # Older records: the directory of their result_key, else the flat legacy prefix.
+    assert record_output_prefix({"id": "j", "result_key": "outputs/j/result.json"}) == "outputs/j/"
+    assert record_output_prefix({"id": "j", "result_key": "outputs/j/attempt-1/result.json"}) == "outputs/j/attempt-1/"
+    assert record_output_prefix({"id": "j"}) == "outputs/j/"
+    # Never another job's (or any other) objects.
+    assert record_output_prefix({"id": "j", "output_prefix": "outputs/k/attempt-1/"}) == "outputs/j/"
+    assert record_result_key({"id": "j"}) == "outputs/j/result.json"
+    assert record_result_key({"id": "j", "output_prefix": "outputs/j/attempt-2/"}) == "outputs/j/attempt-2/result.json"
+    assert record_result_key({"id": "j", "result_key": "inputs/j/request.json"}) == "outputs/j/result.json"
+
+
 def test_enqueue_failure_is_503_and_leaves_nothing(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     svc = client.app.state.services  # type: ignore[attr-defined]
 
