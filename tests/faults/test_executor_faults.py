@@ -11,6 +11,7 @@ import secrets
 import signal
 import time
 
+import httpx
 import pytest
 
 from tests.faults.conftest import FAULT_DRAIN_S, FAULT_LEASE_S, FaultStack, send_signal_to_pid
@@ -255,11 +256,21 @@ def test_frozen_executor_resuming_after_takeover_changes_nothing(fs: FaultStack)
         assert final.get(key) == done.get(key), (key, done.get(key), final.get(key))
     assert int(final["attempts"]) == 2, final
     assert len(fs.job_log("python", job_id, "job completed")) == 1
-    stdout = fs.blobs().get_bytes(f"outputs/{job_id}/tests/1.stdout").decode()
-    doc = fs.blobs().get_json(f"outputs/{job_id}/result.json")
+    # The record names the objects of the attempt whose verdict it holds (each attempt writes
+    # under its own prefix); those must be the winner's, whatever the resumed one uploaded.
+    for key in ("output_prefix", "result_key"):
+        assert final.get(key) == done.get(key), (key, done.get(key), final.get(key))
+    prefix = final["output_prefix"]
+    assert prefix.startswith(f"outputs/{job_id}/") and final["result_key"] == f"{prefix}result.json", final
+    stdout = fs.blobs().get_bytes(f"{prefix}tests/1.stdout").decode()
+    doc = fs.blobs().get_json(final["result_key"])
     assert stdout == final["stdout_preview"], (
         f"S3 stdout {stdout!r} no longer matches the record's {final['stdout_preview']!r}: "
         "the frozen executor overwrote the outputs after losing its lease")
     assert doc["completed_at"] == final["completed_at"] and doc["stdout_preview"] == final["stdout_preview"], (
         "the S3 result document no longer matches the record", doc, final)
+    # What a client is handed (presigned from the record) is the winner's output too.
+    result = fs.wait_result(job_id, timeout=10)
+    served = httpx.get(result["results"][0]["stdout_url"], timeout=10)
+    assert served.status_code == 200 and served.text == final["stdout_preview"], served.text[:200]
     assert frozen.alive, "the resumed executor died"

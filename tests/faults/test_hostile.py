@@ -106,7 +106,8 @@ def test_program_cannot_poison_shared_compile_caches(fs: FaultStack) -> None:
     # The attack compiles with the same caches linked into its box as the job above.
     attack = fs.run("cpp", hostile, [{"input": "", "expected": None}], timeout=120)
     assert attack["status"] == "completed", attack
-    report = fs.blobs().get_bytes(f"outputs/{attack['id']}/tests/1.stdout").decode(errors="replace")
+    prefix = fs.item(attack["id"])["output_prefix"]
+    report = fs.blobs().get_bytes(f"{prefix}tests/1.stdout").decode(errors="replace")
     assert "done" in report, report[:2000]
     after = fs.run("cpp", add, [{"input": "40 2\n", "expected": "42\n"}], timeout=120)
     assert not poisoned(), f"a program wrote into shared compile cache files; it reported:\n{report[:2000]}"
@@ -211,8 +212,9 @@ def test_non_utf8_output_is_kept_byte_exact_and_previewed_safely(fs: FaultStack)
     result = fs.run("python", code, timeout=90)
     assert result["status"] == "completed" and result["verdict"] == "ACCEPTED", result
     blobs = _outputs(fs, result["id"])
-    assert blobs[f"outputs/{result['id']}/tests/1.stdout"] == raw
-    assert blobs[f"outputs/{result['id']}/tests/1.stderr"] == raw
+    prefix = fs.item(result["id"])["output_prefix"]
+    assert blobs[f"{prefix}tests/1.stdout"] == raw
+    assert blobs[f"{prefix}tests/1.stderr"] == raw
     test = result["results"][0]
     assert isinstance(test["actual"], str) and "ok" in test["actual"] and "red" in test["actual"]
     assert isinstance(result["stdout_preview"], str)

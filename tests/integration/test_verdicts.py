@@ -318,9 +318,11 @@ def test_full_outputs_are_byte_exact_in_s3(executors: Stack) -> None:
     assert result["verdict"] == "ACCEPTED"
     job_id = result["id"]
     blobs = executors.blobs()
-    assert blobs.get_bytes(f"outputs/{job_id}/tests/1.stdout") == b"ok\xff\x00end\n" * 2000
-    assert blobs.get_bytes(f"outputs/{job_id}/tests/1.stderr") == b"warn\n"
-    doc = blobs.get_json(f"outputs/{job_id}/result.json")
+    prefix = executors.store().get(job_id)["output_prefix"]  # the winning attempt's objects
+    assert prefix == f"outputs/{job_id}/attempt-1/"
+    assert blobs.get_bytes(f"{prefix}tests/1.stdout") == b"ok\xff\x00end\n" * 2000
+    assert blobs.get_bytes(f"{prefix}tests/1.stderr") == b"warn\n"
+    doc = blobs.get_json(f"{prefix}result.json")
     assert doc["verdict"] == "ACCEPTED" and doc["results"][0]["stdout_bytes"] == 8 * 2000
     test = result["results"][0]
     assert test["actual"].startswith("ok\ufffd\x00end\n")
@@ -332,7 +334,8 @@ def test_compilation_error_keeps_compiler_output(executors: Stack) -> None:
     assert result["verdict"] == "COMPILATION_ERROR"
     assert "missing" in result["compilation_error"] and "main.c" in result["compilation_error"]
     assert result["compile_ms"] is not None and result["compile_ms"] >= 0
-    stderr = executors.blobs().get_bytes(f"outputs/{result['id']}/compile.stderr")
+    prefix = executors.store().get(result["id"])["output_prefix"]
+    stderr = executors.blobs().get_bytes(f"{prefix}compile.stderr")
     assert b"missing" in stderr
 
 
@@ -367,7 +370,8 @@ def test_job_status_sequence_and_record(executors: Stack) -> None:
     assert record["attempts"] == 1
     assert "lease_owner" not in record and "lease_expires_ms" not in record
     assert record["started_at"] <= record["completed_at"]
-    assert record["result_key"] == f"outputs/{job_id}/result.json"
+    assert record["output_prefix"] == f"outputs/{job_id}/attempt-1/"
+    assert record["result_key"] == f"outputs/{job_id}/attempt-1/result.json"
 
 
 # --- concurrency --------------------------------------------------------------------------
