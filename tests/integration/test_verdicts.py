@@ -44,7 +44,7 @@ class Case:
 
 
 # --- programs -----------------------------------------------------------------------------
-# _GNU_SOURCE: solutions are built with -std=c17, which hides POSIX (fork, socket) otherwise.
+# _GNU_SOURCE: harmless under -std=gnu17 and keeps these programs buildable with strict -std=c17.
 C_HEAD = "#define _GNU_SOURCE\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n"
 CPP_HEAD = "#include <bits/stdc++.h>\n#include <unistd.h>\n#include <sys/socket.h>\nusing namespace std;\n"
 

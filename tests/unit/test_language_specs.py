@@ -42,7 +42,7 @@ def test_commands_use_absolute_tools(spec: LanguageSpec) -> None:
 
 def test_c_and_cpp() -> None:
     assert C.source_name("int main(){}") == "main.c"
-    assert C.compile_command("main.c")[1:] == ["-std=c17", "-O2", "-pipe", "-o", "main", "main.c", "-lm"]
+    assert C.compile_command("main.c")[1:] == ["-std=gnu17", "-O2", "-pipe", "-o", "main", "main.c", "-lm"]
     assert CPP.source_name("") == "main.cpp"
     assert "-std=c++17" in CPP.compile_command("main.cpp")
     assert C.run_command("main.c", LIMITS) == ["./main"]
