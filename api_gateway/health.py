@@ -8,6 +8,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,31 @@ _HEALTH_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, connect
 # An executor heartbeats on every idle poll (<= 20 s); busy with a long job it can be silent
 # for a while, so "stale" is generous.
 EXECUTOR_STALE_SECONDS = 120
+
+# Isolation levels of `sandbox --probe`, weakest first. A level this list does not know is
+# treated as the weakest: /health must never overstate the isolation jobs run under.
+ISOLATION_LEVELS = ("unavailable", "minimal", "partial", "full")
+
+
+def isolation_rank(level: object) -> int:
+    return ISOLATION_LEVELS.index(level) if level in ISOLATION_LEVELS else 0  # type: ignore[arg-type]
+
+
+def weakest_isolation(levels: Iterable[object]) -> str | None:
+    """The weakest of `levels` (full > partial > minimal > unavailable; anything else counts
+    as unavailable), or None when there is none."""
+    ranks = [isolation_rank(level) for level in levels]
+    return ISOLATION_LEVELS[min(ranks)] if ranks else None
+
+
+def executor_isolation_level(executors: dict[str, Any]) -> str | None:
+    """The overall isolation level from the `executors` section of /health: the weakest level
+    any live executor reported from its own `sandbox --probe`; None when none reported one."""
+    return weakest_isolation(
+        e["isolation"].get("level")
+        for e in executors.values()
+        if isinstance(e, dict) and e.get("alive") and isinstance(e.get("isolation"), dict)
+    )
 
 
 class HealthChecker:
@@ -59,8 +85,9 @@ class HealthChecker:
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
 
     def sandbox(self) -> dict[str, Any]:
-        """`sandbox --probe`, run once and cached; rechecked every minute while unavailable
-        (the helper may be built after the gateway started)."""
+        """`sandbox --probe` on the gateway's own host, run once and cached; rechecked every
+        minute while unavailable (the helper may be built after the gateway started). Only the
+        fallback of /health's isolation level: the executors probe the hosts jobs run on."""
         if self._probe is not None and self._probe.get("available"):
             return self._probe
         if self._probe is not None and time.monotonic() - self._probe_checked < 60:
@@ -93,7 +120,7 @@ class HealthChecker:
         for lang in LANGUAGES:
             rec = records.get(lang)
             if not rec or not rec.get("last_seen"):
-                out[lang] = {"seen": False}
+                out[lang] = {"seen": False, "version": None, "last_seen": None, "isolation": None}
                 continue
             age = (now - parse_rfc3339(rec["last_seen"])).total_seconds()
             out[lang] = {
@@ -103,6 +130,8 @@ class HealthChecker:
                 "age_s": round(age, 1),
                 "version": rec.get("version"),
                 "executor_id": rec.get("executor_id"),
+                # The executor's own `sandbox --probe` at its start (None from older executors).
+                "isolation": rec.get("isolation") if isinstance(rec.get("isolation"), dict) else None,
             }
         return out
 
@@ -110,12 +139,21 @@ class HealthChecker:
         names = ("dynamodb", "sqs", "s3")
         checks = await asyncio.gather(*(asyncio.to_thread(self._check, n) for n in names))
         deps = dict(zip(names, checks, strict=True))
-        sandbox = await asyncio.to_thread(self.sandbox)
         executors = await asyncio.to_thread(self.executors) if deps["dynamodb"]["ok"] else {}
+        level = executor_isolation_level(executors)
+        if level is not None:
+            sandbox: dict[str, Any] = {"available": level != "unavailable", "isolation": level,
+                                       "source": "executors"}
+        else:
+            # No live executor has said what it has: fall back to probing the gateway's host.
+            sandbox = {**await asyncio.to_thread(self.sandbox), "source": "gateway"}
+            level = weakest_isolation([sandbox.get("isolation")]) or "unavailable"
         down = [n for n, c in deps.items() if not c["ok"]]
         report: dict[str, Any] = {
             "status": "ok" if not down else "unavailable",
             "dependencies": deps,
+            # The weakest isolation among live executors (what a job may get).
+            "isolation_level": level,
             "sandbox": sandbox,
             "executors": executors,
             "endpoint": self.settings.aws_endpoint_url or f"aws:{self.settings.aws_region}",

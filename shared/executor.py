@@ -19,6 +19,7 @@ import re
 import secrets
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,35 @@ UPLOAD_THREADS = 8
 # Job ids as the gateway accepts them; anything else in a message is garbage.
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _JOB_STATUSES = frozenset(s.value for s in Status)
+
+
+PROBE_TIMEOUT_S = 15.0
+
+
+def probe_isolation(binary: str | os.PathLike[str]) -> dict[str, Any]:
+    """`sandbox --probe`: the isolation layers this host gives jobs, as the helper reports
+    them (one JSON object with at least `level`). On any failure
+    `{"level": "unavailable", "error": ...}`: never raises."""
+    try:
+        proc = subprocess.run(
+            [str(binary), "--probe"], capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
+            stdin=subprocess.DEVNULL,
+            env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+    except subprocess.TimeoutExpired:
+        return {"level": "unavailable", "error": f"sandbox --probe did not finish within {PROBE_TIMEOUT_S:.0f}s"}
+    except OSError as exc:
+        return {"level": "unavailable", "error": f"cannot run {binary} --probe: {exc}"[:500]}
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip()[:300]
+        return {"level": "unavailable", "error": f"sandbox --probe exited {proc.returncode}: {detail}".strip()}
+    try:
+        probe = json.loads(proc.stdout.decode("utf-8", "replace"))
+    except ValueError as exc:
+        return {"level": "unavailable", "error": f"sandbox --probe printed no JSON object: {exc}"[:500]}
+    if not isinstance(probe, dict) or not isinstance(probe.get("level"), str) or not probe["level"]:
+        return {"level": "unavailable", "error": "sandbox --probe printed no `level`"}
+    return probe
 
 
 class LeaseLost(Exception):
@@ -142,6 +172,8 @@ class Executor:
         self.claims = Claims(self.store, self.executor_id, self.settings.lease_seconds)
         self.log = get_logger(f"codepipe.executor.{spec.name}")
         self.version = "unknown"
+        # `sandbox --probe` of this host, run once at start (run_forever); in the executor record.
+        self.isolation: dict[str, Any] | None = None
         self.stopping = threading.Event()
         self.hand_back = threading.Event()
         self._working = False
@@ -197,6 +229,9 @@ class Executor:
         )
         self.version = self.spec.version()
         self.log.info("toolchain", extra={"version": self.version})
+        self.isolation = probe_isolation(s.sandbox)
+        log_isolation = self.log.info if self.isolation.get("level") == "full" else self.log.warning
+        log_isolation("sandbox isolation", extra={"isolation": self.isolation})
         try:
             stale = sweep_stale(self.settings.work_root)
             if stale:
@@ -331,12 +366,12 @@ class Executor:
             self.log.warning("dead-letter sweep failed", extra={"error": str(exc)})
 
     def refresh_record(self, force: bool = False) -> None:
-        """Write the `executor#{lang}` record (version, last_seen), at most every 30 s."""
+        """Write the `executor#{lang}` record (version, last_seen, isolation), at most every 30 s."""
         if not force and time.monotonic() - self._last_record < EXECUTOR_RECORD_EVERY_S:
             return
         self._last_record = time.monotonic()
         try:
-            self.store.heartbeat_executor(self.spec.name, self.version, self.executor_id)
+            self.store.heartbeat_executor(self.spec.name, self.version, self.executor_id, self.isolation)
         except Exception as exc:
             self.log.warning("could not write the executor record", extra={"error": str(exc)})
 

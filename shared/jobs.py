@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -53,6 +54,18 @@ def new_job_id() -> str:
 
 def executor_record_id(language: str) -> str:
     return f"{EXECUTOR_PREFIX}{language}"
+
+
+def dynamo_value(value: Any) -> Any:
+    """A JSON value as the boto3 resource API stores it: floats as Decimal (it refuses
+    floats), maps and lists recursively."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {str(k): dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [dynamo_value(v) for v in value]
+    return value
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
@@ -196,20 +209,25 @@ class JobStore:
         return list(doc or [])
 
     # --- executor records -------------------------------------------------------------------
-    def heartbeat_executor(self, language: str, version: str, executor_id: str) -> None:
-        """Record that an executor for `language` is alive (at start and on idle polls)."""
-        self.table.put_item(
-            Item={
-                "id": executor_record_id(language),
-                "language": language,
-                "version": version,
-                "executor_id": executor_id,
-                "last_seen": now_rfc3339(),
-            }
-        )
+    def heartbeat_executor(
+        self, language: str, version: str, executor_id: str, isolation: dict[str, Any] | None = None
+    ) -> None:
+        """Record that an executor for `language` is alive (at start and on idle polls), with
+        the isolation its sandbox helper reported (`sandbox --probe`) when known."""
+        item: dict[str, Any] = {
+            "id": executor_record_id(language),
+            "language": language,
+            "version": version,
+            "executor_id": executor_id,
+            "last_seen": now_rfc3339(),
+        }
+        if isolation is not None:
+            item["isolation"] = dynamo_value(isolation)
+        self.table.put_item(Item=item)
 
     def executor_records(self) -> dict[str, dict[str, Any]]:
-        """`{language: {language, version, executor_id, last_seen}}` for every language seen."""
+        """`{language: {language, version, executor_id, last_seen, isolation?}}` for every
+        language seen."""
         # The resource's client (un)marshals DynamoDB types itself: plain keys in, plain items out.
         resp = self.table.meta.client.batch_get_item(
             RequestItems={self.settings.table: {"Keys": [{"id": executor_record_id(lang)} for lang in LANGUAGES]}}

@@ -426,3 +426,35 @@ def test_shutdown_hand_back_does_not_spend_a_delivery(ex: Executor, sandbox: Fak
     ex.handle(again)
     record = ex.store.get(job_id)
     assert record["status"] == "completed" and record["attempts"] == 2
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_probe_isolation_parses_the_helper_and_degrades_to_unavailable(tmp_path: Path) -> None:
+    from shared.executor import probe_isolation
+
+    ok = _script(tmp_path / "ok", """[ "$1" = --probe ] && echo '{"root": true, "cgroup": "v1", "level": "full"}'""")
+    assert probe_isolation(ok) == {"root": True, "cgroup": "v1", "level": "full"}
+    failing = _script(tmp_path / "failing", "echo 'no cgroups here' >&2; exit 3")
+    got = probe_isolation(failing)
+    assert got["level"] == "unavailable" and "exited 3" in got["error"] and "no cgroups" in got["error"]
+    garbage = _script(tmp_path / "garbage", "echo not json")
+    assert probe_isolation(garbage)["level"] == "unavailable"
+    no_level = _script(tmp_path / "no-level", "echo '{\"root\": false}'")
+    assert probe_isolation(no_level)["level"] == "unavailable"
+    missing = probe_isolation(tmp_path / "missing")
+    assert missing["level"] == "unavailable" and "missing" in missing["error"]
+
+
+def test_executor_record_carries_the_isolation_probe(ex: Executor) -> None:
+    ex.refresh_record(force=True)
+    assert "isolation" not in ex.store.get("executor#python")  # not probed (yet): nothing claimed
+    ex.isolation = {"level": "partial", "cgroup": None, "namespaces": {"net": True}, "load": 0.5, "uid": 64000}
+    ex.refresh_record(force=True)
+    record = ex.store.executor_records()["python"]
+    assert record["isolation"] == ex.isolation
+    assert record["executor_id"] == ex.executor_id
