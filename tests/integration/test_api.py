@@ -364,6 +364,37 @@ def test_health(stack: Stack) -> None:
     assert set(body["executors"]) == {"c", "cpp", "java", "python"}
 
 
+@pytest.mark.executors
+def test_health_reports_the_executors_isolation(stack: Stack) -> None:
+    """Each executor probes its own sandbox helper at start (`sandbox --probe`) and /health
+    reports that per language, the overall level being the weakest live one. The executors
+    run on this host, so they must report what the helper reports here: `full` when root
+    with cgroups (the gateway's own probe is only the fallback)."""
+    import os
+    import subprocess
+
+    stack.require_executors()
+    local = json.loads(subprocess.run([str(stack.settings().sandbox), "--probe"], capture_output=True,
+                                      check=True, timeout=15).stdout)
+    deadline = time.monotonic() + 30
+    while True:
+        body = stack.client.get("/health").json()
+        execs = body["executors"]
+        if all(isinstance(execs[lang].get("isolation"), dict) for lang in execs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert set(execs) == {"c", "cpp", "java", "python"}
+    for lang, exe in execs.items():
+        assert exe["alive"] and exe["version"] and exe["last_seen"], (lang, exe)
+        assert isinstance(exe["isolation"], dict), (lang, exe)
+        assert exe["isolation"]["level"] == local["level"], (lang, exe["isolation"], local)
+    if os.geteuid() == 0 and local.get("cgroup") in ("v1", "v2"):
+        assert local["level"] == "full", local
+        assert all(exe["isolation"]["level"] == "full" for exe in execs.values()), execs
+    assert body["isolation_level"] == local["level"]
+    assert body["sandbox"]["source"] == "executors" and body["sandbox"]["isolation"] == local["level"]
+
+
 def test_docs_and_openapi(stack: Stack) -> None:
     docs = stack.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
