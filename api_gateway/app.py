@@ -185,14 +185,18 @@ async def _load(svc: Services, job_id: str) -> dict[str, Any]:
 
 async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: float) -> dict[str, Any]:
     item = await _load(svc, job_id)
-    deadline = time.monotonic() + wait
-    delay = 0.05
+    start = time.monotonic()
+    deadline = start + wait
     while item.get("status") not in _TERMINAL:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0 or await request.is_disconnected():
             break
+        # Most jobs end within a second: poll briskly then (a consistent GetItem is cheap), so
+        # the answer follows the verdict by ~20 ms; then back off to 0.5 s for long jobs.
+        elapsed = now - start
+        delay = 0.02 if elapsed < 1.0 else min(0.5, 0.02 * 1.5 ** ((elapsed - 1.0) / 0.1))
         await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 0.5)
         item = await _load(svc, job_id)
     return item
 
