@@ -40,7 +40,6 @@ from shared.sandbox import Sandbox, SandboxCancelled, SandboxError
 from shared.settings import Settings, get_settings
 from shared.workdir import WorkDir, sweep_stale
 
-POLL_SECONDS = 20
 # On stop, how long to wait for an in-flight long poll so its message can be handed back.
 STOP_POLL_GRACE_S = 5.0
 EXECUTOR_RECORD_EVERY_S = 30.0
