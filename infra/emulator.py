@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import queue
 import signal
@@ -33,7 +34,15 @@ from werkzeug.serving import ThreadedWSGIServer
 
 def _moto_app() -> Any:
     # Imported lazily: moto is heavy and only this process needs it.
+    from moto import backends
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+    # moto's dispatcher lists its own package directory (a listdir and ~140 stats) on every
+    # request to recognise service names: a fifth of the emulator's CPU per AWS call. The
+    # list cannot change while the process runs.
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        modules = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.cache(lambda: modules)
 
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
 

@@ -53,10 +53,11 @@ class Claims:
         # JobStore keeps one boto3 Table per thread (the heartbeat runs in its own thread).
         return self.store.table
 
-    def claim(self, job_id: str) -> dict[str, Any] | None:
-        """queued -> compiling, or take over a compiling/running job whose lease expired.
-        Returns the claimed record (with `attempts` incremented) or None if someone else has
-        it or it is finished."""
+    def claim(self, job_id: str, language: str) -> dict[str, Any] | None:
+        """queued -> compiling, or take over a compiling/running job whose lease expired, of
+        the given language. Returns the claimed record (with `attempts` incremented) or None
+        if it is not claimable: someone else has it, it is finished, unknown or of another
+        language (the caller reads the record to tell which)."""
         now = now_ms()
         return _update(
             self.table,
@@ -68,15 +69,16 @@ class Claims:
                 "started_at = if_not_exists(started_at, :now)"
             ),
             ConditionExpression=(
-                "attribute_exists(id) AND (#s = :queued OR "
+                "attribute_exists(id) AND #lang = :lang AND (#s = :queued OR "
                 "((#s = :compiling OR #s = :running) AND "
                 "(attribute_not_exists(lease_expires_ms) OR lease_expires_ms < :nowms)))"
             ),
-            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeNames={**_NAMES, "#lang": "language"},
             ExpressionAttributeValues={
                 ":compiling": Status.COMPILING.value,
                 ":running": Status.RUNNING.value,
                 ":queued": Status.QUEUED.value,
+                ":lang": language,
                 ":me": self.owner,
                 ":exp": now + self.lease_ms,
                 ":zero": 0,

@@ -23,7 +23,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from types import FrameType
 from typing import Any
 
@@ -38,6 +39,8 @@ from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResu
 from shared.queue import JobQueue, Message
 from shared.sandbox import Sandbox, SandboxCancelled, SandboxError
 from shared.settings import Settings, get_settings
+from shared.timing import Stopwatch
+from shared.uploads import Uploads
 from shared.workdir import WorkDir, sweep_stale
 
 # On stop, how long to wait for an in-flight long poll so its message can be handed back.
@@ -48,9 +51,8 @@ COMPILE_OUTPUT_KB = 1024
 # DynamoDB's item limit is 400 KB; keep the record well under it and put the per-test
 # results in the S3 result document beyond that.
 MAX_ITEM_BYTES = 350 * 1024
-# Output bytes read but not yet uploaded, at most (bounds the executor's memory).
-MAX_PENDING_UPLOAD_BYTES = 64 * 1024 * 1024
-UPLOAD_THREADS = 8
+# Threads for the AWS calls a job makes in the background (uploads, the `running` write).
+IO_THREADS = 8
 
 
 # Job ids as the gateway accepts them; anything else in a message is garbage.
@@ -180,6 +182,7 @@ class Executor:
         self._last_sweep = -EXECUTOR_RECORD_EVERY_S
         self._drain_timer: threading.Timer | None = None
         self.poll_seconds = self.settings.poll_seconds
+        self._io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="io")
 
     # --- process life cycle ---------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -421,45 +424,61 @@ class Executor:
             self.log.error("malformed message; deleting it", extra={"body": str(msg.body)[:500]})
             self._delete(msg)
             return
+        watch = Stopwatch()
         with job_context(job_id):
+            # The common case first: one conditional write claims the job and returns it.
             try:
-                record = self.store.get(job_id)
-            except Exception as exc:
-                self._internal_error(msg, job_id, exc, claimed=False)
-                return
-            if record is None or record.get("status") not in _JOB_STATUSES:
-                self.log.error("message for an unknown job; deleting it")
-                self._delete(msg)
-                return
-            status = record.get("status")
-            if status in (Status.COMPLETED, Status.FAILED):
-                self.log.info("job already finished; dropping duplicate delivery", extra={"status": status})
-                self._delete(msg)
-                return
-            if record.get("language") != self.spec.name:
-                self.log.error("job of another language in this queue", extra={"language": record.get("language")})
-                self._safe("failing the job", lambda: self.claims.fail(job_id, "job was queued for the wrong language"))
-                self._delete(msg)
-                return
-            owner = record.get("lease_owner")
-            if status in (Status.COMPILING, Status.RUNNING) and owner and owner != self.executor_id:
-                record = self._await_foreign_lease(msg, job_id, record)
-                if record is None:
-                    return
-            try:
-                claimed = self.claims.claim(job_id)
+                claimed = self.claims.claim(job_id, self.spec.name)
             except Exception as exc:
                 self._internal_error(msg, job_id, exc, claimed=False)
                 return
             if claimed is None:
-                self.log.info("job claimed by another executor or finished; skipping")
-                self._visibility(msg, self.settings.lease_seconds)
-                return
+                claimed = self._claim_refused(msg, job_id)
+                if claimed is None:
+                    return
+            watch.lap("claim")
             self.log.info(
                 "claimed job",
                 extra={"attempt": int(claimed.get("attempts", 1)), "receive_count": msg.receive_count},
             )
-            self._work(msg, job_id, claimed)
+            self._work(msg, job_id, claimed, watch)
+
+    def _claim_refused(self, msg: Message, job_id: str) -> dict[str, Any] | None:
+        """The claim's condition failed: find out why from the record and act on it. Returns
+        the claimed record when the job can be taken after all (a dead owner's lease ran
+        out), else None with the message dealt with."""
+        try:
+            record = self.store.get(job_id)
+        except Exception as exc:
+            self._internal_error(msg, job_id, exc, claimed=False)
+            return None
+        if record is None or record.get("status") not in _JOB_STATUSES:
+            self.log.error("message for an unknown job; deleting it")
+            self._delete(msg)
+            return None
+        status = record.get("status")
+        if status in (Status.COMPLETED, Status.FAILED):
+            self.log.info("job already finished; dropping duplicate delivery", extra={"status": status})
+            self._delete(msg)
+            return None
+        if record.get("language") != self.spec.name:
+            self.log.error("job of another language in this queue", extra={"language": record.get("language")})
+            self._safe("failing the job", lambda: self.claims.fail(job_id, "job was queued for the wrong language"))
+            self._delete(msg)
+            return None
+        owner = record.get("lease_owner")
+        foreign = status in (Status.COMPILING, Status.RUNNING) and owner and owner != self.executor_id
+        if foreign and self._await_foreign_lease(msg, job_id, record) is None:
+            return None
+        try:
+            claimed = self.claims.claim(job_id, self.spec.name)
+        except Exception as exc:
+            self._internal_error(msg, job_id, exc, claimed=False)
+            return None
+        if claimed is None:
+            self.log.info("job claimed by another executor or finished; skipping")
+            self._visibility(msg, self.settings.lease_seconds)
+        return claimed
 
     def _await_foreign_lease(self, msg: Message, job_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
         """The job is leased by another executor. A live owner keeps extending the message's
@@ -501,8 +520,7 @@ class Executor:
                 return None
             record = fresh
 
-    def _work(self, msg: Message, job_id: str, record: dict[str, Any]) -> None:
-        started = time.monotonic()
+    def _work(self, msg: Message, job_id: str, record: dict[str, Any], watch: Stopwatch) -> None:
         wd: WorkDir | None = None
         self.sandbox.reset()
         with Lease(self, msg, job_id) as lease:
@@ -510,11 +528,12 @@ class Executor:
                 request = self.store.load_request(record)
                 lease.check()
                 wd = WorkDir.create(self.settings.work_root, job_id)
-                fields = self._execute(job_id, record, request, wd, lease, msg)
+                fields = self._execute(job_id, record, request, wd, lease, msg, watch)
                 lease.check()
                 if not self.claims.complete(job_id, fields):
                     self.log.warning("final write refused: lease lost before it; result discarded")
                     return
+                watch.lap("final_write")
                 self.log.info(
                     "job completed",
                     extra={
@@ -522,7 +541,8 @@ class Executor:
                         "passed": fields["passed"],
                         "total": fields["total"],
                         "compile_ms": fields.get("compile_ms"),
-                        "elapsed_ms": int((time.monotonic() - started) * 1000),
+                        "elapsed_ms": watch.total_ms,
+                        "phases_ms": watch.phases,
                     },
                 )
                 self._delete(msg)
@@ -587,8 +607,12 @@ class Executor:
         )
 
     def _execute(
-        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message
+        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message,
+        watch: Stopwatch,
     ) -> dict[str, Any]:
+        """Compile, run, judge and upload; returns the fields of the final write. The AWS
+        calls that need not wait (the `running` transition, the uploads) run on the I/O pool
+        while the sandbox works, so they add no round trips to the job."""
         spec = self.spec
         # This attempt's own outputs prefix (attempts is incremented atomically by the claim):
         # a stale executor that lost the job can never overwrite the objects the record names.
@@ -597,6 +621,20 @@ class Executor:
         wd.write_source(source_name, request.code)
         judged = bool(request.test_cases)
         tests = request.test_cases or [TestCase(input=request.stdin, expected=None)]
+        uploads = Uploads(self._io, self.blobs, lease.check)
+        watch.lap("prepare")
+        try:
+            return self._compile_run_judge(
+                job_id, record, request, wd, lease, msg, watch, prefix, source_name, tests, judged, uploads
+            )
+        finally:
+            uploads.settle()  # none of this attempt's puts outlives it
+
+    def _compile_run_judge(
+        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message,
+        watch: Stopwatch, prefix: str, source_name: str, tests: list[TestCase], judged: bool, uploads: Uploads,
+    ) -> dict[str, Any]:
+        spec = self.spec
 
         compile_ms: int | None = None
         compile_argv = spec.compile_command(source_name, self._link_caches(wd))
@@ -608,67 +646,63 @@ class Executor:
                 procs=spec.compile_procs, env=spec.env,
             )
             compile_ms = int((time.monotonic() - t0) * 1000)
+            watch.lap("compile")
             lease.check()
             if crun.status == "IE":
                 raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
             cerr = wd.read_compile_output("err")
             cout = wd.read_compile_output("out")
-            self.blobs.put_bytes(keys.compile_stderr_key_in(prefix), cerr)
+            uploads.put(keys.compile_stderr_key_in(prefix), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
                 message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
                 return self._finish(
-                    job_id, prefix, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message, ""
+                    job_id, prefix, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message,
+                    "", uploads, watch,
                 )
 
-        if not self.claims.set_running(job_id):
-            raise LeaseLost("lease lost before running")
+        # compiling -> running goes out while the tests run; it must have landed before judging.
+        running = self._io.submit(self.claims.set_running, job_id)
         for n, case in enumerate(tests, 1):
             wd.write_test_input(n, case.input.encode("utf-8"))
-        runs = self.sandbox.run_tests(
-            profile=spec.profile, limits=spec.limits(request.limits),
-            argv=spec.run_command(source_name, request.limits, request.code),
-            tests_dir=wd.tests, count=len(tests), workdir=wd.box, parallel=self.settings.parallel,
-            procs=spec.run_procs, env=spec.env,
-        )
+        try:
+            runs = self.sandbox.run_tests(
+                profile=spec.profile, limits=spec.limits(request.limits),
+                argv=spec.run_command(source_name, request.limits, request.code),
+                tests_dir=wd.tests, count=len(tests), workdir=wd.box, parallel=self.settings.parallel,
+                procs=spec.run_procs, env=spec.env,
+            )
+        finally:
+            # Whatever happens, this attempt's write lands before the attempt ends: a late
+            # one must not meet the next attempt's claim.
+            futures_wait([running])
+        watch.lap("run")
+        if not running.result():
+            raise LeaseLost("lease lost before running")
         lease.check()
 
         results: list[TestResult] = []
         first_stdout = ""
-        _ = self.blobs.s3  # create the client here, not racing in the upload threads
-        with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
-            pending: list[Future[None]] = []
-            pending_bytes = 0
-            for n, (case, run) in enumerate(zip(tests, runs, strict=True), 1):
-                out = wd.read_test_output(n, "out")
-                err = wd.read_test_output(n, "err")
-                expected = case.expected if judged else None
-                verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
-                verdict = spec.refine_verdict(verdict, run, err)
-                if n == 1:
-                    first_stdout = preview(out)
-                results.append(
-                    TestResult(
-                        test_case=n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
-                        expected=preview(case.expected) if case.expected is not None else None,
-                        actual=preview(out), stderr=preview(err), exit_code=run.exit_code,
-                        signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
-                        memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err),
-                    )
+        for n, (case, run) in enumerate(zip(tests, runs, strict=True), 1):
+            out = wd.read_test_output(n, "out")
+            err = wd.read_test_output(n, "err")
+            expected = case.expected if judged else None
+            verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
+            verdict = spec.refine_verdict(verdict, run, err)
+            if n == 1:
+                first_stdout = preview(out)
+            results.append(
+                TestResult(
+                    test_case=n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
+                    expected=preview(case.expected) if case.expected is not None else None,
+                    actual=preview(out), stderr=preview(err), exit_code=run.exit_code,
+                    signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
+                    memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err),
                 )
-                # Full outputs, byte-exact. Bound the bytes held by queued uploads (a test
-                # may print up to output_kb = 64 MiB).
-                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stdout_key_in(prefix, n), out))
-                pending.append(pool.submit(self.blobs.put_bytes, keys.test_stderr_key_in(prefix, n), err))
-                pending_bytes += len(out) + len(err)
-                if pending_bytes > MAX_PENDING_UPLOAD_BYTES or len(pending) >= 4 * UPLOAD_THREADS:
-                    for future in pending:
-                        future.result()  # an S3 failure is an internal error of the job
-                    pending, pending_bytes = [], 0
-                    lease.check()
-            for future in pending:
-                future.result()
-        lease.check()
+            )
+            # Full outputs, byte-exact.
+            uploads.put(keys.test_stdout_key_in(prefix, n), out)
+            uploads.put(keys.test_stderr_key_in(prefix, n), err)
 
         internal = [r.test_case for r in results if r.verdict == Verdict.INTERNAL_ERROR]
         if internal and msg.receive_count < self.settings.max_attempts:
@@ -677,7 +711,8 @@ class Executor:
             raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
         verdict = job_verdict(r.verdict for r in results)
         return self._finish(
-            job_id, prefix, record, request, verdict, results, len(tests), compile_ms, None, first_stdout
+            job_id, prefix, record, request, verdict, results, len(tests), compile_ms, None, first_stdout,
+            uploads, watch,
         )
 
     def _compile_message(
@@ -720,9 +755,12 @@ class Executor:
         compile_ms: int | None,
         compilation_error: str | None,
         stdout_preview: str,
+        uploads: Uploads,
+        watch: Stopwatch,
     ) -> dict[str, Any]:
-        """Upload the result document (under this attempt's `prefix`) and build the fields of
-        the final write, which names this attempt's objects (`output_prefix`, `result_key`)."""
+        """Upload the result document (under this attempt's `prefix`, alongside the outputs
+        still in flight), wait for every upload, and build the fields of the final write,
+        which names this attempt's objects (`output_prefix`, `result_key`)."""
         completed_at = now_rfc3339()
         dumped = [r.model_dump(mode="json") for r in results]
         passed = sum(1 for r in results if r.passed)
@@ -742,7 +780,9 @@ class Executor:
             "stdout_preview": stdout_preview,
             "results": dumped,
         }
-        self.blobs.put_json(result_key, document)
+        uploads.put_json(result_key, document)
+        uploads.wait()
+        watch.lap("upload")
         fields: dict[str, Any] = {
             "verdict": verdict.value,
             "passed": passed,

@@ -108,6 +108,15 @@ class JobStore:
         item = self.table.get_item(Key={"id": job_id}, ConsistentRead=consistent).get("Item")
         return aws.plain(item) if item is not None else None
 
+    def get_status(self, job_id: str) -> str | None:
+        """Just the job's status (consistent): what a waiting request polls, without moving
+        the whole item (which can hold ~350 KB of inline tests) on every poll."""
+        item = self.table.get_item(
+            Key={"id": job_id}, ConsistentRead=True, ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        ).get("Item")
+        return None if item is None else str(item.get("status"))
+
     def delete(self, job_id: str) -> None:
         self.table.delete_item(Key={"id": job_id})
 

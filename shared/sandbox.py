@@ -7,7 +7,6 @@ it is never the submitted program's fault.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -30,18 +29,21 @@ _HELPER_GRACE_S = 15.0
 _MAX_HELPER_OUTPUT = 64 * 1024 * 1024
 
 
-_PR_SET_PDEATHSIG = 1
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
-except OSError:  # pragma: no cover - non-glibc platform
-    _LIBC = None
+def _read_all(stream: IO[bytes] | None, limit: int = -1) -> bytes:
+    if stream is None:
+        return b""
+    try:
+        return stream.read(limit)
+    except (OSError, ValueError):
+        return b""
+    finally:
+        stream.close()
 
 
-def _die_with_parent() -> None:
-    """preexec_fn: the helper gets SIGTERM (and stops its runs) if the executor dies, e.g.
-    SIGKILLed, instead of running on unsupervised in its own session."""
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+def _reap(proc: subprocess.Popen[bytes], drain: threading.Thread) -> None:
+    """Wait out the helper's teardown after its results were taken (no zombie is left)."""
+    drain.join()
+    proc.wait()
 
 
 class SandboxError(RuntimeError):
@@ -185,29 +187,60 @@ class Sandbox:
                     # Own process group, so cancel() can take down the helper and anything it
                     # left in the group without touching the executor.
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    # No preexec_fn: it would force a full fork of this large process instead
+                    # of vfork. The helper ties its life to ours itself (PR_SET_PDEATHSIG).
                 )
             except OSError as exc:
                 raise SandboxError(f"cannot start sandbox helper: {exc}") from exc
             self._proc = proc
         try:
-            try:
-                out, err = proc.communicate(timeout=timeout_s)
-            except subprocess.TimeoutExpired as exc:
-                self._kill(proc)
-                proc.communicate()
-                raise SandboxError(f"sandbox helper did not finish within {timeout_s:.0f}s") from exc
+            out, err, returncode = self._collect(proc, timeout_s)
         finally:
             with self._lock:
                 self._proc = None
         if self._cancelled:
             raise SandboxCancelled("sandbox run cancelled")
-        if proc.returncode != 0:
+        if returncode not in (0, None):
             message = err.decode("utf-8", "replace").strip()[-2000:]
-            raise SandboxError(f"sandbox helper exited {proc.returncode}: {message}")
+            raise SandboxError(f"sandbox helper exited {returncode}: {message}")
         if len(out) > _MAX_HELPER_OUTPUT:
             raise SandboxError("sandbox helper printed an implausibly large result")
         return out
+
+    def _collect(self, proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[bytes, bytes, int | None]:
+        """The helper's stdout, stderr and exit status. The helper closes stdout as soon as
+        its results are final, then tears its namespaces and cgroups down; when stdout ends
+        in a complete JSON value we return at once (exit status None) and leave the exit to
+        a reaper thread, which keeps a few ms of teardown per invocation off the job."""
+        err_chunks: list[bytes] = []
+        drain = threading.Thread(target=lambda: err_chunks.append(_read_all(proc.stderr)), daemon=True)
+        drain.start()
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self._kill(proc)  # closes stdout, which ends the read below
+
+        timer = threading.Timer(timeout_s, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            out = _read_all(proc.stdout, _MAX_HELPER_OUTPUT + 1)
+        finally:
+            timer.cancel()
+        if expired.is_set() and not self._cancelled:
+            proc.wait()
+            raise SandboxError(f"sandbox helper did not finish within {timeout_s:.0f}s")
+        if out.rstrip().endswith((b"}", b"]")) and proc.poll() is None:
+            threading.Thread(target=_reap, args=(proc, drain), name="sandbox-reaper", daemon=True).start()
+            return out, b"", None
+        try:  # stdout closed without results: the helper is exiting (or was killed)
+            proc.wait(timeout=_HELPER_GRACE_S)
+        except subprocess.TimeoutExpired as exc:
+            self._kill(proc)
+            raise SandboxError("sandbox helper closed its output but did not exit") from exc
+        drain.join(timeout=5)
+        return out, b"".join(err_chunks), proc.returncode
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes]) -> None:

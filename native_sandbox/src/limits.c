@@ -391,11 +391,13 @@ int cgroup_setup(struct sandbox *sb)
             } else if (k == C_CPU) {
                 sl->cpu_usage_fd = open_in(dfd, "cpuacct.usage", O_RDWR);
             }
-            int pfd = open_in(dfd, "cgroup.procs", O_RDWR);
-            if (pfd >= 0) {
-                sl->procs_fd[nproc++] = pfd;
-                if (sl->procs_list_fd < 0) sl->procs_list_fd = pfd;
-            }
+            /* Joining: in v1 the program child writes "0" to `tasks`, which moves just the
+             * calling thread and so skips the global threadgroup rwsem; writing cgroup.procs
+             * takes it for writing, an RCU grace period (~10 ms) on every run. The child is
+             * single-threaded, so moving the thread moves the process. */
+            int pfd = open_in(dfd, v2 ? "cgroup.procs" : "tasks", O_WRONLY);
+            if (pfd >= 0) sl->procs_fd[nproc++] = pfd;
+            if (sl->procs_list_fd < 0) sl->procs_list_fd = open_in(dfd, "cgroup.procs", O_RDONLY);
             close(dfd);
         }
         if (fail) break;
@@ -421,10 +423,9 @@ void cgroup_cleanup(struct sandbox *sb)
         struct cg_slot *sl = &sb->slots[s];
         int *fds[] = { &sl->procs_fd[0], &sl->procs_fd[1], &sl->procs_fd[2], &sl->mem_max_usage_fd,
                        &sl->mem_usage_fd, &sl->mem_failcnt_fd, &sl->mem_oom_fd, &sl->cpu_usage_fd,
-                       &sl->kill_fd };
+                       &sl->kill_fd, &sl->procs_list_fd };
         for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
             if (*fds[i] >= 0) { close(*fds[i]); *fds[i] = -1; }
-        sl->procs_list_fd = -1;
         sl->active = false;
         if (!slot_names[s][0]) continue;
         for (int k = 0; k < C_N; k++) {

@@ -277,6 +277,13 @@ int main(int argc, char **argv)
     }
     sigprocmask(SIG_BLOCK, &block, NULL);
 
+    /* Never outlive the caller: if it dies (even SIGKILLed), we get SIGTERM and stop our runs.
+     * Set here rather than by the caller between fork and exec, which would cost the caller
+     * its fast vfork spawn; a caller that died before this line left us reparented. */
+    pid_t caller = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    if (getppid() != caller) die("the calling process has exited");
+
     {
         /* many slots hold many cgroup fds: lift our own soft fd limit */
         struct rlimit nf;
@@ -505,16 +512,23 @@ int main(int argc, char **argv)
         reap_zombies(false);
     }
     for (int s = 0; s < sb->nslots; s++) abandon_prepared(&rs[s][1]);
-    reap_zombies(true);
 
+    /* Every run has reported, and each keeper reaped everything in its PID namespace before
+     * it did: the results are final.  Hand them over and close stdout now, so a caller that
+     * reads to EOF need not wait for the keepers' namespace teardown and our cgroup removal
+     * (a few ms per invocation), which follow. */
     TR("runs done");
+    print_results(res, ntests, c->tests != NULL);
+    fflush(stdout);
+    close(STDOUT_FILENO);
+    reap_zombies(true);
+    TR("keepers gone");
     if (sb->trace) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);
         fprintf(stderr, "trace helper cpu: user %ld us sys %ld us\n",
                 self.ru_utime.tv_sec * 1000000L + self.ru_utime.tv_usec, self.ru_stime.tv_sec * 1000000L + self.ru_stime.tv_usec);
     }
-    print_results(res, ntests, c->tests != NULL);
     cgroup_cleanup(sb);
     TR("cgroups removed");
     return 0;

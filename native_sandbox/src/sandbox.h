@@ -50,7 +50,7 @@ const char *workdir_mode_name(int mode);
 /* Per-slot cgroup state (one set of cgroups per parallel slot). */
 struct cg_slot {
     bool active;
-    int procs_fd[3];       /* cgroup.procs of memory, pids, cpu(acct) dirs; -1 if none */
+    int procs_fd[3];       /* to join: v1 `tasks` / v2 cgroup.procs of memory, pids, cpu(acct) */
     int nprocs_fd;
     int mem_max_usage_fd;  /* v1 memory.max_usage_in_bytes / v2 memory.peak (may be -1) */
     int mem_usage_fd;      /* v1 memory.usage_in_bytes / v2 memory.current */
@@ -58,7 +58,7 @@ struct cg_slot {
     int mem_oom_fd;        /* v1 memory.oom_control / v2 memory.events */
     int cpu_usage_fd;      /* v1 cpuacct.usage / v2 cpu.stat */
     int kill_fd;           /* v2 cgroup.kill, or -1 */
-    int procs_list_fd;     /* a cgroup.procs to enumerate members (for killing) */
+    int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
     long long base_usage;  /* memory usage when the run started */
     long long base_oom, base_failcnt;
     long long base_cpu_ns; /* v2 has no reset: base value */

@@ -206,7 +206,7 @@ def test_takeover_after_a_crash_does_not_burn_the_remaining_delivery(fs: FaultSt
                       or bool(msgs), 20)
     assert msgs[0].job_id == job_id and msgs[0].receive_count == 1
     dead = Claims(fs.store(), "dead-executor", lease_seconds=4)
-    assert dead.claim(job_id) is not None
+    assert dead.claim(job_id, "python") is not None
     # ... and the dead executor never does anything again.
     fs.start_executor("python")
     item = fs.item(job_id)

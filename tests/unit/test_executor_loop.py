@@ -5,6 +5,7 @@ dead-letter sweep and the exactly-once final write."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -149,8 +150,26 @@ def test_happy_path(ex: Executor, sandbox: FakeSandbox) -> None:
     assert ex.blobs.get_bytes(f"outputs/{job_id}/attempt-1/tests/2.stdout") == b"b\n"
     doc = ex.blobs.get_json(record["result_key"])
     assert doc["verdict"] == "WRONG_ANSWER" and len(doc["results"]) == 2
+    # Empty streams (the fake program writes no stderr) get no object.
+    listed = ex.blobs.s3.list_objects_v2(Bucket=ex.blobs.bucket, Prefix=record["output_prefix"])
+    assert sorted(o["Key"].removeprefix(record["output_prefix"]) for o in listed["Contents"]) == [
+        "result.json", "tests/1.stdout", "tests/2.stdout",
+    ]
     # The work directory is gone.
     assert not any(ex.settings.work_root.iterdir())
+
+
+def test_completion_log_says_where_the_time_went(
+    ex: Executor, sandbox: FakeSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    submit(ex)
+    with caplog.at_level(logging.INFO, logger="codepipe.executor"):
+        ex.handle(receive(ex))
+    (done,) = [r for r in caplog.records if r.getMessage() == "job completed"]
+    phases = done.phases_ms  # type: ignore[attr-defined]
+    assert list(phases) == ["claim", "prepare", "compile", "run", "upload", "final_write"]
+    assert all(isinstance(v, int) and v >= 0 for v in phases.values())
+    assert done.elapsed_ms >= sum(phases.values()) - len(phases)  # type: ignore[attr-defined]
 
 
 def test_plain_run_without_tests(ex: Executor, sandbox: FakeSandbox) -> None:
@@ -201,7 +220,7 @@ def test_duplicate_delivery_of_a_finished_job_is_dropped(ex: Executor, sandbox: 
 def test_job_leased_by_a_live_executor_is_left_alone(ex: Executor, sandbox: FakeSandbox) -> None:
     job_id = submit(ex)
     other = Claims(ex.store, "other-host-1-abc", 30)
-    assert other.claim(job_id) is not None
+    assert other.claim(job_id, ex.spec.name) is not None
     alive = threading.Event()
 
     def heartbeats() -> None:
@@ -227,7 +246,7 @@ def test_message_of_a_dead_owner_waits_for_its_lease_then_runs(ex: Executor, san
     # Holding the message while another executor's lease is still live means that executor
     # stopped extending it: wait the lease out instead of spending a delivery on deferring.
     job_id = submit(ex)
-    assert Claims(ex.store, "dead-executor", 2).claim(job_id) is not None
+    assert Claims(ex.store, "dead-executor", 2).claim(job_id, ex.spec.name) is not None
     ex.handle(receive(ex))
     record = ex.store.get(job_id)
     assert record["status"] == "completed" and record["attempts"] == 2
@@ -248,7 +267,7 @@ def test_executor_records_are_never_treated_as_jobs(ex: Executor, sandbox: FakeS
 def test_expired_lease_is_taken_over(ex: Executor, sandbox: FakeSandbox) -> None:
     job_id = submit(ex)
     other = Claims(ex.store, "dead-executor", 30)
-    assert other.claim(job_id) is not None
+    assert other.claim(job_id, ex.spec.name) is not None
     ex.store.table.update_item(
         Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p", ExpressionAttributeValues={":p": now_ms() - 1}
     )
@@ -270,7 +289,7 @@ def test_lease_lost_during_the_run_discards_the_result(ex: Executor, sandbox: Fa
             Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p",
             ExpressionAttributeValues={":p": now_ms() - 1},
         )
-        assert thief.claim(job_id) is not None
+        assert thief.claim(job_id, ex.spec.name) is not None
 
     sandbox.during_run = steal
     ex.handle(receive(ex))
@@ -293,6 +312,11 @@ def test_stale_attempt_cannot_overwrite_the_winning_outputs(settings: Settings, 
     msg_a = receive(a)
 
     def stall_past_lease_while_b_finishes() -> None:
+        # A's `running` write goes out alongside the run: let it land first, so that A only
+        # finds out at its final write.
+        deadline = time.monotonic() + 10
+        while a.store.get(job_id)["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
         a.store.table.update_item(
             Key={"id": job_id}, UpdateExpression="SET lease_expires_ms = :p",
             ExpressionAttributeValues={":p": now_ms() - 1},
@@ -373,8 +397,8 @@ def test_unknown_and_malformed_messages_are_deleted(ex: Executor, sandbox: FakeS
 def test_final_write_happens_once(ex: Executor) -> None:
     job_id = submit(ex)
     claims = ex.claims
-    assert claims.claim(job_id) is not None
-    assert claims.claim(job_id) is None  # not claimable twice while the lease is live
+    assert claims.claim(job_id, ex.spec.name) is not None
+    assert claims.claim(job_id, ex.spec.name) is None  # not claimable twice while the lease is live
     assert claims.set_running(job_id) is True
     assert claims.set_running(job_id) is False  # only from compiling
     assert claims.complete(job_id, {"verdict": "ACCEPTED", "passed": 1}) is True
@@ -387,13 +411,13 @@ def test_final_write_happens_once(ex: Executor) -> None:
 def test_dead_letter_sweep_fails_abandoned_jobs(ex: Executor) -> None:
     abandoned = submit(ex)
     dead = Claims(ex.store, "dead-executor", 30)
-    assert dead.claim(abandoned) is not None
+    assert dead.claim(abandoned, ex.spec.name) is not None
     ex.store.table.update_item(
         Key={"id": abandoned}, UpdateExpression="SET lease_expires_ms = :p",
         ExpressionAttributeValues={":p": now_ms() - 1},
     )
     busy = submit(ex)
-    assert Claims(ex.store, "alive-executor", 30).claim(busy) is not None
+    assert Claims(ex.store, "alive-executor", 30).claim(busy, ex.spec.name) is not None
     ex.queue.sqs.purge_queue(QueueUrl=ex.queue.url("python"))
     for job_id in (abandoned, busy):
         ex.queue.send_to_dlq("python", job_id)

@@ -215,3 +215,33 @@ def test_health_ok_and_languages(client: TestClient) -> None:
     client.app.state.services.store.heartbeat_executor("java", "openjdk 17", "e1")  # type: ignore[attr-defined]
     langs = client.get("/languages").json()
     assert {lang["name"]: lang["version"] for lang in langs["languages"]}["java"] == "openjdk 17"
+
+
+def test_wait_polls_briskly_once_running_and_backs_off_for_long_jobs() -> None:
+    from api_gateway.app import _poll_delay
+
+    assert _poll_delay(0.1, None) == 0.02  # queued / compiling
+    assert _poll_delay(0.1, 0.0) == 0.005  # just started running: the verdict is near
+    assert _poll_delay(0.9, 0.29) == 0.005
+    assert _poll_delay(0.9, 0.31) == 0.02  # a long run: no faster than before
+    assert _poll_delay(1.05, None) > 0.02
+    assert _poll_delay(30.0, 20.0) == 0.5  # long jobs: twice a second
+
+
+def test_empty_streams_get_no_url(client: TestClient) -> None:
+    """The executor stores no object for an empty stream; the result says so with a null URL
+    rather than a link that would 404."""
+    job_id = client.post("/submit", json={"language": "c", "code": "int main(){}"}).json()["id"]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    result = {"test_case": 1, "verdict": "ACCEPTED", "passed": True, "actual": "x\n",
+              "stdout_bytes": 2, "stderr_bytes": 0}
+    store.table.update_item(
+        Key={"id": job_id},
+        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": "completed", ":v": "ACCEPTED", ":p": 1, ":t": "2026-01-01T00:00:00.000Z",
+                                   ":r": [result]},
+    )
+    test = client.get(f"/result/{job_id}").json()["results"][0]
+    assert test["stdout_url"].startswith("http") and "tests/1.stdout" in test["stdout_url"]
+    assert test["stderr_url"] is None

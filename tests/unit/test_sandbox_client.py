@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,34 @@ class TestInvoke:
         runs = Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=2,
                                          workdir=tmp_path, parallel=2)
         assert [r.test for r in runs] == [1, 2]
+
+    def test_results_are_taken_when_stdout_closes_not_at_exit(self, tmp_path: Path) -> None:
+        """The helper closes stdout once its results are final and tears down afterwards; the
+        client returns with the results while the helper is still busy, and reaps it later."""
+        doc = json.dumps(RUN)
+        done = tmp_path / "teardown-done"
+        helper = _fake_helper(tmp_path, f"printf '%s\\n' '{doc}'\nexec >&-\nsleep 3\ntouch {done}\n")
+        run = Sandbox(helper).run_single(profile="c", limits=LIMITS, argv=["x"], stdin="/dev/null",
+                                         stdout=tmp_path / "o", stderr=tmp_path / "e", workdir=tmp_path)
+        assert run.memory_kb == 1432
+        assert not done.exists()  # returned before the teardown finished
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done.exists()
+
+    def test_failure_after_partial_output_reports_the_exit(self, tmp_path: Path) -> None:
+        helper = _fake_helper(tmp_path, "printf '[{\"test\": 1,'\necho 'helper crashed' >&2\nexit 3\n")
+        with pytest.raises(SandboxError, match="exited 3: helper crashed"):
+            Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=1,
+                                      workdir=tmp_path, parallel=1)
+
+    def test_hung_helper_is_killed_at_the_deadline(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(Sandbox, "_timeout", staticmethod(lambda *_: 0.5))
+        helper = _fake_helper(tmp_path, "sleep 30\n")
+        with pytest.raises(SandboxError, match="did not finish"):
+            Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=1,
+                                      workdir=tmp_path, parallel=1)
 
     def test_cancel_before_start(self, tmp_path: Path) -> None:
         helper = _fake_helper(tmp_path, "sleep 30\n")
