@@ -179,7 +179,7 @@ def result_view(svc: Services, item: dict[str, Any]) -> dict[str, Any]:
 async def _load(svc: Services, job_id: str) -> dict[str, Any]:
     if not _JOB_ID.match(job_id) or job_id.startswith(EXECUTOR_PREFIX):
         raise APIError(404, "not_found", f"no job with id {job_id!r}")
-    item = await run_in_threadpool(svc.store.get, job_id)
+    item = await run_in_threadpool(svc.store.get_view, job_id)
     if item is None:
         raise APIError(404, "not_found", f"no job with id {job_id!r}")
     return item
@@ -187,23 +187,20 @@ async def _load(svc: Services, job_id: str) -> dict[str, Any]:
 
 async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: float) -> dict[str, Any]:
     item = await _load(svc, job_id)
-    status = item.get("status")
     start = time.monotonic()
     deadline = start + wait
     running_since: float | None = None
-    while status not in _TERMINAL:
+    while item.get("status") not in _TERMINAL:
         now = time.monotonic()
         remaining = deadline - now
         if remaining <= 0 or await request.is_disconnected():
             break
-        if status == Status.RUNNING and running_since is None:
+        if item.get("status") == Status.RUNNING and running_since is None:
             running_since = now
         running_for = None if running_since is None else now - running_since
         await asyncio.sleep(min(_poll_delay(now - start, running_for), remaining))
-        status = await run_in_threadpool(svc.store.get_status, job_id)
-        if status is None:  # deleted meanwhile
-            raise APIError(404, "not_found", f"no job with id {job_id!r}")
-    return item if item.get("status") == status else await _load(svc, job_id)
+        item = await _load(svc, job_id)
+    return item
 
 
 def _poll_delay(elapsed: float, running_for: float | None) -> float:

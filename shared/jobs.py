@@ -34,6 +34,14 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c4e-6a9b-5d0e-9a51-7c0de9e1b0a1")
 EXECUTOR_PREFIX = "executor#"
 
 
+# The record's attributes the API shows (everything but the request and the lease).
+VIEW_FIELDS = (
+    "id", "status", "language", "verdict", "passed", "total", "created_at", "started_at", "completed_at",
+    "error", "compile_ms", "compilation_error", "stdout_preview", "results", "results_key", "result_key",
+    "output_prefix",
+)
+
+
 def now_rfc3339() -> str:
     """RFC 3339 UTC with milliseconds and a `Z` suffix, e.g. 2026-01-02T03:04:05.678Z."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -108,14 +116,16 @@ class JobStore:
         item = self.table.get_item(Key={"id": job_id}, ConsistentRead=consistent).get("Item")
         return aws.plain(item) if item is not None else None
 
-    def get_status(self, job_id: str) -> str | None:
-        """Just the job's status (consistent): what a waiting request polls, without moving
-        the whole item (which can hold ~350 KB of inline tests) on every poll."""
+    def get_view(self, job_id: str) -> dict[str, Any] | None:
+        """The job's record without its request (consistent): all that /status and /result
+        show. A waiting request polls this, so it never moves the inline test data (up to
+        ~350 KB) and needs no second read once the job is done."""
+        names = {f"#v{i}": field for i, field in enumerate(VIEW_FIELDS)}
         item = self.table.get_item(
-            Key={"id": job_id}, ConsistentRead=True, ProjectionExpression="#s",
-            ExpressionAttributeNames={"#s": "status"},
+            Key={"id": job_id}, ConsistentRead=True, ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
         ).get("Item")
-        return None if item is None else str(item.get("status"))
+        return aws.plain(item) if item is not None else None
 
     def delete(self, job_id: str) -> None:
         self.table.delete_item(Key={"id": job_id})

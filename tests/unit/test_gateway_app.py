@@ -151,7 +151,7 @@ def test_dependency_error_is_503(client: TestClient, monkeypatch: pytest.MonkeyP
     def down(*a: Any, **k: Any) -> None:
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
 
-    monkeypatch.setattr(svc.store, "get", down)
+    monkeypatch.setattr(svc.store, "get_view", down)
     err = error_of(client.get("/status/abc"), 503)
     assert err["code"] == "dependency_unavailable"
 
@@ -170,7 +170,7 @@ def test_client_errors_split_into_bugs_and_outages(client: TestClient, monkeypat
     def refuse(*a: Any, **k: Any) -> None:
         raise ClientError({"Error": {"Code": code, "Message": "nope"}}, "GetItem")
 
-    monkeypatch.setattr(svc.store, "get", refuse)
+    monkeypatch.setattr(svc.store, "get_view", refuse)
     resp = client.get("/status/abc")
     err = error_of(resp, status)
     assert err["code"] == ("internal_error" if status == 500 else "dependency_unavailable")
@@ -187,7 +187,7 @@ def test_gateway_uses_short_aws_timeouts(client: TestClient) -> None:
 
 def test_unexpected_exception_is_500_in_error_shape(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     svc = client.app.state.services  # type: ignore[attr-defined]
-    monkeypatch.setattr(svc.store, "get", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(svc.store, "get_view", lambda *a, **k: 1 / 0)
     err = error_of(client.get("/status/abc"), 500)
     assert err["code"] == "internal_error"
     assert "Traceback" not in err["message"] and "ZeroDivision" not in err["message"]
@@ -245,3 +245,15 @@ def test_empty_streams_get_no_url(client: TestClient) -> None:
     test = client.get(f"/result/{job_id}").json()["results"][0]
     assert test["stdout_url"].startswith("http") and "tests/1.stdout" in test["stdout_url"]
     assert test["stderr_url"] is None
+
+
+def test_views_never_read_the_request(client: TestClient) -> None:
+    """/status and /result (and every poll of ?wait) read a projection without the request,
+    which may hold ~350 KB of inline test data."""
+    tests = [{"input": "x" * 50_000, "expected": "y"}]
+    job_id = client.post("/submit", json={"language": "c", "code": "int main(){}", "test_cases": tests}).json()["id"]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    assert "request" in store.get(job_id)
+    view = store.get_view(job_id)
+    assert view["id"] == job_id and view["status"] == "queued" and "request" not in view
+    assert client.get(f"/status/{job_id}").json()["status"] == "queued"
