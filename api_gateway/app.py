@@ -273,7 +273,7 @@ async def submit(request: Request) -> JSONResponse:
     with job_context(job_id):
         if created:
             try:
-                await run_in_threadpool(svc.queue.send, sub.request.language, job_id)
+                await run_in_threadpool(svc.queue.send, sub.request.language, job_id, sub.request.code)
             except Exception as exc:
                 # Never leave a record no message refers to: remove it (or at least fail it).
                 log.error("enqueue failed; withdrawing the job", extra={"error": str(exc)})
@@ -289,7 +289,8 @@ async def submit(request: Request) -> JSONResponse:
                 # The original request may have died between storing and enqueueing (the client
                 # never saw its 202, hence the retry). Enqueue again: a duplicate message is
                 # harmless (the claim is conditional), a missing one would strand the job.
-                await run_in_threadpool(svc.queue.send, item.get("language", sub.request.language), job_id)
+                language = item.get("language", sub.request.language)
+                await run_in_threadpool(svc.queue.send, language, job_id, sub.request.code)
     body_out = {
         "id": job_id,
         "status": item.get("status", Status.QUEUED.value),

@@ -23,8 +23,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -37,7 +38,7 @@ from shared.language_spec import LanguageSpec
 from shared.log import bind, get_logger, job_context, setup_logging
 from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResult, Verdict
 from shared.queue import JobQueue, Message
-from shared.sandbox import Sandbox, SandboxCancelled, SandboxError
+from shared.sandbox import Sandbox, SandboxCancelled, SandboxError, SandboxRun
 from shared.settings import Settings, get_settings
 from shared.timing import Stopwatch
 from shared.uploads import Uploads
@@ -87,6 +88,41 @@ def probe_isolation(binary: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(probe, dict) or not isinstance(probe.get("level"), str) or not probe["level"]:
         return {"level": "unavailable", "error": "sandbox --probe printed no `level`"}
     return probe
+
+
+@dataclass(frozen=True)
+class CompileOutcome:
+    run: SandboxRun
+    ms: int
+
+
+@dataclass
+class EarlyCompile:
+    """A compilation of the message's code hint, started before the claim returned."""
+
+    code: str
+    source_name: str
+    wd: WorkDir
+    future: Future[CompileOutcome | None]
+
+
+@dataclass
+class Attempt:
+    """One attempt at a job: what the compile/run/judge steps share."""
+
+    job_id: str
+    record: dict[str, Any]
+    request: JobRequest
+    wd: WorkDir
+    lease: Lease
+    msg: Message
+    watch: Stopwatch
+    prefix: str  # this attempt's outputs prefix (see shared.blobs.output_prefix)
+    uploads: Uploads
+
+    @property
+    def tests(self) -> list[TestCase]:
+        return self.request.test_cases or [TestCase(input=self.request.stdin, expected=None)]
 
 
 class LeaseLost(Exception):
@@ -315,7 +351,7 @@ class Executor:
         job_id = msg.job_id
         if job_id:
             try:
-                self.queue.send(self.spec.name, job_id)
+                self.queue.send(self.spec.name, job_id, msg.code)
             except Exception as exc:
                 self.log.warning("could not re-send the message", extra={"error": str(exc)})
             else:
@@ -426,13 +462,19 @@ class Executor:
             return
         watch = Stopwatch()
         with job_context(job_id):
-            # The common case first: one conditional write claims the job and returns it.
+            # Compile from the message's code hint while the claim is in flight; the claim
+            # decides whether that compilation is used (_work) or thrown away.
+            early = self._compile_early(msg, job_id)
             try:
+                # The common case first: one conditional write claims the job and returns it.
                 claimed = self.claims.claim(job_id, self.spec.name)
             except Exception as exc:
+                self._drop_early(early)
                 self._internal_error(msg, job_id, exc, claimed=False)
                 return
             if claimed is None:
+                self._drop_early(early)
+                early = None
                 claimed = self._claim_refused(msg, job_id)
                 if claimed is None:
                     return
@@ -441,7 +483,7 @@ class Executor:
                 "claimed job",
                 extra={"attempt": int(claimed.get("attempts", 1)), "receive_count": msg.receive_count},
             )
-            self._work(msg, job_id, claimed, watch)
+            self._work(msg, job_id, claimed, watch, early)
 
     def _claim_refused(self, msg: Message, job_id: str) -> dict[str, Any] | None:
         """The claim's condition failed: find out why from the record and act on it. Returns
@@ -520,15 +562,30 @@ class Executor:
                 return None
             record = fresh
 
-    def _work(self, msg: Message, job_id: str, record: dict[str, Any], watch: Stopwatch) -> None:
+    def _work(
+        self, msg: Message, job_id: str, record: dict[str, Any], watch: Stopwatch, early: EarlyCompile | None = None
+    ) -> None:
         wd: WorkDir | None = None
+        compiled: Future[CompileOutcome | None] | None = None
         self.sandbox.reset()
         with Lease(self, msg, job_id) as lease:
             try:
                 request = self.store.load_request(record)
                 lease.check()
-                wd = WorkDir.create(self.settings.work_root, job_id)
-                fields = self._execute(job_id, record, request, wd, lease, msg, watch)
+                if early is not None and early.code == request.code:
+                    wd, compiled = early.wd, early.future
+                else:
+                    if early is not None:
+                        self.log.info("the message's code hint differs from the job's code; recompiling")
+                        self._drop_early(early)
+                    wd = WorkDir.create(self.settings.work_root, job_id)
+                early = None
+                attempt = Attempt(
+                    job_id=job_id, record=record, request=request, wd=wd, lease=lease, msg=msg, watch=watch,
+                    prefix=keys.output_prefix(job_id, int(record.get("attempts") or 0)),
+                    uploads=Uploads(self._io, self.blobs, lease.check),
+                )
+                fields = self._execute(attempt, compiled)
                 lease.check()
                 if not self.claims.complete(job_id, fields):
                     self.log.warning("final write refused: lease lost before it; result discarded")
@@ -541,6 +598,7 @@ class Executor:
                         "passed": fields["passed"],
                         "total": fields["total"],
                         "compile_ms": fields.get("compile_ms"),
+                        "early_compile": compiled is not None,
                         "elapsed_ms": watch.total_ms,
                         "phases_ms": watch.phases,
                     },
@@ -559,11 +617,45 @@ class Executor:
             except Exception as exc:
                 self._internal_error(msg, job_id, exc, claimed=True)
             finally:
+                if early is not None:  # failed before deciding about it
+                    self._drop_early(early)
+                if compiled is not None and not compiled.done():  # failed while it compiled
+                    self.sandbox.cancel()
+                    futures_wait([compiled])
                 if wd is not None:
                     try:
                         wd.remove()
                     except Exception as exc:
                         self.log.error("could not remove the work directory", extra={"error": str(exc)})
+
+    # --- early compilation ------------------------------------------------------------------
+    def _compile_early(self, msg: Message, job_id: str) -> EarlyCompile | None:
+        """Start compiling the message's code hint (if any) on the I/O pool. Whatever happens
+        to the claim, the caller hands the result to _work or to _drop_early."""
+        code = msg.code
+        if code is None or not self.settings.early_compile or not self.spec.compiles:
+            return None
+        try:
+            source_name = self.spec.source_name(code)
+            wd = WorkDir.create(self.settings.work_root, job_id)
+            wd.write_source(source_name, code)
+        except Exception as exc:  # a hint only: the normal path will report real problems
+            self.log.info("not compiling early", extra={"error": str(exc)[:300]})
+            return None
+        self.sandbox.reset()
+        return EarlyCompile(code, source_name, wd, self._io.submit(self._compile, wd, source_name))
+
+    def _drop_early(self, early: EarlyCompile | None) -> None:
+        if early is None:
+            return
+        if not early.future.done():
+            self.sandbox.cancel()
+            futures_wait([early.future])
+            self.sandbox.reset()
+        try:
+            early.wd.remove()
+        except Exception as exc:
+            self.log.error("could not remove the work directory", extra={"error": str(exc)})
 
     def _hand_back(self, msg: Message, job_id: str) -> None:
         self.log.warning("shutting down: handing the job back to the queue")
@@ -606,63 +698,56 @@ class Executor:
             output_kb=COMPILE_OUTPUT_KB,
         )
 
-    def _execute(
-        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message,
-        watch: Stopwatch,
-    ) -> dict[str, Any]:
-        """Compile, run, judge and upload; returns the fields of the final write. The AWS
-        calls that need not wait (the `running` transition, the uploads) run on the I/O pool
-        while the sandbox works, so they add no round trips to the job."""
+    def _compile(self, wd: WorkDir, source_name: str) -> CompileOutcome | None:
+        """Compile the box's source in the sandbox; None when the language has no compile step."""
         spec = self.spec
-        # This attempt's own outputs prefix (attempts is incremented atomically by the claim):
-        # a stale executor that lost the job can never overwrite the objects the record names.
-        prefix = keys.output_prefix(job_id, int(record.get("attempts") or 0))
-        source_name = spec.source_name(request.code)
-        wd.write_source(source_name, request.code)
-        judged = bool(request.test_cases)
-        tests = request.test_cases or [TestCase(input=request.stdin, expected=None)]
-        uploads = Uploads(self._io, self.blobs, lease.check)
-        watch.lap("prepare")
+        argv = spec.compile_command(source_name, self._link_caches(wd))
+        if argv is None:
+            return None
+        t0 = time.monotonic()
+        run = self.sandbox.run_single(
+            profile="compile", limits=self._compile_limits(), argv=argv, stdin="/dev/null",
+            stdout=wd.compile / "out", stderr=wd.compile / "err", workdir=wd.box,
+            procs=spec.compile_procs, env=spec.env,
+        )
+        return CompileOutcome(run, int((time.monotonic() - t0) * 1000))
+
+    def _execute(self, a: Attempt, compiled: Future[CompileOutcome | None] | None) -> dict[str, Any]:
+        """Compile (or take the early compilation), run, judge and upload; returns the fields
+        of the final write. The AWS calls that need not wait (the `running` transition, the
+        uploads) run on the I/O pool while the sandbox works, so they add no round trips."""
+        a.watch.lap("prepare")
         try:
-            return self._compile_run_judge(
-                job_id, record, request, wd, lease, msg, watch, prefix, source_name, tests, judged, uploads
-            )
+            return self._compile_run_judge(a, compiled)
         finally:
-            uploads.settle()  # none of this attempt's puts outlives it
+            a.uploads.settle()  # none of this attempt's puts outlives it
 
-    def _compile_run_judge(
-        self, job_id: str, record: dict[str, Any], request: JobRequest, wd: WorkDir, lease: Lease, msg: Message,
-        watch: Stopwatch, prefix: str, source_name: str, tests: list[TestCase], judged: bool, uploads: Uploads,
-    ) -> dict[str, Any]:
-        spec = self.spec
-
+    def _compile_run_judge(self, a: Attempt, compiled: Future[CompileOutcome | None] | None) -> dict[str, Any]:
+        spec, request, wd = self.spec, a.request, a.wd
+        source_name = spec.source_name(request.code)
+        if compiled is None:
+            wd.write_source(source_name, request.code)
+            outcome = self._compile(wd, source_name)
+        else:
+            outcome = compiled.result()
         compile_ms: int | None = None
-        compile_argv = spec.compile_command(source_name, self._link_caches(wd))
-        if compile_argv is not None:
-            t0 = time.monotonic()
-            crun = self.sandbox.run_single(
-                profile="compile", limits=self._compile_limits(), argv=compile_argv, stdin="/dev/null",
-                stdout=wd.compile / "out", stderr=wd.compile / "err", workdir=wd.box,
-                procs=spec.compile_procs, env=spec.env,
-            )
-            compile_ms = int((time.monotonic() - t0) * 1000)
-            watch.lap("compile")
-            lease.check()
+        if outcome is not None:
+            crun, compile_ms = outcome.run, outcome.ms
+            a.watch.lap("compile")
+            a.lease.check()
             if crun.status == "IE":
                 raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
             cerr = wd.read_compile_output("err")
             cout = wd.read_compile_output("out")
-            uploads.put(keys.compile_stderr_key_in(prefix), cerr)
+            a.uploads.put(keys.compile_stderr_key_in(a.prefix), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
                 message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
-                return self._finish(
-                    job_id, prefix, record, request, Verdict.COMPILATION_ERROR, [], len(tests), compile_ms, message,
-                    "", uploads, watch,
-                )
+                return self._finish(a, Verdict.COMPILATION_ERROR, [], compile_ms, message, "")
 
         # compiling -> running goes out while the tests run; it must have landed before judging.
-        running = self._io.submit(self.claims.set_running, job_id)
+        running = self._io.submit(self.claims.set_running, a.job_id)
+        tests = a.tests
         for n, case in enumerate(tests, 1):
             wd.write_test_input(n, case.input.encode("utf-8"))
         try:
@@ -676,17 +761,17 @@ class Executor:
             # Whatever happens, this attempt's write lands before the attempt ends: a late
             # one must not meet the next attempt's claim.
             futures_wait([running])
-        watch.lap("run")
+        a.watch.lap("run")
         if not running.result():
             raise LeaseLost("lease lost before running")
-        lease.check()
+        a.lease.check()
 
         results: list[TestResult] = []
         first_stdout = ""
         for n, (case, run) in enumerate(zip(tests, runs, strict=True), 1):
             out = wd.read_test_output(n, "out")
             err = wd.read_test_output(n, "err")
-            expected = case.expected if judged else None
+            expected = case.expected if request.test_cases else None
             verdict = judge_one(run.status, run.exit_code, out, expected, request.compare)
             verdict = spec.refine_verdict(verdict, run, err)
             if n == 1:
@@ -701,19 +786,16 @@ class Executor:
                 )
             )
             # Full outputs, byte-exact.
-            uploads.put(keys.test_stdout_key_in(prefix, n), out)
-            uploads.put(keys.test_stderr_key_in(prefix, n), err)
+            a.uploads.put(keys.test_stdout_key_in(a.prefix, n), out)
+            a.uploads.put(keys.test_stderr_key_in(a.prefix, n), err)
 
         internal = [r.test_case for r in results if r.verdict == Verdict.INTERNAL_ERROR]
-        if internal and msg.receive_count < self.settings.max_attempts:
+        if internal and a.msg.receive_count < self.settings.max_attempts:
             # A sandbox failure on some test: retry the job while attempts remain; on the last
             # one the INTERNAL_ERROR verdict is reported rather than hidden.
             raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
         verdict = job_verdict(r.verdict for r in results)
-        return self._finish(
-            job_id, prefix, record, request, verdict, results, len(tests), compile_ms, None, first_stdout,
-            uploads, watch,
-        )
+        return self._finish(a, verdict, results, compile_ms, None, first_stdout)
 
     def _compile_message(
         self, status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, wd: WorkDir
@@ -745,28 +827,23 @@ class Executor:
 
     def _finish(
         self,
-        job_id: str,
-        prefix: str,
-        record: dict[str, Any],
-        request: JobRequest,
+        a: Attempt,
         verdict: Verdict,
         results: list[TestResult],
-        total: int,
         compile_ms: int | None,
         compilation_error: str | None,
         stdout_preview: str,
-        uploads: Uploads,
-        watch: Stopwatch,
     ) -> dict[str, Any]:
-        """Upload the result document (under this attempt's `prefix`, alongside the outputs
+        """Upload the result document (under this attempt's prefix, alongside the outputs
         still in flight), wait for every upload, and build the fields of the final write,
         which names this attempt's objects (`output_prefix`, `result_key`)."""
+        record, request, total = a.record, a.request, len(a.tests)
         completed_at = now_rfc3339()
         dumped = [r.model_dump(mode="json") for r in results]
         passed = sum(1 for r in results if r.passed)
-        result_key = keys.result_key_in(prefix)
+        result_key = keys.result_key_in(a.prefix)
         document = {
-            "id": job_id,
+            "id": a.job_id,
             "status": Status.COMPLETED.value,
             "language": request.language,
             "verdict": verdict.value,
@@ -780,9 +857,9 @@ class Executor:
             "stdout_preview": stdout_preview,
             "results": dumped,
         }
-        uploads.put_json(result_key, document)
-        uploads.wait()
-        watch.lap("upload")
+        a.uploads.put_json(result_key, document)
+        a.uploads.wait()
+        a.watch.lap("upload")
         fields: dict[str, Any] = {
             "verdict": verdict.value,
             "passed": passed,
@@ -791,7 +868,7 @@ class Executor:
             "compile_ms": compile_ms,
             "compilation_error": compilation_error,
             "result_key": result_key,
-            "output_prefix": prefix,
+            "output_prefix": a.prefix,
             "stdout_preview": stdout_preview,
             "error": None,
             # Compact in the item (None fields are the model's defaults); full in S3.

@@ -85,6 +85,11 @@ class LanguageSpec:
         `linked`: the warm_up() files present in this job's box."""
         return None
 
+    @property
+    def compiles(self) -> bool:
+        """Whether jobs of this language have a compile step."""
+        return self.compile_command(self.source_file) is not None
+
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         """argv of the program (run in box/). `limits` are the user's (before `limits()`)."""
         raise NotImplementedError

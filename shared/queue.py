@@ -1,5 +1,10 @@
 """SQS access: one queue per language (`{prefix}-{lang}`) with a dead-letter queue
-(`{prefix}-{lang}-dlq`). Message bodies are `{"id": ..., "language": ...}` (SPEC §5)."""
+(`{prefix}-{lang}-dlq`). Message bodies are `{"id": ..., "language": ...}` (SPEC §5).
+
+A message may also carry the job's source code as the binary message attribute `code` (only
+when small): a hint that lets the executor start compiling while its claim is in flight. The
+job record stays the truth: the executor uses that compilation only if the claimed record's
+code is identical."""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ from typing import Any
 from shared import aws
 from shared.settings import Settings, get_settings
 
+CODE_ATTRIBUTE = "code"
+# Larger sources are not copied into the message (SQS messages are at most 256 KB).
+MAX_CODE_ATTRIBUTE_BYTES = 64 * 1024
+
 
 @dataclass(frozen=True)
 class Message:
@@ -20,6 +29,8 @@ class Message:
     message_id: str = ""
     # Raw attributes kept for debugging; not part of the contract.
     attributes: dict[str, str] = field(default_factory=dict)
+    # The `code` attribute, when the sender attached one (a hint, see the module docstring).
+    code: str | None = None
 
     @property
     def job_id(self) -> str | None:
@@ -59,10 +70,16 @@ class JobQueue:
         return self._url_for_name(self.settings.dlq_name(language))
 
     # --- main queue ---------------------------------------------------------------------
-    def send(self, language: str, job_id: str) -> str:
-        """Enqueue a job; returns the SQS MessageId."""
+    def send(self, language: str, job_id: str, code: str | None = None) -> str:
+        """Enqueue a job; returns the SQS MessageId. `code`, when small enough, rides along as
+        the `code` attribute so that the executor can compile before its claim returns."""
         body = json.dumps({"id": job_id, "language": language})
-        return self.sqs.send_message(QueueUrl=self.url(language), MessageBody=body)["MessageId"]
+        kwargs: dict[str, Any] = {"QueueUrl": self.url(language), "MessageBody": body}
+        if code is not None:
+            raw = code.encode("utf-8")
+            if len(raw) <= MAX_CODE_ATTRIBUTE_BYTES:
+                kwargs["MessageAttributes"] = {CODE_ATTRIBUTE: {"DataType": "Binary", "BinaryValue": raw}}
+        return self.sqs.send_message(**kwargs)["MessageId"]
 
     def receive(
         self, language: str, wait_seconds: int = 20, visibility_timeout: int | None = None, max_messages: int = 1
@@ -74,6 +91,7 @@ class JobQueue:
             "MaxNumberOfMessages": max(1, min(10, max_messages)),
             "WaitTimeSeconds": max(0, min(20, wait_seconds)),
             "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+            "MessageAttributeNames": [CODE_ATTRIBUTE],
         }
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
@@ -90,6 +108,11 @@ class JobQueue:
             if not isinstance(body, dict):
                 body = {}
             attrs = raw.get("Attributes") or {}
+            code_value = ((raw.get("MessageAttributes") or {}).get(CODE_ATTRIBUTE) or {}).get("BinaryValue")
+            try:
+                code = code_value.decode("utf-8") if isinstance(code_value, bytes) else None
+            except UnicodeDecodeError:
+                code = None
             out.append(
                 Message(
                     body=body,
@@ -97,6 +120,7 @@ class JobQueue:
                     receive_count=int(attrs.get("ApproximateReceiveCount", "1")),
                     message_id=raw.get("MessageId", ""),
                     attributes=dict(attrs),
+                    code=code,
                 )
             )
         return out

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=4, ge=1)
     gateway_aws_read_timeout_s: float = Field(default=5.0, gt=0)
     gateway_aws_max_attempts: int = Field(default=2, ge=1)
+    # Compile from the source a message carries (a hint) while the claim is in flight; the
+    # result is used only if the claimed job's code is identical.
+    early_compile: bool = True
     # How long SIGTERM lets an executor finish the job in hand before handing it back.
     drain_seconds: float = Field(default=30.0, ge=0)
     job_ttl_days: int = 30

@@ -42,6 +42,7 @@ class FakeSandbox:
         self.during_run: Callable[[], None] | None = None
         self.runs = 0
         self.cancelled = False
+        self.compiled: list[str] = []  # the sources each compile saw
 
     def check(self) -> None:
         pass
@@ -52,7 +53,8 @@ class FakeSandbox:
     def reset(self) -> None:
         self.cancelled = False
 
-    def run_single(self, *, stdout: Path, stderr: Path, **_: Any) -> SandboxRun:
+    def run_single(self, *, stdout: Path, stderr: Path, workdir: Path, **_: Any) -> SandboxRun:
+        self.compiled.extend(p.read_text() for p in sorted(workdir.glob("*.py")))
         stdout.write_bytes(b"")
         stderr.write_bytes(self.compile_stderr)
         status, code = self.compile_status
@@ -482,3 +484,62 @@ def test_executor_record_carries_the_isolation_probe(ex: Executor) -> None:
     record = ex.store.executor_records()["python"]
     assert record["isolation"] == ex.isolation
     assert record["executor_id"] == ex.executor_id
+
+
+def submit_with_hint(ex: Executor, code: str, hint: str | None) -> str:
+    """A job whose message carries `hint` as its code attribute (what the gateway attaches)."""
+    request = JobRequest(language=ex.spec.name, code=code, stdin="", limits=LIMITS, compare="lines",
+                         test_cases=[Case(input="a\n", expected="a")])
+    record, _ = ex.store.new_job(request)
+    ex.queue.send(ex.spec.name, record["id"], hint)
+    return record["id"]
+
+
+def test_message_code_hint_is_compiled_while_claiming(
+    ex: Executor, sandbox: FakeSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = "print(input())\n"
+    job_id = submit_with_hint(ex, code, code)
+    msg = receive(ex)
+    assert msg.code == code
+    with caplog.at_level(logging.INFO, logger="codepipe.executor"):
+        ex.handle(msg)
+    record = ex.store.get(job_id)
+    assert record["status"] == "completed" and record["verdict"] == "ACCEPTED"
+    assert sandbox.compiled == [code]  # compiled once, from the hint
+    (done,) = [r for r in caplog.records if r.getMessage() == "job completed"]
+    assert done.early_compile is True  # type: ignore[attr-defined]
+    assert not any(ex.settings.work_root.iterdir())
+
+
+def test_a_hint_that_differs_from_the_record_is_not_used(ex: Executor, sandbox: FakeSandbox) -> None:
+    """The record is the truth: a message whose code attribute was tampered with (or is
+    stale) costs a recompilation, never a wrong verdict."""
+    sandbox.program = lambda data: data  # echo: the real code's behaviour
+    job_id = submit_with_hint(ex, "print(input())\n", "print('forged')\n")
+    ex.handle(receive(ex))
+    record = ex.store.get(job_id)
+    assert record["verdict"] == "ACCEPTED"
+    assert sandbox.compiled == ["print('forged')\n", "print(input())\n"]
+    assert not any(ex.settings.work_root.iterdir())
+
+
+def test_early_compile_is_dropped_when_the_claim_is_refused(ex: Executor, sandbox: FakeSandbox) -> None:
+    code = "print(input())\n"
+    job_id = submit_with_hint(ex, code, code)
+    ex.handle(receive(ex))
+    assert ex.store.get(job_id)["status"] == "completed"
+    ex.queue.send(ex.spec.name, job_id, code)  # a duplicate delivery of the finished job
+    ex.handle(receive(ex))
+    assert ex.store.get(job_id)["attempts"] == 1
+    assert queue_counts(ex) == {"visible": 0, "in_flight": 0}  # dropped
+    assert not any(ex.settings.work_root.iterdir())  # the early work directory too
+    assert not sandbox.cancelled  # reset for the next job
+
+
+def test_large_code_is_not_copied_into_the_message(ex: Executor) -> None:
+    from shared.queue import MAX_CODE_ATTRIBUTE_BYTES
+
+    big = "#" * (MAX_CODE_ATTRIBUTE_BYTES + 1)
+    submit_with_hint(ex, big, big)
+    assert receive(ex).code is None
