@@ -190,7 +190,7 @@ async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: flo
     start = time.monotonic()
     deadline = start + wait
     running_since: float | None = None
-    while item.get("status") not in _TERMINAL:
+    while not _settled(item):
         now = time.monotonic()
         remaining = deadline - now
         if remaining <= 0 or await request.is_disconnected():
@@ -201,6 +201,16 @@ async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: flo
         await asyncio.sleep(min(_poll_delay(now - start, running_for), remaining))
         item = await _load(svc, job_id)
     return item
+
+
+def _settled(item: dict[str, Any]) -> bool:
+    """Terminal, and with its final fields. Writers set the status last, but only DynamoDB
+    itself applies an update atomically: on the embedded emulator a read racing the final
+    write can see the new status before the rest."""
+    status = item.get("status")
+    if status == Status.COMPLETED.value:
+        return item.get("verdict") is not None and item.get("completed_at") is not None
+    return status == Status.FAILED.value
 
 
 def _poll_delay(elapsed: float, running_for: float | None) -> float:

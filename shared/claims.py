@@ -151,7 +151,7 @@ class Claims:
                 self.table,
                 job_id,
                 UpdateExpression=(
-                    "SET #s = :failed, #e = :error, verdict = :ie, completed_at = :now "
+                    "SET #e = :error, verdict = :ie, completed_at = :now, #s = :failed "  # status last
                     "REMOVE lease_owner, lease_expires_ms"
                 ),
                 ConditionExpression=(
@@ -176,7 +176,7 @@ class Claims:
         """The final write: status completed plus `fields` (verdict, results, ...), once.
         Attributes whose value is None are removed rather than stored as NULL."""
         fields = {"completed_at": now_rfc3339(), **fields}
-        sets = ["#s = :completed"]
+        sets: list[str] = []
         removes = ["lease_owner", "lease_expires_ms"]
         names = dict(_NAMES)
         values: dict[str, Any] = {
@@ -191,6 +191,10 @@ class Claims:
             else:
                 sets.append(f"#f{i} = :f{i}")
                 values[f":f{i}"] = value
+        # The status goes last: DynamoDB applies an update atomically, but the embedded
+        # emulator (moto) applies its actions one by one on the live item, so a concurrent
+        # read could otherwise see `completed` without the verdict.
+        sets.append("#s = :completed")
         return (
             _update(
                 self.table,

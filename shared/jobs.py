@@ -142,7 +142,7 @@ class JobStore:
         try:
             self.table.update_item(
                 Key={"id": job_id},
-                UpdateExpression="SET #s = :f, #e = :e, completed_at = :t, verdict = :v",
+                UpdateExpression="SET #e = :e, completed_at = :t, verdict = :v, #s = :f",  # status last
                 ConditionExpression=condition,
                 ExpressionAttributeNames={**names, "#e": "error"},
                 ExpressionAttributeValues={**values, ":v": "INTERNAL_ERROR"},

@@ -257,3 +257,15 @@ def test_views_never_read_the_request(client: TestClient) -> None:
     view = store.get_view(job_id)
     assert view["id"] == job_id and view["status"] == "queued" and "request" not in view
     assert client.get(f"/status/{job_id}").json()["status"] == "queued"
+
+
+def test_wait_answers_only_a_settled_record() -> None:
+    """A read racing the final write on the emulator may see `completed` before the verdict;
+    ?wait keeps polling until the record is whole."""
+    from api_gateway.app import _settled
+
+    assert not _settled({"status": "running"})
+    assert not _settled({"status": "completed"})  # torn read: status without its fields
+    assert not _settled({"status": "completed", "verdict": "ACCEPTED"})
+    assert _settled({"status": "completed", "verdict": "ACCEPTED", "completed_at": "2026-01-01T00:00:00.000Z"})
+    assert _settled({"status": "failed"})
