@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from contextlib import asynccontextmanager
@@ -12,11 +13,13 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api_gateway import errors
 from api_gateway.errors import APIError
 from api_gateway.health import HealthChecker
+from api_gateway.sweeper import UnqueuedSweeper
 from api_gateway.validation import limit_ranges, max_body_bytes, parse_body, validate_submission
 from shared.blobs import Blobs, record_output_prefix, record_result_key, test_stderr_key_in, test_stdout_key_in
 from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
@@ -76,10 +79,15 @@ class Services:
 @asynccontextmanager
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     setup_logging()
-    app.state.services = Services()
-    log.info("gateway ready", extra={"table": app.state.services.settings.table})
+    svc = app.state.services = Services()
+    stop = asyncio.Event()
+    sweeper = asyncio.create_task(UnqueuedSweeper(svc.settings, svc.store, svc.queue).run(stop))
+    log.info("gateway ready", extra={"table": svc.settings.table})
     yield
     log.info("gateway stopping")
+    stop.set()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sweeper, timeout=10)
 
 
 app = FastAPI(
@@ -281,9 +289,11 @@ async def submit(request: Request) -> JSONResponse:
     item, created = await run_in_threadpool(svc.store.new_job, sub.request, sub.user_id, sub.idempotency_key)
     job_id = item["id"]
     with job_context(job_id):
+        sent = False
         if created:
             try:
                 await run_in_threadpool(svc.queue.send, sub.request.language, job_id, sub.request.code)
+                sent = True
             except Exception as exc:
                 # Never leave a record no message refers to: remove it (or at least fail it).
                 log.error("enqueue failed; withdrawing the job", extra={"error": str(exc)})
@@ -301,6 +311,7 @@ async def submit(request: Request) -> JSONResponse:
                 # harmless (the claim is conditional), a missing one would strand the job.
                 language = item.get("language", sub.request.language)
                 await run_in_threadpool(svc.queue.send, language, job_id, sub.request.code)
+                sent = True
     body_out = {
         "id": job_id,
         "status": item.get("status", Status.QUEUED.value),
@@ -310,7 +321,18 @@ async def submit(request: Request) -> JSONResponse:
     headers = {"Location": f"/status/{job_id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(status_code=202, content=body_out, headers=headers)
+    # The message is sent: tell the sweeper (after the answer; if this write is lost, the
+    # sweeper sends a harmless duplicate).
+    after = BackgroundTask(_mark_enqueued, svc, job_id) if sent else None
+    return JSONResponse(status_code=202, content=body_out, headers=headers, background=after)
+
+
+def _mark_enqueued(svc: Services, job_id: str) -> None:
+    try:
+        svc.store.mark_enqueued(job_id)
+    except Exception as exc:
+        log.warning("could not mark the job queued; the sweeper will send it again",
+                    extra={"job_id": job_id, "error": str(exc)[:300]})
 
 
 def _withdraw(svc: Services, item: dict[str, Any]) -> None:

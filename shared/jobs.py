@@ -34,6 +34,12 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c4e-6a9b-5d0e-9a51-7c0de9e1b0a1")
 EXECUTOR_PREFIX = "executor#"
 
 
+# Set on a new record and removed once its message is known to be on the queue: a record that
+# keeps it (its gateway died between the two writes) is found through this sparse index and
+# queued by a gateway's sweeper (api_gateway/sweeper.py).
+UNQUEUED_ATTR = "unqueued_lang"
+UNQUEUED_INDEX = "unqueued_lang-created_at"
+
 # The record's attributes the API shows (everything but the request and the lease).
 VIEW_FIELDS = (
     "id", "status", "language", "verdict", "passed", "total", "created_at", "started_at", "completed_at",
@@ -142,7 +148,8 @@ class JobStore:
         try:
             self.table.update_item(
                 Key={"id": job_id},
-                UpdateExpression="SET #e = :e, completed_at = :t, verdict = :v, #s = :f",  # status last
+                # status last (see Claims.complete); a failed job needs no sweeper
+                UpdateExpression=f"SET #e = :e, completed_at = :t, verdict = :v, #s = :f REMOVE {UNQUEUED_ATTR}",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={**names, "#e": "error"},
                 ExpressionAttributeValues={**values, ":v": "INTERNAL_ERROR"},
@@ -152,6 +159,30 @@ class JobStore:
             if _is_conditional_failure(exc):
                 return False
             raise
+
+    def mark_enqueued(self, job_id: str) -> None:
+        """The job's message is on its queue: take it out of the unqueued index."""
+        try:
+            self.table.update_item(
+                Key={"id": job_id}, UpdateExpression=f"REMOVE {UNQUEUED_ATTR}",
+                ConditionExpression="attribute_exists(id)",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):  # gone meanwhile: nothing to do
+                raise
+
+    def unqueued(self, language: str, older_than_s: float, limit: int = 100) -> list[str]:
+        """Ids of `language` jobs stored more than `older_than_s` ago whose message was never
+        confirmed queued (oldest first)."""
+        cutoff = datetime.fromtimestamp(time.time() - older_than_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        resp = self.table.query(
+            IndexName=UNQUEUED_INDEX,
+            KeyConditionExpression="#l = :l AND created_at < :cutoff",
+            ExpressionAttributeNames={"#l": UNQUEUED_ATTR},
+            ExpressionAttributeValues={":l": language, ":cutoff": cutoff},
+            Limit=limit,
+        )
+        return [str(item["id"]) for item in resp.get("Items", [])]
 
     # --- submissions ------------------------------------------------------------------------
     def new_job(
@@ -178,6 +209,7 @@ class JobStore:
             "created_at": now,
             "attempts": 0,
             "expires_at": int(time.time()) + self.settings.job_ttl_days * 86400,
+            UNQUEUED_ATTR: request.language,
         }
         if user_id is not None:
             item["user_id"] = user_id

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     compile_wall_ms: int = 30_000
     compile_memory_mb: int = 1024
 
+    # A job stored this long ago whose message was never confirmed sent (its gateway died in
+    # between) is queued by a gateway's sweeper, which looks every sweep_seconds.
+    unqueued_after_seconds: float = Field(default=30.0, gt=0)
+    sweep_seconds: float = Field(default=30.0, gt=0)
+
     # A job still queued after this long is reported as stuck-ish via queued_for_ms.
     queued_warning_ms: int = 60_000
 

@@ -43,8 +43,10 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    def __init__(self, log_dir: Path, lease_seconds: int = 15, max_attempts: int = 3) -> None:
+    def __init__(self, log_dir: Path, lease_seconds: int = 15, max_attempts: int = 3,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.log_dir = log_dir
+        self.extra_env = dict(extra_env or {})  # for every process of the stack
         self.prefix = f"cpt{uuid.uuid4().hex[:8]}"
         self.table = f"{self.prefix}-jobs"
         self.queue_prefix = f"{self.prefix}-jobs"
@@ -79,6 +81,7 @@ class Stack:
                     "CODEPIPE_LEASE_SECONDS": str(self.lease_seconds),
                     "CODEPIPE_MAX_ATTEMPTS": str(self.max_attempts),
                     "CODEPIPE_LOG_LEVEL": "INFO",
+                    **self.extra_env,
                 }
             )
             from infra.resources import create_resources

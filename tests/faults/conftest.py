@@ -43,7 +43,9 @@ class FaultStack(Stack):
 
     def __init__(self, log_dir: Path, lease_seconds: int, max_attempts: int,
                  executor_env: dict[str, str] | None = None) -> None:
-        super().__init__(log_dir, lease_seconds=lease_seconds, max_attempts=max_attempts)
+        # The gateway's sweeper looks for jobs stored but never queued every second, after 3 s.
+        super().__init__(log_dir, lease_seconds=lease_seconds, max_attempts=max_attempts,
+                         extra_env={"CODEPIPE_SWEEP_SECONDS": "1", "CODEPIPE_UNQUEUED_AFTER_SECONDS": "3"})
         self.executor_env = dict(executor_env or {})
         self.extra: list[ManagedProcess] = []
 

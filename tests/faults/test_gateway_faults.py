@@ -101,3 +101,24 @@ def test_crash_between_store_and_enqueue_then_client_retry_runs_the_job(fs: Faul
         status = fs.status(item["id"])
     assert status["status"] == "completed" and status["verdict"] == "ACCEPTED", (
         f"the retried submission never ran: {status} (queued_for_ms={status.get('queued_for_ms')})")
+
+
+@pytest.mark.timeout(120)
+def test_crash_between_store_and_enqueue_without_a_retry_still_runs_the_job(fs: FaultStack) -> None:
+    """The same crash, but the client never retries (no idempotency key, or it gave up). The
+    record carries `unqueued_lang` since no gateway confirmed its message; a gateway's sweeper
+    (every second here, for records older than 3 s) finds it and queues it."""
+    request = JobRequest(language="python", code="print(input())\n",
+                         test_cases=[Case(input="7\n", expected="7\n")],
+                         limits=ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024))
+    item, created = fs.store().new_job(request)  # stored; the gateway "dies" before SendMessage
+    assert created and item["unqueued_lang"] == "python"
+    deadline = time.monotonic() + 60
+    status = fs.status(item["id"])
+    while time.monotonic() < deadline and status["status"] not in ("completed", "failed"):
+        time.sleep(0.5)
+        status = fs.status(item["id"])
+    assert status["status"] == "completed" and status["verdict"] == "ACCEPTED", status
+    assert "unqueued_lang" not in fs.item(item["id"])
+    logs = "".join(p.read_text(errors="replace") for p in fs.log_dir.glob("gateway*.log"))
+    assert f'"job_id": "{item["id"]}"' in logs and "stored but never queued" in logs

@@ -3,6 +3,7 @@ path, dependency failures and the generic 500."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,3 +270,29 @@ def test_wait_answers_only_a_settled_record() -> None:
     assert not _settled({"status": "completed", "verdict": "ACCEPTED"})
     assert _settled({"status": "completed", "verdict": "ACCEPTED", "completed_at": "2026-01-01T00:00:00.000Z"})
     assert _settled({"status": "failed"})
+
+
+def test_a_queued_submission_leaves_the_unqueued_index(client: TestClient) -> None:
+    job_id = client.post("/submit", json={"language": "c", "code": "int main(){}"}).json()["id"]
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    assert "unqueued_lang" not in store.get(job_id)  # its message was sent
+
+
+def test_sweeper_queues_jobs_a_dead_gateway_stored_but_never_queued(client: TestClient) -> None:
+    from api_gateway.sweeper import UnqueuedSweeper
+    from shared.models import JobRequest, ResolvedLimits
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    sent = client.post("/submit", json={"language": "python", "code": "print(1)"}).json()["id"]
+    request = JobRequest(language="python", code="print(2)", test_cases=[],
+                         limits=ResolvedLimits(time_ms=1000, wall_ms=3000, memory_mb=64, output_kb=64))
+    orphan, _ = svc.store.new_job(request)  # stored; the gateway died before SendMessage
+    young = UnqueuedSweeper(svc.settings.model_copy(update={"unqueued_after_seconds": 3600}), svc.store, svc.queue)
+    assert young.sweep_once() == 0  # too recent: its gateway may still be sending
+    sweeper = UnqueuedSweeper(svc.settings.model_copy(update={"unqueued_after_seconds": 0.001}), svc.store, svc.queue)
+    time.sleep(0.01)
+    assert sweeper.sweep_once() == 1
+    assert "unqueued_lang" not in svc.store.get(orphan["id"])
+    queued = [m.job_id for m in svc.queue.receive("python", wait_seconds=0, max_messages=10)]
+    assert sorted(queued) == sorted([sent, orphan["id"]])  # the orphan once, nothing else twice
+    assert sweeper.sweep_once() == 0
