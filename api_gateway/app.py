@@ -40,7 +40,6 @@ from shared.settings import get_settings
 log = get_logger("api_gateway")
 
 MAX_WAIT_SECONDS = 30
-_TERMINAL = (Status.COMPLETED.value, Status.FAILED.value)
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 DESCRIPTION = """

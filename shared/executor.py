@@ -10,6 +10,7 @@ lease protocol makes the redelivered copy safe.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -101,7 +102,6 @@ class EarlyCompile:
     """A compilation of the message's code hint, started before the claim returned."""
 
     code: str
-    source_name: str
     wd: WorkDir
     future: Future[CompileOutcome | None]
 
@@ -277,6 +277,7 @@ class Executor:
         except OSError as exc:
             self.log.warning("could not sweep the work root", extra={"error": str(exc)})
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        threading.Thread(target=self._safe, args=("warming the I/O threads", self._warm_io), daemon=True).start()
         try:
             self.sandbox.check()
         except SandboxError as exc:
@@ -380,6 +381,19 @@ class Executor:
                 "compile caches ready",
                 extra={"files": sorted(links), "ms": int((time.monotonic() - t0) * 1000)},
             )
+
+    def _warm_io(self) -> None:
+        """Start every I/O thread now, each with its own DynamoDB table resource (boto3's are
+        per thread, and building one costs tens of ms), so no job pays for that later."""
+        _ = self.blobs.s3
+        ready = threading.Barrier(IO_THREADS)
+
+        def start_thread() -> None:
+            _ = self.store.table
+            with contextlib.suppress(threading.BrokenBarrierError):
+                ready.wait(timeout=30)  # hold this thread so that the next task gets a new one
+
+        futures_wait([self._io.submit(start_thread) for _ in range(IO_THREADS)])
 
     def _link_caches(self, wd: WorkDir) -> list[str]:
         linked = []
@@ -643,7 +657,7 @@ class Executor:
             self.log.info("not compiling early", extra={"error": str(exc)[:300]})
             return None
         self.sandbox.reset()
-        return EarlyCompile(code, source_name, wd, self._io.submit(self._compile, wd, source_name))
+        return EarlyCompile(code, wd, self._io.submit(self._compile, wd, source_name))
 
     def _drop_early(self, early: EarlyCompile | None) -> None:
         if early is None:

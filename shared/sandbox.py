@@ -41,9 +41,13 @@ def _read_all(stream: IO[bytes] | None, limit: int = -1) -> bytes:
 
 
 def _reap(proc: subprocess.Popen[bytes], drain: threading.Thread) -> None:
-    """Wait out the helper's teardown after its results were taken (no zombie is left)."""
-    drain.join()
-    proc.wait()
+    """Wait out the helper's teardown after its results were taken (no zombie is left); a
+    teardown that hangs is cut short with its whole process group."""
+    try:
+        proc.wait(timeout=_HELPER_GRACE_S)
+    except subprocess.TimeoutExpired:
+        Sandbox._kill(proc)
+    drain.join(timeout=5)
 
 
 class SandboxError(RuntimeError):
