@@ -140,6 +140,7 @@ def status_view(item: dict[str, Any]) -> dict[str, Any]:
         "verdict": item.get("verdict"),
         "passed": int(item.get("passed") or 0),
         "total": int(item.get("total") or 0),
+        "tests_done": None if item.get("tests_done") is None else int(item["tests_done"]),
         "created_at": item.get("created_at"),
         "started_at": item.get("started_at"),
         "completed_at": item.get("completed_at"),

@@ -127,6 +127,22 @@ class Claims:
             is not None
         )
 
+    def progress(self, job_id: str, done: int) -> bool:
+        """`tests_done = done` while we run the job (never backwards, never after the end)."""
+        return (
+            _update(
+                self.table,
+                job_id,
+                UpdateExpression="SET tests_done = :d",
+                ConditionExpression=(
+                    "lease_owner = :me AND #s = :running AND (attribute_not_exists(tests_done) OR tests_done < :d)"
+                ),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={":me": self.owner, ":running": Status.RUNNING.value, ":d": done},
+            )
+            is not None
+        )
+
     def release(self, job_id: str) -> bool:
         """Hand the job back (status queued, no lease) after an internal error or on shutdown,
         so the next delivery of its message claims it afresh."""

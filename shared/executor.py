@@ -38,6 +38,7 @@ from shared.judge import job_verdict, judge_one, preview
 from shared.language_spec import LanguageSpec
 from shared.log import bind, get_logger, job_context, setup_logging
 from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResult, Verdict
+from shared.progress import ProgressReporter
 from shared.queue import JobQueue, Message
 from shared.sandbox import Sandbox, SandboxCancelled, SandboxError, SandboxRun
 from shared.settings import Settings, get_settings
@@ -764,16 +765,18 @@ class Executor:
         tests = a.tests
         for n, case in enumerate(tests, 1):
             wd.write_test_input(n, case.input.encode("utf-8"))
+        progress = ProgressReporter(self._io, lambda done: self.claims.progress(a.job_id, done))
         try:
             runs = self.sandbox.run_tests(
                 profile=spec.profile, limits=spec.limits(request.limits),
                 argv=spec.run_command(source_name, request.limits, request.code),
                 tests_dir=wd.tests, count=len(tests), workdir=wd.box, parallel=self.settings.parallel,
-                procs=spec.run_procs, env=spec.env,
+                procs=spec.run_procs, env=spec.env, on_progress=progress.update,
             )
         finally:
-            # Whatever happens, this attempt's write lands before the attempt ends: a late
-            # one must not meet the next attempt's claim.
+            # Whatever happens, this attempt's writes land before the attempt ends: a late
+            # one must not meet the final write or the next attempt's claim.
+            progress.close()
             futures_wait([running])
         a.watch.lap("run")
         if not running.result():
@@ -888,6 +891,7 @@ class Executor:
             # Compact in the item (None fields are the model's defaults); full in S3.
             "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
             "results_key": None,
+            "tests_done": len(results) if results else None,
         }
         size = len(json.dumps(record, default=str)) + len(json.dumps(fields))
         if size > MAX_ITEM_BYTES:

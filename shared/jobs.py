@@ -42,7 +42,8 @@ UNQUEUED_INDEX = "unqueued_lang-created_at"
 
 # The record's attributes the API shows (everything but the request and the lease).
 VIEW_FIELDS = (
-    "id", "status", "language", "verdict", "passed", "total", "created_at", "started_at", "completed_at",
+    "id", "status", "language", "verdict", "passed", "total", "tests_done", "created_at", "started_at",
+    "completed_at",
     "error", "compile_ms", "compilation_error", "stdout_preview", "results", "results_key", "result_key",
     "output_prefix",
 )

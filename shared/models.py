@@ -147,6 +147,8 @@ class StatusResponse(BaseModel):
     verdict: Verdict | None = None
     passed: int = 0
     total: int = 0
+    # Tests finished so far, updated about every second while a long job runs.
+    tests_done: int | None = None
     created_at: str
     started_at: str | None = None
     completed_at: str | None = None

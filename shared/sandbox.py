@@ -7,12 +7,14 @@ it is never the submitted program's fault.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Literal
 
@@ -38,6 +40,32 @@ def _read_all(stream: IO[bytes] | None, limit: int = -1) -> bytes:
         return b""
     finally:
         stream.close()
+
+
+_PROGRESS_LINE = re.compile(rb"sandbox: progress (\d+)/(\d+)\n?")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def _read_stderr(stream: IO[bytes] | None, on_progress: ProgressCallback | None) -> bytes:
+    """The helper's stderr, minus its `--progress` lines, which go to `on_progress`."""
+    if stream is None:
+        return b""
+    kept: list[bytes] = []
+    try:
+        for line in stream:
+            match = _PROGRESS_LINE.fullmatch(line)
+            if match is None:
+                kept.append(line)
+            elif on_progress is not None:
+                # Progress is informative: it never breaks a run.
+                with contextlib.suppress(Exception):
+                    on_progress(int(match.group(1)), int(match.group(2)))
+    except (OSError, ValueError):
+        pass
+    finally:
+        stream.close()
+    return b"".join(kept)
 
 
 def _reap(proc: subprocess.Popen[bytes], drain: threading.Thread) -> None:
@@ -90,8 +118,9 @@ def build_command(
     stdin: Path | str | None = None,
     stdout: Path | str | None = None,
     stderr: Path | str | None = None,
+    progress: bool = False,
 ) -> list[str]:
-    """The helper's argv, exactly in the SPEC §6 form."""
+    """The helper's argv, exactly in the SPEC §6 form (plus `--progress` when asked)."""
     if not argv:
         raise ValueError("empty program command")
     single = (stdin, stdout, stderr)
@@ -113,6 +142,8 @@ def build_command(
         cmd += ["--parallel", str(max(1, parallel))]
     if workdir is not None:
         cmd += ["--workdir", str(workdir)]
+    if progress:
+        cmd.append("--progress")
     for key, value in (env or {}).items():
         if not key or "=" in key or "\0" in key or "\0" in value:
             raise ValueError(f"bad environment variable {key!r}")
@@ -174,7 +205,7 @@ class Sandbox:
         if not (self.binary.is_file() and os.access(self.binary, os.X_OK)):
             raise SandboxError(f"sandbox helper {self.binary} is missing or not executable")
 
-    def _invoke(self, cmd: list[str], timeout_s: float) -> bytes:
+    def _invoke(self, cmd: list[str], timeout_s: float, on_progress: ProgressCallback | None = None) -> bytes:
         self.check()
         with self._lock:
             if self._cancelled:
@@ -198,7 +229,7 @@ class Sandbox:
                 raise SandboxError(f"cannot start sandbox helper: {exc}") from exc
             self._proc = proc
         try:
-            out, err, returncode = self._collect(proc, timeout_s)
+            out, err, returncode = self._collect(proc, timeout_s, on_progress)
         finally:
             with self._lock:
                 self._proc = None
@@ -211,13 +242,17 @@ class Sandbox:
             raise SandboxError("sandbox helper printed an implausibly large result")
         return out
 
-    def _collect(self, proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[bytes, bytes, int | None]:
+    def _collect(
+        self, proc: subprocess.Popen[bytes], timeout_s: float, on_progress: ProgressCallback | None = None
+    ) -> tuple[bytes, bytes, int | None]:
         """The helper's stdout, stderr and exit status. The helper closes stdout as soon as
         its results are final, then tears its namespaces and cgroups down; when stdout ends
         in a complete JSON value we return at once (exit status None) and leave the exit to
         a reaper thread, which keeps a few ms of teardown per invocation off the job."""
         err_chunks: list[bytes] = []
-        drain = threading.Thread(target=lambda: err_chunks.append(_read_all(proc.stderr)), daemon=True)
+        drain = threading.Thread(
+            target=lambda: err_chunks.append(_read_stderr(proc.stderr, on_progress)), daemon=True
+        )
         drain.start()
         expired = threading.Event()
 
@@ -292,12 +327,14 @@ class Sandbox:
         parallel: int,
         procs: int | None = None,
         env: Mapping[str, str] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> list[SandboxRun]:
+        """Run every test; `on_progress(done, total)` (from another thread) as runs finish."""
         cmd = build_command(
             self.binary, profile=profile, limits=limits, argv=argv, procs=procs, parallel=parallel,
-            workdir=workdir, env=env, tests_dir=tests_dir,
+            workdir=workdir, env=env, tests_dir=tests_dir, progress=on_progress is not None,
         )
-        return parse_runs(self._invoke(cmd, self._timeout(limits, count, parallel)), count)
+        return parse_runs(self._invoke(cmd, self._timeout(limits, count, parallel), on_progress), count)
 
     def run_single(
         self,

@@ -11,7 +11,7 @@ void usage(void)
     fprintf(stderr,
         "usage: sandbox --profile c|cpp|java|python|compile --time-ms MS --wall-ms MS\n"
         "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
-        "               [--workdir DIR] [--env K=V ...]\n"
+        "               [--workdir DIR] [--env K=V ...] [--progress]\n"
         "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
         "               -- PROGRAM [ARGS...]\n"
         "       sandbox --probe\n");
@@ -45,6 +45,7 @@ int parse_args(int argc, char **argv, struct config *cfg)
         const char *a = argv[i];
         if (!strcmp(a, "--")) { i++; break; }
         if (!strcmp(a, "--probe")) { cfg->probe = true; continue; }
+        if (!strcmp(a, "--progress")) { cfg->progress = true; continue; }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); exit(0); }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "sandbox: unexpected argument '%s' (the program goes after '--')\n", a);

@@ -202,10 +202,14 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
     }
 }
 
+/* --progress: runs finished so far, out of all. */
+static int runs_finished, runs_total;
+
 static void finish_run(struct sandbox *sb, struct running *r, struct run_result *res,
                        const struct keeper_report *rep, bool ok, const struct cg_snapshot *snap)
 {
     classify(sb, snap, ok ? rep : NULL, &res[r->idx]);
+    if (sb->cfg.progress) fprintf(stderr, "sandbox: progress %d/%d\n", ++runs_finished, runs_total);
     /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
     if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
     close(r->rep_fd);
@@ -433,6 +437,7 @@ int main(int argc, char **argv)
     static struct running rs[MAX_SLOTS][2];        /* [slot][0] running, [slot][1] prepared */
     int gen[MAX_SLOTS] = { 0 };
     for (int i = 0; i < ntests; i++) { res[i].test = i + 1; res[i].status = ST_IE; }
+    runs_total = ntests;
 
     for (int s = 0; s < sb->nslots; s++)
         if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));

@@ -32,6 +32,7 @@ struct config {
     char **argv;          /* program + args, NULL-terminated */
     int argc;
     bool probe;
+    bool progress;        /* --progress: a stderr line per finished run */
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */

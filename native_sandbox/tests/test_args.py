@@ -105,6 +105,16 @@ def test_json_shape_and_order(sb, isolated):
         assert x["stdout_bytes"] == len(r.out(i))
 
 
+def test_progress_lines_on_stderr_only_when_asked(sb, isolated):
+    tests = [f"{i} {i}\n" for i in range(1, 6)]
+    quiet = sb.run(["./hostile", "echo"], tests=tests, parallel=2)
+    assert "progress" not in quiet.stderr
+    r = sb.run(["./hostile", "echo"], tests=tests, parallel=2, extra=["--progress"])
+    lines = [line for line in r.stderr.splitlines() if line.startswith("sandbox: progress ")]
+    assert lines == [f"sandbox: progress {n}/5" for n in range(1, 6)]  # one per finished run, in order
+    assert [x["status"] for x in r.runs] == ["OK"] * 5  # stdout is the same JSON
+
+
 def test_single_run_object(sb, isolated):
     r = sb.run(["./hostile", "echo"], stdin="20 22\n")
     assert r.run["status"] == "OK" and r.run["test"] == 1

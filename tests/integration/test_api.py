@@ -541,3 +541,23 @@ def test_make_run_stack_prints_a_working_curl_line_restarts_and_stops_cleanly(tm
     assert rc == 0, "".join(lines[-40:])
     leftovers = [p for p in children if os.path.exists(f"/proc/{p}")]
     assert not leftovers, f"processes left behind: {leftovers}"
+
+
+def test_status_shows_the_progress_of_a_long_job(stack: Stack) -> None:
+    """`tests_done` grows while the tests run (written about every second), and ends equal to
+    the number of tests."""
+    code = "import time\nx = input()\ntime.sleep(0.6)\nprint(x)\n"
+    tests = [{"input": f"{i}\n", "expected": f"{i}\n"} for i in range(10)]
+    job_id = stack.submit_ok("python", code, tests)
+    seen: list[tuple[str, int | None]] = []
+    deadline = time.monotonic() + 90
+    status = stack.status(job_id)
+    while time.monotonic() < deadline and status["status"] not in ("completed", "failed"):
+        seen.append((status["status"], status.get("tests_done")))
+        time.sleep(0.1)
+        status = stack.status(job_id)
+    assert status["status"] == "completed" and status["verdict"] == "ACCEPTED", status
+    assert status["tests_done"] == 10
+    partial = [done for state, done in seen if state == "running" and done is not None and 0 < done < 10]
+    assert partial, f"no progress seen while running: {seen}"
+    assert partial == sorted(partial)  # never backwards

@@ -1022,6 +1022,7 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "claims.complete": "dynamodb:UpdateItem",
         "claims.fail": "dynamodb:UpdateItem",
         "claims.release": "dynamodb:UpdateItem",
+        "claims.progress": "dynamodb:UpdateItem",
         "claims.heartbeat": "dynamodb:UpdateItem",
         "claims.renew": "dynamodb:UpdateItem",
         "claims.extend": "dynamodb:UpdateItem",

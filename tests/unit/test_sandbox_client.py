@@ -171,6 +171,32 @@ class TestInvoke:
             Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=1,
                                       workdir=tmp_path, parallel=1)
 
+    def test_progress_lines_feed_the_callback_and_stay_out_of_errors(self, tmp_path: Path) -> None:
+        doc = json.dumps([RUN, {**RUN, "test": 2}])
+        args = tmp_path / "args"
+        helper = _fake_helper(tmp_path, f"""\
+            echo "$@" > {args}
+            echo 'sandbox: progress 1/2' >&2
+            echo 'sandbox: warning: something' >&2
+            echo 'sandbox: progress 2/2' >&2
+            cat <<'EOF'
+            {doc}
+            EOF
+            """)
+        seen: list[tuple[int, int]] = []
+        runs = Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=2,
+                                         workdir=tmp_path, parallel=2, on_progress=lambda d, t: seen.append((d, t)))
+        assert [r.test for r in runs] == [1, 2]
+        assert seen == [(1, 2), (2, 2)]
+        assert "--progress" in args.read_text().split()
+
+    def test_progress_then_failure_reports_only_the_error(self, tmp_path: Path) -> None:
+        helper = _fake_helper(tmp_path, "echo 'sandbox: progress 1/3' >&2\necho 'sandbox: boom' >&2\nexit 1\n")
+        with pytest.raises(SandboxError) as info:
+            Sandbox(helper).run_tests(profile="c", limits=LIMITS, argv=["x"], tests_dir=tmp_path, count=3,
+                                      workdir=tmp_path, parallel=1, on_progress=lambda d, t: None)
+        assert "boom" in str(info.value) and "progress" not in str(info.value)
+
     def test_cancel_before_start(self, tmp_path: Path) -> None:
         helper = _fake_helper(tmp_path, "sleep 30\n")
         sandbox = Sandbox(helper)

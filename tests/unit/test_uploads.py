@@ -112,3 +112,26 @@ def test_stopwatch_charges_each_lap_and_adds_repeats(monkeypatch: pytest.MonkeyP
     watch.lap("claim")
     assert watch.phases == {"claim": 15, "compile": 40}
     assert watch.total_ms == 55
+
+
+def test_progress_is_throttled_skips_short_runs_and_stops_at_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import progress as progress_module
+    from shared.progress import ProgressReporter
+
+    now = [1000.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: now[0])
+    written: list[int] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reporter = ProgressReporter(pool, written.append)
+        reporter.update(1, 10)  # within the first second: a short job writes nothing
+        now[0] += 1.5
+        reporter.update(4, 10)
+        pool.submit(lambda: None).result()  # let the write run
+        reporter.update(5, 10)  # less than a second since the last write
+        now[0] += 1.0
+        reporter.update(7, 10)
+        reporter.update(10, 10)  # all done: the final write says so
+        reporter.close()
+        now[0] += 5.0
+        reporter.update(9, 10)  # after close: never
+    assert written == [4, 7]
