@@ -20,7 +20,6 @@ import re
 import secrets
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -33,14 +32,16 @@ from typing import Any
 from shared import blobs as keys
 from shared.blobs import Blobs
 from shared.claims import Claims, now_ms
+from shared.compile_errors import COMPILE_OUTPUT_KB, compile_error_text
 from shared.jobs import JobStore, now_rfc3339
 from shared.judge import job_verdict, judge_one, preview
 from shared.language_spec import LanguageSpec
-from shared.log import bind, get_logger, job_context, setup_logging
+from shared.lease import HandBack, Lease, LeaseLost
+from shared.log import get_logger, job_context, setup_logging
 from shared.models import JobRequest, ResolvedLimits, Status, TestCase, TestResult, Verdict
 from shared.progress import ProgressReporter
 from shared.queue import JobQueue, Message
-from shared.sandbox import Sandbox, SandboxCancelled, SandboxError, SandboxRun
+from shared.sandbox import Sandbox, SandboxCancelled, SandboxError, SandboxRun, probe_isolation
 from shared.settings import Settings, get_settings
 from shared.timing import Stopwatch
 from shared.uploads import Uploads
@@ -49,8 +50,6 @@ from shared.workdir import WorkDir, sweep_stale
 # On stop, how long to wait for an in-flight long poll so its message can be handed back.
 STOP_POLL_GRACE_S = 5.0
 EXECUTOR_RECORD_EVERY_S = 30.0
-COMPILE_ERROR_LIMIT = 8 * 1024
-COMPILE_OUTPUT_KB = 1024
 # DynamoDB's item limit is 400 KB; keep the record well under it and put the per-test
 # results in the S3 result document beyond that.
 MAX_ITEM_BYTES = 350 * 1024
@@ -61,35 +60,6 @@ IO_THREADS = 8
 # Job ids as the gateway accepts them; anything else in a message is garbage.
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _JOB_STATUSES = frozenset(s.value for s in Status)
-
-
-PROBE_TIMEOUT_S = 15.0
-
-
-def probe_isolation(binary: str | os.PathLike[str]) -> dict[str, Any]:
-    """`sandbox --probe`: the isolation layers this host gives jobs, as the helper reports
-    them (one JSON object with at least `level`). On any failure
-    `{"level": "unavailable", "error": ...}`: never raises."""
-    try:
-        proc = subprocess.run(
-            [str(binary), "--probe"], capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
-            stdin=subprocess.DEVNULL,
-            env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-    except subprocess.TimeoutExpired:
-        return {"level": "unavailable", "error": f"sandbox --probe did not finish within {PROBE_TIMEOUT_S:.0f}s"}
-    except OSError as exc:
-        return {"level": "unavailable", "error": f"cannot run {binary} --probe: {exc}"[:500]}
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip()[:300]
-        return {"level": "unavailable", "error": f"sandbox --probe exited {proc.returncode}: {detail}".strip()}
-    try:
-        probe = json.loads(proc.stdout.decode("utf-8", "replace"))
-    except ValueError as exc:
-        return {"level": "unavailable", "error": f"sandbox --probe printed no JSON object: {exc}"[:500]}
-    if not isinstance(probe, dict) or not isinstance(probe.get("level"), str) or not probe["level"]:
-        return {"level": "unavailable", "error": "sandbox --probe printed no `level`"}
-    return probe
 
 
 @dataclass(frozen=True)
@@ -124,70 +94,6 @@ class Attempt:
     @property
     def tests(self) -> list[TestCase]:
         return self.request.test_cases or [TestCase(input=self.request.stdin, expected=None)]
-
-
-class LeaseLost(Exception):
-    """Another executor took the job over (our lease expired) or it was finished meanwhile:
-    stop without writing anything."""
-
-
-class HandBack(Exception):
-    """Shutdown deadline reached: give the job back to the queue unfinished."""
-
-
-class Lease:
-    """Keeps the claim alive while a job is worked on: every lease/3 s it extends the SQS
-    visibility and `lease_expires_ms`. Losing the lease cancels the sandbox run."""
-
-    def __init__(self, ex: Executor, msg: Message, job_id: str) -> None:
-        self.ex = ex
-        self.msg = msg
-        self.job_id = job_id
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._expires = time.monotonic() + ex.settings.lease_seconds
-        self._log = bind(ex.log, job_id=job_id)
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:12]}", daemon=True)
-
-    def __enter__(self) -> Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def check(self) -> None:
-        if self.lost.is_set():
-            raise LeaseLost("lease lost")
-        if self.ex.hand_back.is_set():
-            raise HandBack("shutdown deadline reached")
-
-    def _run(self) -> None:
-        lease_s = self.ex.settings.lease_seconds
-        interval = max(1.0, lease_s / 3)
-        while not self._stop.wait(interval):
-            try:
-                self.ex.queue.change_visibility(self.ex.spec.name, self.msg.receipt_handle, lease_s)
-            except Exception as exc:  # the DynamoDB lease is what counts; SQS is best effort
-                self._log.warning("could not extend message visibility", extra={"error": str(exc)})
-            self.ex.refresh_record()  # a long job must not make the executor look dead
-            try:
-                if self.ex.claims.heartbeat(self.job_id):
-                    self._expires = time.monotonic() + lease_s
-                else:
-                    self._lose("lease taken over or job finished elsewhere")
-                    return
-            except Exception as exc:
-                self._log.warning("lease heartbeat failed", extra={"error": str(exc)})
-                if time.monotonic() > self._expires:
-                    self._lose("lease expired: heartbeat failing")
-                    return
-
-    def _lose(self, why: str) -> None:
-        self._log.warning("lost the job's lease; abandoning it", extra={"reason": why})
-        self.lost.set()
-        self.ex.sandbox.cancel()
 
 
 class Executor:
@@ -756,7 +662,9 @@ class Executor:
             cout = wd.read_compile_output("out")
             a.uploads.put(keys.compile_stderr_key_in(a.prefix), cerr)
             if crun.status != "OK" or crun.exit_code != 0:
-                message = self._compile_message(crun.status, crun.exit_code, crun.signal, cerr, cout, wd)
+                message = compile_error_text(
+                    crun.status, crun.exit_code, crun.signal, cerr, cout, wd, self._compile_limits()
+                )
                 self.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
                 return self._finish(a, Verdict.COMPILATION_ERROR, [], compile_ms, message, "")
 
@@ -813,34 +721,6 @@ class Executor:
             raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
         verdict = job_verdict(r.verdict for r in results)
         return self._finish(a, verdict, results, compile_ms, None, first_stdout)
-
-    def _compile_message(
-        self, status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, wd: WorkDir
-    ) -> str:
-        limits = self._compile_limits()
-        reason = {
-            "TLE": f"compilation exceeded its time limit ({limits.time_ms} ms CPU / {limits.wall_ms} ms wall)",
-            "MLE": f"compilation exceeded its memory limit ({limits.memory_mb} MB)",
-            "OLE": f"compiler output exceeded {COMPILE_OUTPUT_KB} KB",
-            "SV": "the compiler was stopped by the sandbox",
-        }.get(status)
-        if status == "RE" and signal_number:
-            reason = f"the compiler was killed by signal {signal_number}"
-        text = err.decode("utf-8", "replace")
-        if out.strip():
-            text += ("\n" if text and not text.endswith("\n") else "") + out.decode("utf-8", "replace")
-        # Host paths mean nothing to the user (and should not leak): make them relative.
-        for path in (str(wd.box) + "/", str(wd.box), str(wd.root) + "/", str(wd.root)):
-            text = text.replace(path, "")
-        if reason:
-            text = f"{reason}\n{text}" if text.strip() else reason
-        text = text.rstrip() + "\n"
-        if not text.strip():
-            text = f"compilation failed (exit {exit_code})\n"
-        raw = text.encode("utf-8")
-        if len(raw) > COMPILE_ERROR_LIMIT:
-            text = raw[:COMPILE_ERROR_LIMIT].decode("utf-8", "ignore") + "\n... (truncated)"
-        return text
 
     def _finish(
         self,

@@ -16,7 +16,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -29,6 +29,8 @@ Profile = Literal["c", "cpp", "java", "python", "compile"]
 # limits itself; this only guards against a wedged helper).
 _HELPER_GRACE_S = 15.0
 _MAX_HELPER_OUTPUT = 64 * 1024 * 1024
+# The helper builds the program's environment from --env alone; it gets only a minimal one too.
+_HELPER_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
 def _read_all(stream: IO[bytes] | None, limit: int = -1) -> bytes:
@@ -216,9 +218,7 @@ class Sandbox:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    # The helper builds the program's environment from --env alone; give the
-                    # helper itself only a minimal one too.
-                    env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                    env=dict(_HELPER_ENV),
                     # Own process group, so cancel() can take down the helper and anything it
                     # left in the group without touching the executor.
                     start_new_session=True,
@@ -354,3 +354,32 @@ class Sandbox:
             env=env, stdin=stdin, stdout=stdout, stderr=stderr,
         )
         return parse_single(self._invoke(cmd, self._timeout(limits, 1, 1)))
+
+
+PROBE_TIMEOUT_S = 15.0
+
+
+def probe_isolation(binary: str | os.PathLike[str]) -> dict[str, Any]:
+    """`sandbox --probe`: the isolation layers this host gives jobs, as the helper reports
+    them (one JSON object with at least `level`). On any failure
+    `{"level": "unavailable", "error": ...}`: never raises."""
+    try:
+        proc = subprocess.run(
+            [str(binary), "--probe"], capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
+            stdin=subprocess.DEVNULL,
+            env=dict(_HELPER_ENV),
+        )
+    except subprocess.TimeoutExpired:
+        return {"level": "unavailable", "error": f"sandbox --probe did not finish within {PROBE_TIMEOUT_S:.0f}s"}
+    except OSError as exc:
+        return {"level": "unavailable", "error": f"cannot run {binary} --probe: {exc}"[:500]}
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip()[:300]
+        return {"level": "unavailable", "error": f"sandbox --probe exited {proc.returncode}: {detail}".strip()}
+    try:
+        probe = json.loads(proc.stdout.decode("utf-8", "replace"))
+    except ValueError as exc:
+        return {"level": "unavailable", "error": f"sandbox --probe printed no JSON object: {exc}"[:500]}
+    if not isinstance(probe, dict) or not isinstance(probe.get("level"), str) or not probe["level"]:
+        return {"level": "unavailable", "error": "sandbox --probe printed no `level`"}
+    return probe

@@ -461,7 +461,7 @@ def _script(path: Path, body: str) -> Path:
 
 
 def test_probe_isolation_parses_the_helper_and_degrades_to_unavailable(tmp_path: Path) -> None:
-    from shared.executor import probe_isolation
+    from shared.sandbox import probe_isolation
 
     ok = _script(tmp_path / "ok", """[ "$1" = --probe ] && echo '{"root": true, "cgroup": "v1", "level": "full"}'""")
     assert probe_isolation(ok) == {"root": True, "cgroup": "v1", "level": "full"}
