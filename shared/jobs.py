@@ -49,9 +49,14 @@ VIEW_FIELDS = (
 )
 
 
+def rfc3339(epoch_s: float) -> str:
+    """RFC 3339 UTC with milliseconds and a `Z` suffix, e.g. 2026-01-02T03:04:05.678Z (these
+    sort as text, which the `created_at` range keys rely on)."""
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def now_rfc3339() -> str:
-    """RFC 3339 UTC with milliseconds and a `Z` suffix, e.g. 2026-01-02T03:04:05.678Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return rfc3339(time.time())
 
 
 def parse_rfc3339(value: str) -> datetime:
@@ -175,7 +180,7 @@ class JobStore:
     def unqueued(self, language: str, older_than_s: float, limit: int = 100) -> list[str]:
         """Ids of `language` jobs stored more than `older_than_s` ago whose message was never
         confirmed queued (oldest first)."""
-        cutoff = datetime.fromtimestamp(time.time() - older_than_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        cutoff = rfc3339(time.time() - older_than_s)
         resp = self.table.query(
             IndexName=UNQUEUED_INDEX,
             KeyConditionExpression="#l = :l AND created_at < :cutoff",
