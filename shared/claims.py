@@ -66,7 +66,8 @@ class Claims:
             UpdateExpression=(
                 "SET #s = :compiling, lease_owner = :me, lease_expires_ms = :exp, "
                 "attempts = if_not_exists(attempts, :zero) + :one, "
-                "started_at = if_not_exists(started_at, :now)"
+                "started_at = if_not_exists(started_at, :now) "
+                "REMOVE tests_done"  # an earlier attempt's progress
             ),
             ConditionExpression=(
                 "attribute_exists(id) AND #lang = :lang AND (#s = :queued OR "
@@ -128,15 +129,13 @@ class Claims:
         )
 
     def progress(self, job_id: str, done: int) -> bool:
-        """`tests_done = done` while we run the job (never backwards, never after the end)."""
+        """`tests_done = done` while we run the job (never after its end: the lease is gone)."""
         return (
             _update(
                 self.table,
                 job_id,
                 UpdateExpression="SET tests_done = :d",
-                ConditionExpression=(
-                    "lease_owner = :me AND #s = :running AND (attribute_not_exists(tests_done) OR tests_done < :d)"
-                ),
+                ConditionExpression="lease_owner = :me AND #s = :running",
                 ExpressionAttributeNames=_NAMES,
                 ExpressionAttributeValues={":me": self.owner, ":running": Status.RUNNING.value, ":d": done},
             )
