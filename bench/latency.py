@@ -6,12 +6,15 @@ done natively, in one run on one machine (ratios, not absolute numbers, are what
 Without --url it starts the real stack (emulator server, gateway, four executors as separate
 processes, tests/stack.py). Prints a markdown table: p50/p95 of submit -> terminal over
 --jobs jobs per language, p50/p95 of the native compile+run (the executor's own compile and
-run commands, without the sandbox, AWS or HTTP), the p50 ratio and the p50 difference.
+run commands, without the sandbox, AWS or HTTP), the p50 ratio and the p50 difference; then,
+when it started the stack itself, the executors' per-phase times from their logs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import shutil
 import statistics
 import subprocess
@@ -127,6 +130,37 @@ def print_table(rows: list[dict[str, object]], jobs: int) -> None:
               f"{float(r['nat_p95']):.0f} | {e50 / n50:.2f}x | {e50 - n50:+.0f} | {TARGETS[str(r['lang'])]} |")  # type: ignore[arg-type]
 
 
+PHASES = ("claim", "prepare", "compile", "run", "upload", "final_write")
+
+
+def print_phases(log_dir: Path, langs: list[str], jobs: int) -> None:
+    """Where the executor's time went (its `phases_ms` per job, last `jobs` jobs per language;
+    the claim overlaps the early compilation) and the gateway's `POST /submit` time."""
+    submit_ms = []
+    for line in (log_dir / "gateway.log").read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            rec = json.loads(line)
+            if rec.get("msg") == "request" and rec.get("path") == "/submit":
+                submit_ms.append(float(rec["ms"]))
+    print(f"\nExecutor phases, p50 over the last {jobs} jobs per language, ms "
+          f"(POST /submit p50 {statistics.median(submit_ms):.0f} ms)\n" if submit_ms else "")
+    print("| language | " + " | ".join(PHASES) + " | executor total |")
+    print("|---|" + "---:|" * (len(PHASES) + 1))
+    for lang in langs:
+        done = []
+        for line in (log_dir / f"exec-{lang}.log").read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                if rec.get("msg") == "job completed" and isinstance(rec.get("phases_ms"), dict):
+                    done.append(rec)
+        done = done[-jobs:]
+        if not done:
+            continue
+        cells = [f"{statistics.median(int(r['phases_ms'].get(p, 0)) for r in done):.0f}" for p in PHASES]
+        total = statistics.median(int(r.get("elapsed_ms", 0)) for r in done)
+        print(f"| {lang} | " + " | ".join(cells) + f" | {total:.0f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20)
@@ -154,6 +188,8 @@ def main() -> int:
         if stack is not None:
             stack.stop()
     print_table(rows, args.jobs)
+    if stack is not None:
+        print_phases(stack.log_dir, langs, args.jobs)
     return 0
 
 
