@@ -296,9 +296,11 @@ class Executor:
         ready = threading.Barrier(IO_THREADS)
 
         def start_thread() -> None:
-            _ = self.store.table
-            with contextlib.suppress(threading.BrokenBarrierError):
-                ready.wait(timeout=30)  # hold this thread so that the next task gets a new one
+            try:
+                _ = self.store.table
+            finally:  # hold this thread so that the next task gets a new one
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    ready.wait(timeout=30)
 
         futures_wait([self._io.submit(start_thread) for _ in range(IO_THREADS)])
 
