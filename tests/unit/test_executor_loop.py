@@ -543,3 +543,13 @@ def test_large_code_is_not_copied_into_the_message(ex: Executor) -> None:
     big = "#" * (MAX_CODE_ATTRIBUTE_BYTES + 1)
     submit_with_hint(ex, big, big)
     assert receive(ex).code is None
+
+
+def test_io_threads_are_started_and_warmed_up_front(ex: Executor) -> None:
+    from shared.executor import IO_THREADS
+
+    ex._warm_io()
+    assert len(ex._io._threads) == IO_THREADS  # type: ignore[attr-defined]
+    # Each thread built its own table resource: a job's first write on any of them pays nothing.
+    tables = set(ex._io.map(lambda _: id(ex.store.table), range(4 * IO_THREADS)))
+    assert 1 <= len(tables) <= IO_THREADS
