@@ -267,5 +267,9 @@ def test_files_written_count_as_memory_of_their_own_run_only(sb, parallel):
     r = sb.run(["./hostile", "fill", "512", "100"], tests=["\n"] * 5, parallel=parallel, memory_mb=160,
                time_ms=5000, wall_ms=10000)
     assert [x["status"] for x in r.runs] == ["OK"] * 5, r.runs
-    assert all(100 * 1024 <= x["memory_kb"] <= 110 * 1024 for x in r.runs), r.runs
+    # The memory cgroup charges in per-CPU batches of 64 pages: a run may use up to 256 KB per
+    # CPU that was charged (and counted in the baseline) before it started. Seen: 102335 KB
+    # reported for a 102400 KB file.
+    slack_kb = 256 * (os.cpu_count() or 1)
+    assert all(100 * 1024 - slack_kb <= x["memory_kb"] <= 110 * 1024 for x in r.runs), [x["memory_kb"] for x in r.runs]
     assert all(r.out(i) == "fill: 102400 KB: no error\n" for i in range(1, 6))
