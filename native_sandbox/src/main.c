@@ -56,6 +56,7 @@ struct running {
     int cg;                /* cgroup set */
     long long deadline_us; /* backstop */
     long long t_go;
+    long long t_prepared;  /* from here until collected, the run owns its cgroup set and page */
 };
 enum { R_FREE, R_PREPARED, R_RUNNING };
 
@@ -137,6 +138,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
 {
     int p[2];
     res[idx].status = ST_IE;
+    r->t_prepared = now_us();
     if (cg_last_keeper[cg] > 0) wait_keeper_gone(cg_last_keeper[cg]);   /* reported: exiting */
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
     if (pipe2(p, O_CLOEXEC) < 0) {
@@ -195,6 +197,9 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
     if (sb->trace) {
         volatile long long *ts = sb->shared[r->sh].ts;
         long long now = now_us();
+        /* what the tests check: no two runs ever hold one cgroup set or shared page at once */
+        fprintf(stderr, "trace run: test %d slot %d cgroup-set %d page %d held %lld..%lld us\n",
+                res[r->idx].test, r->sh / 2, r->cg, r->sh, r->t_prepared, now);
         fprintf(stderr, "trace test %d: prepared [keeper mounts %lld (workdir %lld) fork %lld cgroup %lld fds %lld privs %lld "
                 "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
                 res[r->idx].test, ts[1] - ts[0], ts[12] ? ts[1] - ts[12] : 0, ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
@@ -243,6 +248,27 @@ static void terminate(struct sandbox *sb, struct running (*rs)[2])
     cgroup_cleanup(sb);
     warnx_("terminated by signal %d", (int)got_signal);
     _exit(128 + (int)got_signal);
+}
+
+/* Prepare test idx on slot s (into its "prepared" place).  The run gets the half of the slot
+ * (cgroup set and shared page) that the slot's current run does not use: two runs must never
+ * share a cgroup set, or each is charged the other's CPU time and memory. */
+static bool start_next(struct sandbox *sb, struct running rs[2], int s, int *gen, int idx,
+                       struct run_result *res, int single_in, int single_out, int single_err)
+{
+    struct running *cur = &rs[0], *pre = &rs[1];
+    int par = cur->state == R_FREE ? (*gen & 1) : !(cur->sh & 1);
+    *gen = par + 1;
+    int sh = s * 2 + par;
+    int cg = sb->ncg == 2 * sb->nslots ? s * 2 + par : s;
+    if (cur->state != R_FREE && cg == cur->cg) {   /* cannot happen: see the callers */
+        set_ie(&res[idx], "no free cgroup set for test %d", idx + 1);
+        return false;
+    }
+    /* tests mode: the keeper opens the test's files itself */
+    bool single = !sb->cfg.tests;
+    return prepare_run(sb, pre, s, cg, sh, idx, res, single ? single_in : -1, single ? single_out : -1,
+                       single ? single_err : -1);
 }
 
 int main(int argc, char **argv)
@@ -442,9 +468,13 @@ int main(int argc, char **argv)
     for (int s = 0; s < sb->nslots; s++)
         if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     int next = 0, active = 0;
+    /* Prepared-ahead runs need the slot's second cgroup set; with no more tests than slots
+     * (ncg == nslots) every slot runs at most one test at a time. */
+    bool ahead = sb->ncg == 2 * sb->nslots;
     for (;;) {
         if (got_signal) terminate(sb, rs);
-        /* keep every slot busy, with the next test's keeper already prepared */
+        /* First give every idle slot a run, then prepare the next tests ahead: filling one slot
+         * completely before the next would put two tests on one slot while another sits idle. */
         for (int s = 0; s < sb->nslots; s++) {
             struct running *cur = &rs[s][0], *pre = &rs[s][1];
             if (cur->state == R_FREE && pre->state == R_PREPARED) {
@@ -452,21 +482,18 @@ int main(int argc, char **argv)
                 pre->state = R_FREE;
                 go_run(sb, cur, s);
             }
-            while (pre->state == R_FREE && next < ntests) {
-                int idx = next++;
-                int in_fd = -1, out_fd = -1, err_fd = -1;   /* tests mode: the keeper opens them */
-                if (!c->tests) { in_fd = single_in; out_fd = single_out; err_fd = single_err; }
-                int par = gen[s]++ & 1;
-                int sh = s * 2 + par;
-                int cg = sb->ncg > sb->nslots ? s * 2 + par : s;
-                if (!prepare_run(sb, pre, s, cg, sh, idx, res, in_fd, out_fd, err_fd)) continue;
+            while (cur->state == R_FREE && next < ntests) {
+                if (!start_next(sb, rs[s], s, &gen[s], next++, res, single_in, single_out, single_err)) continue;
                 active++;
-                if (cur->state == R_FREE) {
-                    *cur = *pre;
-                    pre->state = R_FREE;
-                    go_run(sb, cur, s);
-                }
+                *cur = *pre;
+                pre->state = R_FREE;
+                go_run(sb, cur, s);
             }
+        }
+        for (int s = 0; ahead && s < sb->nslots; s++) {
+            struct running *cur = &rs[s][0], *pre = &rs[s][1];
+            while (cur->state != R_FREE && pre->state == R_FREE && next < ntests)
+                if (start_next(sb, rs[s], s, &gen[s], next++, res, single_in, single_out, single_err)) active++;
         }
         if (!active) break;
 
