@@ -408,10 +408,12 @@ async def languages(request: Request) -> dict[str, Any]:
                 "aliases": [a for a in ALIASES[name] if a != name],
                 "version": (records.get(name) or {}).get("version") or "unknown",
                 "last_seen": (records.get(name) or {}).get("last_seen"),
-                "default_limits": {k: v["default"] for k, v in ranges.items()},
-                "max_limits": {k: v["max"] for k, v in ranges.items()},
+                "default_limits": {k: v["default"] for k, v in lang_ranges.items()},
+                "max_limits": {k: v["max"] for k, v in lang_ranges.items()},
+                "limits": lang_ranges,
             }
             for name in LANGUAGES
+            for lang_ranges in (limit_ranges(settings, name),)
         ],
         "limits": ranges,
         "caps": {

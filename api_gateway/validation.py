@@ -15,29 +15,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from api_gateway.errors import APIError, describe_validation_errors
-from shared.languages import ALIASES, LANGUAGES, canonical_language
+from shared.languages import ALIASES, LANGUAGES, canonical_language, language
+from shared.limits import limit_ranges as shared_limit_ranges
 from shared.models import JobRequest, ResolvedLimits, SubmitRequest
 from shared.settings import Settings
 
-MIN_LIMITS = {"time_ms": 1, "wall_ms": 1, "memory_mb": 1, "output_kb": 1}
 
-
-def limit_ranges(settings: Settings) -> dict[str, dict[str, int]]:
-    """Allowed range and default of every limit (what /languages reports)."""
-    return {
-        "time_ms": {"min": MIN_LIMITS["time_ms"], "max": settings.max_time_ms, "default": settings.default_time_ms},
-        "wall_ms": {
-            "min": MIN_LIMITS["wall_ms"],
-            "max": settings.max_wall_ms,
-            "default": min(3 * settings.default_time_ms, settings.max_wall_ms),
-        },
-        "memory_mb": {
-            "min": MIN_LIMITS["memory_mb"], "max": settings.max_memory_mb, "default": settings.default_memory_mb,
-        },
-        "output_kb": {
-            "min": MIN_LIMITS["output_kb"], "max": settings.max_output_kb, "default": settings.default_output_kb,
-        },
-    }
+def limit_ranges(settings: Settings, lang: str | None = None) -> dict[str, dict[str, int]]:
+    """Allowed range and default of every limit (what /languages reports): the sandbox
+    helper's ranges narrowed by the caps and, given a language, by its own bounds."""
+    ranges = language(lang).limit_ranges(settings) if lang else shared_limit_ranges(settings)
+    return {name: rng.as_dict() for name, rng in ranges.items()}
 
 
 def max_body_bytes(settings: Settings) -> int:
@@ -132,7 +120,7 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
                        f"test input and expected output total {total} bytes; at most "
                        f"{settings.max_total_input_bytes} bytes are allowed")
 
-    limits = resolve_limits(sub, settings)
+    limits = resolve_limits(sub, settings, canonical)
     request = JobRequest(
         language=canonical,
         code=sub.code,
@@ -144,8 +132,8 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
     return Submission(request=request, user_id=sub.user_id, idempotency_key=sub.idempotency_key)
 
 
-def resolve_limits(sub: SubmitRequest, settings: Settings) -> ResolvedLimits:
-    ranges = limit_ranges(settings)
+def resolve_limits(sub: SubmitRequest, settings: Settings, lang: str | None = None) -> ResolvedLimits:
+    ranges = limit_ranges(settings, lang)
     given = sub.limits.model_dump()
     for name, value in given.items():
         if value is None:
@@ -155,11 +143,12 @@ def resolve_limits(sub: SubmitRequest, settings: Settings) -> ResolvedLimits:
             raise APIError(422, "limit_out_of_range",
                            f"limits.{name} = {value} is out of range; allowed {lo}..{hi}",
                            details={"field": f"limits.{name}", "min": lo, "max": hi})
-    time_ms = given["time_ms"] if given["time_ms"] is not None else settings.default_time_ms
-    wall_ms = given["wall_ms"] if given["wall_ms"] is not None else min(3 * time_ms, settings.max_wall_ms)
+    time_ms = given["time_ms"] if given["time_ms"] is not None else ranges["time_ms"]["default"]
+    wall = ranges["wall_ms"]
+    wall_ms = given["wall_ms"] if given["wall_ms"] is not None else min(max(3 * time_ms, wall["min"]), wall["max"])
     return ResolvedLimits(
         time_ms=time_ms,
         wall_ms=wall_ms,
-        memory_mb=given["memory_mb"] if given["memory_mb"] is not None else settings.default_memory_mb,
-        output_kb=given["output_kb"] if given["output_kb"] is not None else settings.default_output_kb,
+        memory_mb=given["memory_mb"] if given["memory_mb"] is not None else ranges["memory_mb"]["default"],
+        output_kb=given["output_kb"] if given["output_kb"] is not None else ranges["output_kb"]["default"],
     )

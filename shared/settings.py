@@ -6,8 +6,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.limits import LIMIT_NAMES, helper_ranges, max_parallel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +33,9 @@ class Settings(BaseSettings):
 
     sandbox: Path = REPO_ROOT / "native_sandbox" / "build" / "sandbox"
     work_root: Path = Path("/tmp/codepipe-work")
-    parallel: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    # Tests run at once per job; the helper runs at most max_parallel() (a host with more
+    # cores still uses that many, never fails every job with a --parallel the helper refuses).
+    parallel: int = Field(default_factory=lambda: min(os.cpu_count() or 1, max_parallel()), ge=1, le=max_parallel())
 
     max_attempts: int = 3
     lease_seconds: int = 60
@@ -78,6 +82,21 @@ class Settings(BaseSettings):
 
     # A job still queued after this long is reported as stuck-ish via queued_for_ms.
     queued_warning_ms: int = 60_000
+
+    @model_validator(mode="after")
+    def _limits_within_the_helper(self) -> Settings:
+        """Every configured limit must be one the sandbox helper accepts: a cap above the
+        helper's maximum or a default below its minimum would fail jobs, not the start-up."""
+        helper = helper_ranges()
+        checks = {f"max_{n}": (n, getattr(self, f"max_{n}")) for n in LIMIT_NAMES}
+        checks.update({f"default_{n}": (n, getattr(self, f"default_{n}")) for n in LIMIT_NAMES if n != "wall_ms"})
+        checks.update({f"compile_{n}": (n, getattr(self, f"compile_{n}")) for n in ("time_ms", "wall_ms", "memory_mb")})
+        for setting, (limit, value) in checks.items():
+            rng = helper[limit]
+            if value not in rng:
+                raise ValueError(f"CODEPIPE_{setting.upper()} = {value}: the sandbox helper accepts "
+                                 f"{limit} {rng.min}..{rng.max}")
+        return self
 
     def for_gateway(self) -> Settings:
         """The same settings with the gateway's short AWS timeouts."""

@@ -1,6 +1,7 @@
 /* Command-line parsing (SPEC §6). Strict: unknown flags, missing values, out-of-range numbers
  * are errors (exit 2). */
 #include "sandbox.h"
+#include "ranges.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -68,22 +69,22 @@ int parse_args(int argc, char **argv, struct config *cfg)
             cfg->profile = (profile_t)k;
             cfg->profile_name = names[k];
         } else if (!strcmp(a, "--time-ms")) {
-            if (parse_long(a, v, 1, 600000, &n)) return -1;
+            if (parse_long(a, v, RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &n)) return -1;
             cfg->time_ms = n;
         } else if (!strcmp(a, "--wall-ms")) {
-            if (parse_long(a, v, 1, 3600000, &n)) return -1;
+            if (parse_long(a, v, RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &n)) return -1;
             cfg->wall_ms = n;
         } else if (!strcmp(a, "--memory-mb")) {
-            if (parse_long(a, v, 4, 65536, &n)) return -1;
+            if (parse_long(a, v, RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &n)) return -1;
             cfg->memory_mb = n;
         } else if (!strcmp(a, "--output-kb")) {
-            if (parse_long(a, v, 1, 4 * 1024 * 1024, &n)) return -1;
+            if (parse_long(a, v, RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &n)) return -1;
             cfg->output_kb = n;
         } else if (!strcmp(a, "--procs")) {
-            if (parse_long(a, v, 1, 4096, &n)) return -1;
+            if (parse_long(a, v, RANGE_PROCS_MIN, RANGE_PROCS_MAX, &n)) return -1;
             cfg->procs = n;
         } else if (!strcmp(a, "--parallel")) {
-            if (parse_long(a, v, 1, MAX_SLOTS, &n)) return -1;
+            if (parse_long(a, v, RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &n)) return -1;
             cfg->parallel = n;
         } else if (!strcmp(a, "--workdir")) {
             cfg->workdir = v;

@@ -14,7 +14,8 @@
 #define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SANDBOX_UID 64000
 #define JAVA_HEADROOM_MB 256      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
-#define MAX_SLOTS 64
+#include "ranges.h"
+#define MAX_SLOTS RANGE_PARALLEL_MAX
 
 typedef enum { PROF_C, PROF_CPP, PROF_JAVA, PROF_PYTHON, PROF_COMPILE } profile_t;
 

@@ -37,19 +37,20 @@ def test_wall_defaults_to_three_times_time_capped() -> None:
 
 
 def test_explicit_limits_kept() -> None:
-    limits = {"time_ms": 1, "wall_ms": 1, "memory_mb": 1, "output_kb": 1}
+    limits = {"time_ms": 1, "wall_ms": 1, "memory_mb": 4, "output_kb": 1}
     sub = validate_submission({"language": "c", "code": "x", "limits": limits}, S)
     assert sub.request.limits.model_dump() == limits
 
 
 @pytest.mark.parametrize("field", ["time_ms", "wall_ms", "memory_mb", "output_kb"])
 def test_each_limit_range_is_enforced(field: str) -> None:
-    hi = limit_ranges(S)[field]["max"]
+    lo, hi = limit_ranges(S)[field]["min"], limit_ranges(S)[field]["max"]
     assert validate_submission({"language": "c", "code": "x", "limits": {field: hi}}, S)
-    for bad in (0, -1, hi + 1):
+    assert validate_submission({"language": "c", "code": "x", "limits": {field: lo}}, S)
+    for bad in (0, -1, lo - 1, hi + 1):
         err = refused({"language": "c", "code": "x", "limits": {field: bad}})
         assert err.status == 422 and err.code == "limit_out_of_range"
-        assert f"limits.{field}" in err.message and f"1..{hi}" in err.message
+        assert f"limits.{field}" in err.message and f"{lo}..{hi}" in err.message
 
 
 def test_unknown_language_lists_supported() -> None:
