@@ -160,31 +160,11 @@ class Claims:
     def fail(self, job_id: str, error: str) -> bool:
         """Terminal `failed` with a reason, after the last allowed attempt. Allowed while we
         own the job, or when nobody holds a live lease on it; never over a finished job."""
-        now = now_ms()
-        return (
-            _update(
-                self.table,
-                job_id,
-                UpdateExpression=(
-                    "SET #e = :error, verdict = :ie, completed_at = :now, #s = :failed "  # status last
-                    "REMOVE lease_owner, lease_expires_ms"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(#s) AND #s <> :completed AND #s <> :failed AND "
-                    "(attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires_ms < :nowms)"
-                ),
-                ExpressionAttributeNames={**_NAMES, "#e": "error"},
-                ExpressionAttributeValues={
-                    ":failed": Status.FAILED.value,
-                    ":completed": Status.COMPLETED.value,
-                    ":error": error[:4000],
-                    ":ie": "INTERNAL_ERROR",
-                    ":now": now_rfc3339(),
-                    ":me": self.owner,
-                    ":nowms": now,
-                },
-            )
-            is not None
+        return self.store.write_failure(
+            job_id, error,
+            condition=("attribute_exists(#s) AND #s <> :completed AND #s <> :failed AND "
+                       "(attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_expires_ms < :nowms)"),
+            values={":completed": Status.COMPLETED.value, ":me": self.owner, ":nowms": now_ms()},
         )
 
     def complete(self, job_id: str, fields: dict[str, Any]) -> bool:

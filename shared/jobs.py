@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from shared import aws
 from shared.blobs import Blobs, request_key
 from shared.languages import LANGUAGES
-from shared.models import JobRequest, Status
+from shared.models import JobRequest, Status, Verdict
 from shared.settings import Settings, get_settings
 
 # DynamoDB items are capped at 400 KB including attribute names and the rest of the record;
@@ -145,20 +145,25 @@ class JobStore:
     def mark_failed(self, job_id: str, error: str, only_if_status: str | None = Status.QUEUED) -> bool:
         """Terminal `failed` with a reason; by default only when still queued (so it can never
         overwrite an executor's verdict). False when the condition did not hold."""
-        names = {"#s": "status"}
-        values: dict[str, Any] = {":f": Status.FAILED.value, ":e": error, ":t": now_rfc3339()}
-        condition = "attribute_exists(id)"
+        condition, values = "attribute_exists(id)", {}
         if only_if_status is not None:
-            condition += " AND #s = :only"
-            values[":only"] = str(only_if_status)
+            condition, values = condition + " AND #s = :only", {":only": str(only_if_status)}
+        return self.write_failure(job_id, error, condition, values)
+
+    def write_failure(self, job_id: str, error: str, condition: str, values: dict[str, Any]) -> bool:
+        """The one writer of `failed`, under the caller's condition (`#s` is the status;
+        `values` its placeholders): the reason, INTERNAL_ERROR, completion time, no lease,
+        no unqueued mark (a failed job needs no sweeper). False when the condition failed."""
         try:
             self.table.update_item(
                 Key={"id": job_id},
-                # status last (see Claims.complete); a failed job needs no sweeper
-                UpdateExpression=f"SET #e = :e, completed_at = :t, verdict = :v, #s = :f REMOVE {UNQUEUED_ATTR}",
+                # status last (see Claims.complete)
+                UpdateExpression=("SET #e = :error, verdict = :ie, completed_at = :now, #s = :failed "
+                                  f"REMOVE lease_owner, lease_expires_ms, {UNQUEUED_ATTR}"),
                 ConditionExpression=condition,
-                ExpressionAttributeNames={**names, "#e": "error"},
-                ExpressionAttributeValues={**values, ":v": "INTERNAL_ERROR"},
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={**values, ":failed": Status.FAILED.value, ":error": error[:4000],
+                                           ":ie": Verdict.INTERNAL_ERROR.value, ":now": now_rfc3339()},
             )
             return True
         except ClientError as exc:

@@ -1,7 +1,7 @@
 """What differs per language, as one small class per executor (like DMOJ's executors).
 
 An executor package subclasses LanguageSpec with its file names, compile and run commands,
-sandbox profile, limits, environment and toolchain probe; the loop in shared/executor.py
+sandbox profile, limits, environment and toolchain probe; the package shared/executor/
 does everything else.
 """
 

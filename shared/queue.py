@@ -147,14 +147,6 @@ class JobQueue:
         }
 
     # --- dead-letter queue --------------------------------------------------------------
-    def send_to_dlq(self, language: str, job_id: str, reason: str | None = None) -> str:
-        """Put a job message on the DLQ explicitly (the executor does this when it gives up on
-        a job itself rather than waiting for SQS's maxReceiveCount redrive)."""
-        body: dict[str, Any] = {"id": job_id, "language": language}
-        if reason:
-            body["reason"] = reason
-        return self.sqs.send_message(QueueUrl=self.dlq_url(language), MessageBody=json.dumps(body))["MessageId"]
-
     def receive_dlq(self, language: str, wait_seconds: int = 0, visibility_timeout: int | None = None,
                     max_messages: int = 10) -> list[Message]:
         kwargs: dict[str, Any] = {
@@ -166,10 +158,3 @@ class JobQueue:
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
         return self._receive(kwargs)
-
-    def delete_dlq(self, language: str, receipt_handle: str) -> None:
-        self.sqs.delete_message(QueueUrl=self.dlq_url(language), ReceiptHandle=receipt_handle)
-
-    def purge(self, language: str, dlq: bool = False) -> None:
-        """Tests only: empty a queue (SQS allows one purge per minute on AWS)."""
-        self.sqs.purge_queue(QueueUrl=self.dlq_url(language) if dlq else self.url(language))

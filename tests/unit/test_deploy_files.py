@@ -1038,8 +1038,8 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "blobs.get_bytes": "s3:GetObject",
         "blobs.get_json": "s3:GetObject",
     }
-    text = (REPO / "shared" / "executor.py").read_text()
-    used = set(re.findall(r"\b(?:self\.|ex\.|self\.ex\.)(store|claims|queue|blobs)\.(\w+)\(", text))
+    text = "\n".join(p.read_text() for p in sorted((REPO / "shared" / "executor").glob("*.py")))
+    used = set(re.findall(r"\b(?:self\.|ex\.|ctx\.)(store|claims|queue|blobs)\.(\w+)\(", text))
     unknown = {f"{obj}.{meth}" for obj, meth in used} - set(helpers)
     assert not unknown, f"executor calls {unknown}: add the IAM action to the executor roles and this map"
     allowed = _actions(_statements("ExecutorCTaskRole"))

@@ -105,6 +105,12 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settin
         yield s
 
 
+def send_to_dlq(ex: Executor, job_id: str) -> None:
+    """What SQS's redrive does after maxReceiveCount deliveries."""
+    body = json.dumps({"id": job_id, "language": ex.spec.name})
+    ex.queue.sqs.send_message(QueueUrl=ex.queue.dlq_url(ex.spec.name), MessageBody=body)
+
+
 @pytest.fixture
 def sandbox() -> FakeSandbox:
     return FakeSandbox()
@@ -260,7 +266,7 @@ def test_executor_records_are_never_treated_as_jobs(ex: Executor, sandbox: FakeS
     ex.queue.send("python", "executor#python")
     ex.handle(receive(ex))
     assert queue_counts(ex) == {"visible": 0, "in_flight": 0}
-    ex.queue.send_to_dlq("python", "executor#python")
+    send_to_dlq(ex, "executor#python")
     assert ex.sweep_dead_letters() == 0
     record = ex.store.get("executor#python")
     assert "status" not in record and record["executor_id"] == ex.executor_id
@@ -378,7 +384,7 @@ def test_sandbox_internal_error_on_a_test_is_retried_then_reported(ex: Executor,
     ex.handle(receive(ex))
     assert ex.store.get(job_id)["status"] == "queued"  # retried while attempts remain
     # The last delivery (the backed-off message, re-sent here rather than waited for).
-    ex.queue.purge("python")
+    ex.queue.sqs.purge_queue(QueueUrl=ex.queue.url("python"))
     ex.queue.send("python", job_id)
     msg = receive(ex)
     ex.handle(Message(body=msg.body, receipt_handle=msg.receipt_handle, receive_count=3))
@@ -422,7 +428,7 @@ def test_dead_letter_sweep_fails_abandoned_jobs(ex: Executor) -> None:
     assert Claims(ex.store, "alive-executor", 30).claim(busy, ex.spec.name) is not None
     ex.queue.sqs.purge_queue(QueueUrl=ex.queue.url("python"))
     for job_id in (abandoned, busy):
-        ex.queue.send_to_dlq("python", job_id)
+        send_to_dlq(ex, job_id)
     assert ex.sweep_dead_letters() == 1
     record = ex.store.get(abandoned)
     assert record["status"] == "failed" and "dead-letter" in record["error"]

@@ -1,19 +1,11 @@
-"""Output comparison, verdict mapping, job aggregation and previews (shared/judge.py)."""
+"""Output comparison, verdict mapping, job aggregation and previews (shared/judging/)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.judge import (
-    PREVIEW_BYTES,
-    job_verdict,
-    judge_one,
-    numbers_close,
-    outputs_match,
-    parse_compare,
-    preview,
-    status_verdict,
-)
+from shared.judging.compare import numbers_close, outputs_match, parse_compare
+from shared.judging.verdicts import PREVIEW_BYTES, job_verdict, judge_one, preview, status_verdict
 from shared.models import Verdict
 
 V = Verdict

@@ -1,4 +1,4 @@
-"""A job's uploads (shared/uploads.py) and its phase stopwatch (shared/timing.py)."""
+"""A job's uploads (shared/executor/uploads.py) and its phase stopwatch (shared/executor/timing.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared import uploads as uploads_module
-from shared.timing import Stopwatch
-from shared.uploads import Uploads
+from shared.executor import uploads as uploads_module
+from shared.executor.timing import Stopwatch
+from shared.executor.uploads import Uploads
 
 
 class FakeBlobs:
@@ -102,7 +102,7 @@ def test_bytes_in_flight_are_bounded(pool: ThreadPoolExecutor, monkeypatch: pyte
 
 def test_stopwatch_charges_each_lap_and_adds_repeats(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr("shared.timing.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("shared.executor.timing.time.monotonic", lambda: now[0])
     watch = Stopwatch()
     now[0] += 0.010
     watch.lap("claim")
@@ -115,8 +115,8 @@ def test_stopwatch_charges_each_lap_and_adds_repeats(monkeypatch: pytest.MonkeyP
 
 
 def test_progress_is_throttled_skips_short_runs_and_stops_at_close(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared import progress as progress_module
-    from shared.progress import ProgressReporter
+    from shared.executor import progress as progress_module
+    from shared.executor.progress import ProgressReporter
 
     now = [1000.0]
     monkeypatch.setattr(progress_module.time, "monotonic", lambda: now[0])

@@ -1,19 +1,13 @@
-"""Verdict logic (SPEC §4): output comparison, sandbox status -> verdict, job aggregation,
-previews.
+"""Output comparison under the compare modes of SPEC §3 (exact, lines, tokens, float:EPS).
 
 Everything here works on bytes: program output is untrusted and may be any byte sequence,
-so it is compared byte-wise and only decoded (with replacement) for the 4 KiB previews.
+so it is compared byte-wise.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-
-from shared.models import Verdict
-
-PREVIEW_BYTES = 4096
 
 # Whitespace that "lines" mode ignores at the end of each line. "\r" is included so that a
 # program printing CRLF line ends is judged like one printing LF (a common Windows habit).
@@ -26,7 +20,7 @@ _SPECIAL = {b"nan": math.nan, b"+nan": math.nan, b"-nan": math.nan,
             b"inf": math.inf, b"+inf": math.inf, b"-inf": -math.inf}
 
 
-def _to_bytes(text: str | bytes) -> bytes:
+def to_bytes(text: str | bytes) -> bytes:
     return text if isinstance(text, bytes) else text.encode("utf-8")
 
 
@@ -87,7 +81,7 @@ def parse_compare(mode: str) -> tuple[str, float]:
 
 def outputs_match(actual: bytes, expected: str | bytes, mode: str = "lines") -> bool:
     """Compare a program's stdout with the expected output under a SPEC §3 compare mode."""
-    want = _to_bytes(expected)
+    want = to_bytes(expected)
     kind, eps = parse_compare(mode)
     if kind == "exact":
         return actual == want
@@ -96,55 +90,3 @@ def outputs_match(actual: bytes, expected: str | bytes, mode: str = "lines") -> 
     if kind == "tokens":
         return actual.split() == want.split()
     return _float_tokens_equal(actual, want, eps)
-
-
-# Sandbox status (SPEC §6) -> verdict, for everything except a clean exit which needs judging.
-_STATUS_VERDICT: dict[str, Verdict] = {
-    "TLE": Verdict.TIME_LIMIT_EXCEEDED,
-    "MLE": Verdict.MEMORY_LIMIT_EXCEEDED,
-    "OLE": Verdict.OUTPUT_LIMIT_EXCEEDED,
-    "RE": Verdict.RUNTIME_ERROR,
-    "SV": Verdict.SECURITY_VIOLATION,
-    "IE": Verdict.INTERNAL_ERROR,
-}
-
-
-def status_verdict(status: str, exit_code: int) -> Verdict | None:
-    """The verdict implied by the sandbox status alone, or None when the program exited 0
-    within limits and its output still has to be compared."""
-    if status == "OK":
-        return None if exit_code == 0 else Verdict.RUNTIME_ERROR
-    verdict = _STATUS_VERDICT.get(status)
-    if verdict is None:
-        # An unknown status means the helper and this client disagree: the service's fault.
-        return Verdict.INTERNAL_ERROR
-    return verdict
-
-
-def judge_one(
-    status: str, exit_code: int, stdout: bytes, expected: str | bytes | None, mode: str = "lines"
-) -> Verdict:
-    """One test's verdict. `expected=None` means no judging (plain run on stdin)."""
-    verdict = status_verdict(status, exit_code)
-    if verdict is not None:
-        return verdict
-    if expected is None or outputs_match(stdout, expected, mode):
-        return Verdict.ACCEPTED
-    return Verdict.WRONG_ANSWER
-
-
-def job_verdict(verdicts: Iterable[Verdict]) -> Verdict:
-    """The job's verdict: its first non-ACCEPTED test's verdict, else ACCEPTED."""
-    for verdict in verdicts:
-        if verdict != Verdict.ACCEPTED:
-            return verdict
-    return Verdict.ACCEPTED
-
-
-def preview(data: bytes | str | None, limit: int = PREVIEW_BYTES) -> str:
-    """The first `limit` bytes, decoded as UTF-8 with replacement (a multi-byte character cut
-    by the limit becomes one U+FFFD rather than an error)."""
-    if data is None:
-        return ""
-    raw = _to_bytes(data)
-    return raw[:limit].decode("utf-8", errors="replace")
