@@ -7,7 +7,6 @@ import contextlib
 import re
 import time
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -18,11 +17,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api_gateway import errors
 from api_gateway.errors import APIError
-from api_gateway.health import HealthChecker
+from api_gateway.longpoll import MAX_WAIT_SECONDS, wait_settled
+from api_gateway.services import BlobsDep, HealthDep, Services, ServicesDep, SettingsDep, StoreDep, app_settings
 from api_gateway.sweeper import UnqueuedSweeper
 from api_gateway.validation import limit_ranges, max_body_bytes, parse_body, validate_submission
-from shared.blobs import Blobs, record_output_prefix, record_result_key, test_stderr_key_in, test_stdout_key_in
-from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
+from api_gateway.views import load_view, result_view, status_view
+from shared.blobs import Blobs
+from shared.jobs import JobStore
 from shared.languages import ALIASES, LANGUAGES
 from shared.log import get_logger, job_context, setup_logging
 from shared.models import (
@@ -32,15 +33,10 @@ from shared.models import (
     StatusResponse,
     SubmitRequest,
     SubmitResponse,
-    TestResult,
 )
-from shared.queue import JobQueue
 from shared.settings import get_settings
 
 log = get_logger("api_gateway")
-
-MAX_WAIT_SECONDS = 30
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 DESCRIPTION = """
 Asynchronous code execution: submit a program with test cases, poll for the verdict.
@@ -66,19 +62,10 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Services:
-    def __init__(self) -> None:
-        self.settings = get_settings().for_gateway()
-        self.store = JobStore(self.settings)
-        self.queue = JobQueue(self.settings)
-        self.blobs = Blobs(self.settings)
-        self.health = HealthChecker(self.settings)
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     setup_logging()
-    svc = app.state.services = Services()
+    svc = app.state.services = Services.create(app_settings(app))
     stop = asyncio.Event()
     sweeper = asyncio.create_task(UnqueuedSweeper(svc.settings, svc.store, svc.queue).run(stop))
     log.info("gateway ready", extra={"table": svc.settings.table})
@@ -99,13 +86,6 @@ app = FastAPI(
 errors.install(app)
 
 
-def services(request: Request) -> Services:
-    svc = getattr(request.app.state, "services", None)
-    if svc is None:  # e.g. TestClient without lifespan
-        svc = request.app.state.services = Services()
-    return svc
-
-
 @app.middleware("http")
 async def access_log(request: Request, call_next):  # type: ignore[no-untyped-def]
     start = time.perf_counter()
@@ -123,116 +103,6 @@ async def access_log(request: Request, call_next):  # type: ignore[no-untyped-de
 
 
 # --- helpers ----------------------------------------------------------------------------
-def _ms_since(rfc3339: str | None) -> int | None:
-    if not rfc3339:
-        return None
-    try:
-        return max(0, int((datetime.now(UTC) - parse_rfc3339(rfc3339)).total_seconds() * 1000))
-    except ValueError:
-        return None
-
-
-def status_view(item: dict[str, Any]) -> dict[str, Any]:
-    status = item.get("status", Status.QUEUED.value)
-    return {
-        "id": item["id"],
-        "status": status,
-        "verdict": item.get("verdict"),
-        "passed": int(item.get("passed") or 0),
-        "total": int(item.get("total") or 0),
-        "tests_done": None if item.get("tests_done") is None else int(item["tests_done"]),
-        "created_at": item.get("created_at"),
-        "started_at": item.get("started_at"),
-        "completed_at": item.get("completed_at"),
-        "queued_for_ms": _ms_since(item.get("created_at")) if status == Status.QUEUED.value else None,
-        "error": item.get("error"),
-    }
-
-
-def result_view(svc: Services, item: dict[str, Any]) -> dict[str, Any]:
-    """Blocking (may read S3): call from the thread pool."""
-    out = status_view(item)
-    completed = item.get("status") == Status.COMPLETED.value
-    results: list[dict[str, Any]] = []
-    if completed:
-        job_id = item["id"]
-        # The objects of the attempt whose verdict the record holds (a stale attempt's
-        # objects live under another prefix); records without one use the flat legacy keys.
-        prefix = record_output_prefix(item)
-        for n, raw in enumerate(svc.store.load_results(item), start=1):
-            try:
-                test = TestResult.model_validate(raw).model_dump(mode="json")
-            except ValueError:
-                # A record written by a newer/older executor: show it as stored rather than fail.
-                log.warning("unexpected test result shape", extra={"job_id": job_id})
-                test = dict(raw) if isinstance(raw, dict) else {"test_case": n}
-            n = int(test.get("test_case") or n)
-            if item.get("verdict") != "COMPILATION_ERROR":
-                # An empty stream has no object (its size says 0): no URL that would only 404.
-                for stream, key in (("stdout", test_stdout_key_in), ("stderr", test_stderr_key_in)):
-                    empty = isinstance(raw, dict) and raw.get(f"{stream}_bytes") == 0  # as stored
-                    test[f"{stream}_url"] = None if empty else svc.blobs.presign_get(key(prefix, n))
-            results.append(test)
-    out.update(
-        language=item.get("language"),
-        compilation_error=item.get("compilation_error"),
-        compile_ms=item.get("compile_ms"),
-        results=results,
-        output_url=svc.blobs.presign_get(record_result_key(item)) if completed else None,
-        stdout_preview=item.get("stdout_preview"),
-    )
-    return out
-
-
-async def _load(svc: Services, job_id: str) -> dict[str, Any]:
-    if not _JOB_ID.match(job_id) or job_id.startswith(EXECUTOR_PREFIX):
-        raise APIError(404, "not_found", f"no job with id {job_id!r}")
-    item = await run_in_threadpool(svc.store.get_view, job_id)
-    if item is None:
-        raise APIError(404, "not_found", f"no job with id {job_id!r}")
-    return item
-
-
-async def _wait_terminal(request: Request, svc: Services, job_id: str, wait: float) -> dict[str, Any]:
-    item = await _load(svc, job_id)
-    start = time.monotonic()
-    deadline = start + wait
-    running_since: float | None = None
-    while not _settled(item):
-        now = time.monotonic()
-        remaining = deadline - now
-        if remaining <= 0 or await request.is_disconnected():
-            break
-        if item.get("status") == Status.RUNNING and running_since is None:
-            running_since = now
-        running_for = None if running_since is None else now - running_since
-        await asyncio.sleep(min(_poll_delay(now - start, running_for), remaining))
-        item = await _load(svc, job_id)
-    return item
-
-
-def _settled(item: dict[str, Any]) -> bool:
-    """Terminal, and with its final fields. Writers set the status last, but only DynamoDB
-    itself applies an update atomically: on the embedded emulator a read racing the final
-    write can see the new status before the rest."""
-    status = item.get("status")
-    if status == Status.COMPLETED.value:
-        return item.get("verdict") is not None and item.get("completed_at") is not None
-    return status == Status.FAILED.value
-
-
-def _poll_delay(elapsed: float, running_for: float | None) -> float:
-    """How long a waiting request sleeps before looking at the job's status again. Judge jobs
-    mostly end within a second, and once `running` within a few tens of ms (tests, uploads,
-    the final write): poll every 5 ms for the first 300 ms of `running`, every 20 ms otherwise
-    during the first second, then back off to 0.5 s for long jobs."""
-    if running_for is not None and running_for < 0.3:
-        return 0.005
-    if elapsed < 1.0:
-        return 0.02
-    return min(0.5, 0.02 * 1.5 ** ((elapsed - 1.0) / 0.1))
-
-
 def _required_id(job_id: str | None) -> str:
     if not job_id:
         raise APIError(422, "validation_error", "id: query parameter required (or use /status/{id})")
@@ -264,11 +134,10 @@ def _required_id(job_id: str | None) -> str:
         }
     },
 )
-async def submit(request: Request) -> JSONResponse:
+async def submit(request: Request, svc: ServicesDep) -> JSONResponse:
     """Validate and queue a job. With an `idempotency_key`, a retried request (same key, same
     `user_id`) returns the original job (202, same body) and never creates a second one; the
     replay's body is not compared with the original."""
-    svc = services(request)
     settings = svc.settings
     # Read the body ourselves: the size cap applies before parsing and errors keep our shape.
     limit = max_body_bytes(settings)
@@ -354,14 +223,14 @@ _STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @app.get("/status/{job_id}", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status")
-async def get_status(job_id: str, request: Request) -> dict[str, Any]:
+async def get_status(job_id: str, store: StoreDep) -> dict[str, Any]:
     """Cheap status of a job. `queued_for_ms` tells how long a queued job has waited."""
-    return status_view(await _load(services(request), job_id))
+    return status_view(await load_view(store, job_id))
 
 
 @app.get("/status", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status (?id=)")
-async def get_status_q(request: Request, id: str = Query(..., min_length=1, description="job id")) -> dict[str, Any]:
-    return status_view(await _load(services(request), _required_id(id)))
+async def get_status_q(store: StoreDep, id: str = Query(..., min_length=1, description="job id")) -> dict[str, Any]:
+    return status_view(await load_view(store, _required_id(id)))
 
 
 _WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="hold the request up to N seconds until the job is terminal")
@@ -373,30 +242,31 @@ _RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": ResultRespo
 
 
 @app.get("/result/{job_id}", response_model=None, responses=_RESULT_RESPONSES, summary="Job result")
-async def get_result(job_id: str, request: Request, wait: float = _WAIT) -> JSONResponse:
+async def get_result(job_id: str, request: Request, store: StoreDep, blobs: BlobsDep,
+                     wait: float = _WAIT) -> JSONResponse:
     """Status plus per-test results (empty until `completed`), compiler output and a presigned
     `output_url` of the full result document (valid 1 hour). `?wait=N` returns as soon as the job
     is terminal."""
-    svc = services(request)
-    item = await _wait_terminal(request, svc, job_id, wait)
-    return JSONResponse(await run_in_threadpool(result_view, svc, item))
+    return await _result(request, store, blobs, job_id, wait)
 
 
 @app.get("/result", response_model=None, responses=_RESULT_RESPONSES, summary="Job result (?id=)")
 async def get_result_q(
-    request: Request, id: str = Query(..., min_length=1, description="job id"), wait: float = _WAIT
+    request: Request, store: StoreDep, blobs: BlobsDep, id: str = Query(..., min_length=1, description="job id"),
+    wait: float = _WAIT,
 ) -> JSONResponse:
-    svc = services(request)
-    item = await _wait_terminal(request, svc, _required_id(id), wait)
-    return JSONResponse(await run_in_threadpool(result_view, svc, item))
+    return await _result(request, store, blobs, _required_id(id), wait)
+
+
+async def _result(request: Request, store: JobStore, blobs: Blobs, job_id: str, wait: float) -> JSONResponse:
+    item = await wait_settled(lambda: load_view(store, job_id), wait, request.is_disconnected)
+    return JSONResponse(await run_in_threadpool(result_view, item, store, blobs))
 
 
 @app.get("/languages", summary="Supported languages, toolchains, limits and caps", responses=_ERROR_RESPONSES)
-async def languages(request: Request) -> dict[str, Any]:
-    svc = services(request)
-    settings = svc.settings
+async def languages(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
     try:
-        records = await run_in_threadpool(svc.store.executor_records)
+        records = await run_in_threadpool(store.executor_records)
     except Exception as exc:  # noqa: BLE001 - versions are informative; the list itself is static
         log.warning("executor records unavailable", extra={"error": str(exc)})
         records = {}
@@ -432,8 +302,8 @@ async def languages(request: Request) -> dict[str, Any]:
     summary="State of DynamoDB, SQS, S3, the sandbox and the executors",
     responses={503: {"description": "a dependency is down; `error` says which"}},
 )
-async def health(request: Request) -> JSONResponse:
-    report = await services(request).health.report()
+async def health(checker: HealthDep) -> JSONResponse:
+    report = await checker.report()
     return JSONResponse(status_code=200 if report["status"] == "ok" else 503, content=report)
 
 

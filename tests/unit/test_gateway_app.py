@@ -219,7 +219,7 @@ def test_health_ok_and_languages(client: TestClient) -> None:
 
 
 def test_wait_polls_briskly_once_running_and_backs_off_for_long_jobs() -> None:
-    from api_gateway.app import _poll_delay
+    from api_gateway.longpoll import poll_delay as _poll_delay
 
     assert _poll_delay(0.1, None) == 0.02  # queued / compiling
     assert _poll_delay(0.1, 0.0) == 0.005  # just started running: the verdict is near
@@ -263,7 +263,7 @@ def test_views_never_read_the_request(client: TestClient) -> None:
 def test_wait_answers_only_a_settled_record() -> None:
     """A read racing the final write on the emulator may see `completed` before the verdict;
     ?wait keeps polling until the record is whole."""
-    from api_gateway.app import _settled
+    from api_gateway.longpoll import settled as _settled
 
     assert not _settled({"status": "running"})
     assert not _settled({"status": "completed"})  # torn read: status without its fields
