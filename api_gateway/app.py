@@ -19,17 +19,17 @@ from api_gateway import errors
 from api_gateway.errors import APIError
 from api_gateway.longpoll import MAX_WAIT_SECONDS, wait_settled
 from api_gateway.services import BlobsDep, HealthDep, Services, ServicesDep, SettingsDep, StoreDep, app_settings
+from api_gateway.submission import mark_enqueued, submit_job
 from api_gateway.sweeper import UnqueuedSweeper
-from api_gateway.validation import limit_ranges, max_body_bytes, parse_body, validate_submission
-from api_gateway.views import load_view, result_view, status_view
+from api_gateway.validation import limit_ranges, max_body_bytes, parse_body
+from api_gateway.views import accepted_view, load_view, result_view, status_view
 from shared.blobs import Blobs
 from shared.jobs import JobStore
 from shared.languages import ALIASES, LANGUAGES
-from shared.log import get_logger, job_context, setup_logging
+from shared.log import get_logger, setup_logging
 from shared.models import (
     ErrorResponse,
     ResultResponse,
-    Status,
     StatusResponse,
     SubmitRequest,
     SubmitResponse,
@@ -138,9 +138,21 @@ async def submit(request: Request, svc: ServicesDep) -> JSONResponse:
     """Validate and queue a job. With an `idempotency_key`, a retried request (same key, same
     `user_id`) returns the original job (202, same body) and never creates a second one; the
     replay's body is not compared with the original."""
-    settings = svc.settings
     # Read the body ourselves: the size cap applies before parsing and errors keep our shape.
-    limit = max_body_bytes(settings)
+    body = await read_body(request, max_body_bytes(svc.settings))
+    raw = await run_in_threadpool(parse_body, body)
+    done = await run_in_threadpool(submit_job, svc, raw)
+    headers = {"Location": f"/status/{done.job_id}"}
+    if not done.created:
+        headers["Idempotent-Replayed"] = "true"
+    # The message is sent: tell the sweeper, after the answer.
+    after = BackgroundTask(mark_enqueued, svc, done.job_id) if done.enqueued else None
+    return JSONResponse(status_code=202, content=accepted_view(done.item, done.language), headers=headers,
+                        background=after)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body; 413 as soon as it is known to be over `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
@@ -151,69 +163,7 @@ async def submit(request: Request, svc: ServicesDep) -> JSONResponse:
         if size > limit:
             raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    raw = await run_in_threadpool(parse_body, body)
-    sub = await run_in_threadpool(validate_submission, raw, settings)
-
-    item, created = await run_in_threadpool(svc.store.new_job, sub.request, sub.user_id, sub.idempotency_key)
-    job_id = item["id"]
-    with job_context(job_id):
-        sent = False
-        if created:
-            try:
-                await run_in_threadpool(svc.queue.send, sub.request.language, job_id, sub.request.code)
-                sent = True
-            except Exception as exc:
-                # Never leave a record no message refers to: remove it (or at least fail it).
-                log.error("enqueue failed; withdrawing the job", extra={"error": str(exc)})
-                await run_in_threadpool(_withdraw, svc, item)
-                raise APIError(503, "dependency_unavailable",
-                               f"could not queue the job ({type(exc).__name__}); nothing was stored, retry later",
-                               headers={"Retry-After": "2"}) from None
-            log.info("job queued", extra={"language": sub.request.language, "tests": len(sub.request.test_cases),
-                                          "claim_check": "request_key" in item})
-        else:
-            log.info("idempotent replay", extra={"status": item.get("status")})
-            if item.get("status") == Status.QUEUED.value:
-                # The original request may have died between storing and enqueueing (the client
-                # never saw its 202, hence the retry). Enqueue again: a duplicate message is
-                # harmless (the claim is conditional), a missing one would strand the job.
-                language = item.get("language", sub.request.language)
-                await run_in_threadpool(svc.queue.send, language, job_id, sub.request.code)
-                sent = True
-    body_out = {
-        "id": job_id,
-        "status": item.get("status", Status.QUEUED.value),
-        "language": item.get("language", sub.request.language),
-        "created_at": item["created_at"],
-    }
-    headers = {"Location": f"/status/{job_id}"}
-    if not created:
-        headers["Idempotent-Replayed"] = "true"
-    # The message is sent: tell the sweeper (after the answer; if this write is lost, the
-    # sweeper sends a harmless duplicate).
-    after = BackgroundTask(_mark_enqueued, svc, job_id) if sent else None
-    return JSONResponse(status_code=202, content=body_out, headers=headers, background=after)
-
-
-def _mark_enqueued(svc: Services, job_id: str) -> None:
-    try:
-        svc.store.mark_enqueued(job_id)
-    except Exception as exc:
-        log.warning("could not mark the job queued; the sweeper will send it again",
-                    extra={"job_id": job_id, "error": str(exc)[:300]})
-
-
-def _withdraw(svc: Services, item: dict[str, Any]) -> None:
-    try:
-        svc.store.delete(item["id"])
-        if item.get("request_key"):
-            svc.blobs.delete(item["request_key"])
-    except Exception:  # noqa: BLE001 - DynamoDB may be the thing that is down
-        try:
-            svc.store.mark_failed(item["id"], "could not be queued")
-        except Exception:  # noqa: BLE001
-            log.exception("could neither delete nor fail an unqueued job", extra={"job_id": item["id"]})
+    return b"".join(chunks)
 
 
 _STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {

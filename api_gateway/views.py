@@ -1,5 +1,5 @@
-"""What clients see of a job (SPEC §3): its record read for them, rendered as /status and
-/result. Any API face renders these, so they take plain records and services."""
+"""What clients see of a job (SPEC §3): its record read for them, rendered as /status, /result
+and the 202 of /submit. Any API face renders these, so they take plain records and services."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ def _ms_since(rfc3339: str | None) -> int | None:
         return max(0, int((datetime.now(UTC) - parse_rfc3339(rfc3339)).total_seconds() * 1000))
     except ValueError:
         return None
+
+
+def accepted_view(item: dict[str, Any], language: str) -> dict[str, Any]:
+    """The 202 of /submit; `language` for a record that does not name its own."""
+    return {
+        "id": item["id"],
+        "status": item.get("status", Status.QUEUED.value),
+        "language": item.get("language", language),
+        "created_at": item["created_at"],
+    }
 
 
 def status_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -296,3 +296,24 @@ def test_sweeper_queues_jobs_a_dead_gateway_stored_but_never_queued(client: Test
     queued = [m.job_id for m in svc.queue.receive("python", wait_seconds=0, max_messages=10)]
     assert sorted(queued) == sorted([sent, orphan["id"]])  # the orphan once, nothing else twice
     assert sweeper.sweep_once() == 0
+
+
+def test_submit_job_serves_any_api_face_without_http(client: TestClient) -> None:
+    """The submit path is one plain function: another API face (SPEC §10) hands it a body in
+    the /submit shape and gets the job; validation, replay and queueing are the same."""
+    from api_gateway.errors import APIError
+    from api_gateway.submission import submit_job
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    body = {"language": "py", "code": "print(1)", "idempotency_key": "face-1"}
+    first = submit_job(svc, body)
+    assert first.created and first.enqueued and first.language == "python"
+    assert svc.store.get(first.job_id)["status"] == "queued"
+    again = submit_job(svc, body)  # still queued: sent again, never a second job
+    assert (again.job_id, again.created, again.enqueued) == (first.job_id, False, True)
+    msgs = svc.queue.receive("python", wait_seconds=0, max_messages=10)
+    assert [m.job_id for m in msgs] == [first.job_id, first.job_id]
+    with pytest.raises(APIError) as info:
+        submit_job(svc, {"language": "cobol", "code": "x"})
+    assert info.value.status == 400 and len(job_items(client)) == 1
+
