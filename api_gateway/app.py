@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api_gateway import errors
 from api_gateway.errors import APIError
 from api_gateway.longpoll import MAX_WAIT_SECONDS, wait_settled
+from api_gateway.openapi import DEPENDENCY_DOWN, DESCRIPTION, INVALID, NO_SUCH_JOB, GatewayAPI, ResponsesDoc, json_body
 from api_gateway.services import BlobsDep, HealthDep, Services, ServicesDep, SettingsDep, StoreDep, app_settings
 from api_gateway.submission import mark_enqueued, submit_job
 from api_gateway.sweeper import UnqueuedSweeper
@@ -28,39 +27,15 @@ from shared.jobs import JobStore
 from shared.languages import ALIASES, LANGUAGES
 from shared.log import get_logger, setup_logging
 from shared.models import (
+    SUBMIT_EXAMPLE,
     ErrorResponse,
     ResultResponse,
     StatusResponse,
     SubmitRequest,
     SubmitResponse,
 )
-from shared.settings import get_settings
 
 log = get_logger("api_gateway")
-
-DESCRIPTION = """
-Asynchronous code execution: submit a program with test cases, poll for the verdict.
-
-* `POST /submit` queues a job and answers **202** with its id (and `Location: /status/{id}`).
-* `GET /status/{id}` is cheap; `GET /result/{id}?wait=10` long-polls until the job is terminal.
-* Every error is `{"error": {"code": "...", "message": "..."}}`.
-* Status codes of `/submit`: 400 unknown language; 413 a size/count cap exceeded (code, number of
-  test cases, test data); 422 malformed JSON or a value out of range (limits are never silently
-  changed); 503 an AWS dependency is unavailable (nothing was queued).
-"""
-
-SUBMIT_EXAMPLE = {
-    "language": "python",
-    "code": "a, b = map(int, input().split())\nprint(a + b)\n",
-    "test_cases": [{"input": "1 2\n", "expected": "3\n"}, {"input": "5 7\n", "expected": "12\n"}],
-    "limits": {"time_ms": 2000, "memory_mb": 256},
-    "compare": "lines",
-}
-
-_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorResponse, "description": "an AWS dependency (DynamoDB, SQS, S3) is unavailable"},
-}
-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -76,12 +51,13 @@ async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await asyncio.wait_for(sweeper, timeout=10)
 
 
-app = FastAPI(
+app = GatewayAPI(
     title="codepipe",
     version="1.0.0",
     description=DESCRIPTION,
     lifespan=lifespan,
-    responses={422: {"model": ErrorResponse, "description": "invalid request"}},
+    responses=INVALID,
+    body_models=(SubmitRequest,),
 )
 errors.install(app)
 
@@ -120,19 +96,9 @@ def _required_id(job_id: str | None) -> str:
         400: {"model": ErrorResponse, "description": "unsupported language (the message lists the supported ones)"},
         413: {"model": ErrorResponse, "description": "code, test count or test data over its cap"},
         422: {"model": ErrorResponse, "description": "malformed JSON, missing/empty code, limits out of range"},
-        **_ERROR_RESPONSES,
+        **DEPENDENCY_DOWN,
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/SubmitRequest"},
-                    "example": SUBMIT_EXAMPLE,
-                }
-            },
-        }
-    },
+    openapi_extra=json_body(SubmitRequest, example=SUBMIT_EXAMPLE),
 )
 async def submit(request: Request, svc: ServicesDep) -> JSONResponse:
     """Validate and queue a job. With an `idempotency_key`, a retried request (same key, same
@@ -166,19 +132,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-_STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "no such job"},
-    **_ERROR_RESPONSES,
-}
-
-
-@app.get("/status/{job_id}", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status")
+@app.get("/status/{job_id}", response_model=StatusResponse, responses=NO_SUCH_JOB, summary="Job status")
 async def get_status(job_id: str, store: StoreDep) -> dict[str, Any]:
     """Cheap status of a job. `queued_for_ms` tells how long a queued job has waited."""
     return status_view(await load_view(store, job_id))
 
 
-@app.get("/status", response_model=StatusResponse, responses=_STATUS_RESPONSES, summary="Job status (?id=)")
+@app.get("/status", response_model=StatusResponse, responses=NO_SUCH_JOB, summary="Job status (?id=)")
 async def get_status_q(store: StoreDep, id: str = Query(..., min_length=1, description="job id")) -> dict[str, Any]:
     return status_view(await load_view(store, _required_id(id)))
 
@@ -188,7 +148,7 @@ _WAIT = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="hold the request up to 
 
 # Results are rendered, not re-validated on the way out: a record written by another executor
 # version must still be shown (the schema is documented through `responses`).
-_RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": ResultResponse}, **_STATUS_RESPONSES}
+_RESULT_RESPONSES: ResponsesDoc = {200: {"model": ResultResponse}, **NO_SUCH_JOB}
 
 
 @app.get("/result/{job_id}", response_model=None, responses=_RESULT_RESPONSES, summary="Job result")
@@ -213,7 +173,7 @@ async def _result(request: Request, store: JobStore, blobs: Blobs, job_id: str, 
     return JSONResponse(await run_in_threadpool(result_view, item, store, blobs))
 
 
-@app.get("/languages", summary="Supported languages, toolchains, limits and caps", responses=_ERROR_RESPONSES)
+@app.get("/languages", summary="Supported languages, toolchains, limits and caps", responses=DEPENDENCY_DOWN)
 async def languages(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
     try:
         records = await run_in_threadpool(store.executor_records)
@@ -255,62 +215,3 @@ async def languages(settings: SettingsDep, store: StoreDep) -> dict[str, Any]:
 async def health(checker: HealthDep) -> JSONResponse:
     report = await checker.report()
     return JSONResponse(status_code=200 if report["status"] == "ok" else 503, content=report)
-
-
-def _language_pattern() -> str:
-    # Case-insensitive, surrounding blanks allowed: what canonical_language() accepts.
-    def ci(alias: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias)
-
-    aliases = sorted({a for names in ALIASES.values() for a in names}, key=lambda a: (-len(a), a))
-    return r"^\s*(" + "|".join(ci(a) for a in aliases) + r")\s*$"
-
-
-def _tighten_submit_schema(components: dict[str, Any]) -> None:
-    """The model only fixes shapes (caps are settings); publish the effective constraints so
-    the schema says what /submit accepts."""
-    settings = get_settings()
-    sub = components["SubmitRequest"]["properties"]
-    sub["language"].update(pattern=_language_pattern(),
-                           description="c | cpp | java | python, or an alias (case-insensitive)")
-    sub["code"].update(minLength=1, maxLength=settings.max_code_bytes, pattern=r"\S",
-                       description=f"source text, at most {settings.max_code_bytes} bytes of UTF-8")
-    sub["test_cases"].update(maxItems=settings.max_tests)
-    for name in ("user_id", "idempotency_key"):
-        for variant in sub[name].get("anyOf", [sub[name]]):
-            if variant.get("type") == "string":
-                variant.update(minLength=1, pattern=r"\S")
-    # stdin is only for runs without test cases.
-    components["SubmitRequest"]["not"] = {
-        "required": ["stdin", "test_cases"],
-        "properties": {"stdin": {"minLength": 1}, "test_cases": {"minItems": 1}},
-    }
-    sub["compare"].update(pattern=r"^(exact|lines|tokens|float:\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)$")
-    ranges = limit_ranges(settings)
-    for name, prop in components["Limits"]["properties"].items():
-        rng = ranges.get(name)
-        if rng is None:
-            continue
-        for variant in prop.get("anyOf", [prop]):
-            if variant.get("type") == "integer":
-                variant.update(minimum=rng["min"], maximum=rng["max"])
-        prop["description"] = f"{prop.get('description', name)}; {rng['min']}..{rng['max']}, default {rng['default']}"
-
-
-def custom_openapi() -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    # /submit reads its body itself (size cap before parsing); publish the model it validates.
-    sub_schema = SubmitRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for name, sub in sub_schema.pop("$defs", {}).items():
-        components.setdefault(name, sub)
-    sub_schema["examples"] = [SUBMIT_EXAMPLE]
-    components["SubmitRequest"] = sub_schema
-    _tighten_submit_schema(components)
-    app.openapi_schema = schema
-    return schema
-
-
-app.openapi = custom_openapi  # type: ignore[method-assign]
