@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from api_gateway import app as app_module
+from api_gateway import routes_submit
 from infra.resources import create_resources
 from shared.settings import get_settings
 
@@ -202,7 +203,7 @@ def test_framework_errors_use_the_error_shape(client: TestClient) -> None:
 
 
 def test_body_over_the_hard_cap_is_413(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "max_body_bytes", lambda settings: 100)
+    monkeypatch.setattr(routes_submit, "max_body_bytes", lambda settings: 100)
     err = error_of(client.post("/submit", content=b"{" + b" " * 200 + b"}"), 413)
     assert err["code"] == "payload_too_large"
 
@@ -317,3 +318,15 @@ def test_submit_job_serves_any_api_face_without_http(client: TestClient) -> None
         submit_job(svc, {"language": "cobol", "code": "x"})
     assert info.value.status == 400 and len(job_items(client)) == 1
 
+
+def test_create_app_serves_and_publishes_its_own_settings(client: TestClient) -> None:
+    small = get_settings().model_copy(update={"max_tests": 1, "max_code_bytes": 64})
+    with TestClient(app_module.create_app(small), raise_server_exceptions=False) as other:
+        tests = [{"input": "1"}, {"input": "2"}]
+        err = error_of(other.post("/submit", json={"language": "c", "code": "x", "test_cases": tests}), 413)
+        assert err["code"] == "too_many_tests"
+        assert other.get("/languages").json()["caps"]["max_tests"] == 1
+        schema = other.get("/openapi.json").json()["components"]["schemas"]["SubmitRequest"]["properties"]
+        assert schema["test_cases"]["maxItems"] == 1 and schema["code"]["maxLength"] == 64
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SubmitRequest"]["properties"]
+    assert schema["test_cases"]["maxItems"] == 1000

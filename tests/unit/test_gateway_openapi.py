@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api_gateway.app import app
+from api_gateway.app import create_app
 from api_gateway.errors import APIError
 from api_gateway.validation import limit_ranges, validate_submission
 from shared.languages import ALIASES
@@ -27,7 +27,7 @@ def components(settings: Settings) -> dict[str, Any]:
 
 
 def test_submit_body_is_the_model_schema() -> None:
-    spec = app.openapi()
+    spec = create_app(S).openapi()
     body = spec["paths"]["/submit"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/SubmitRequest"}
     for name, schema in components(S).items():
