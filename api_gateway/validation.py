@@ -93,6 +93,20 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
         if value is not None:
             _utf8_size(value, name)
 
+    _check_sizes(sub, settings)
+    request = JobRequest(
+        language=canonical,
+        code=sub.code,
+        test_cases=sub.test_cases,
+        stdin=sub.stdin,
+        limits=resolve_limits(sub, settings, canonical),
+        compare=sub.compare,
+    )
+    return Submission(request=request, user_id=sub.user_id, idempotency_key=sub.idempotency_key)
+
+
+def _check_sizes(sub: SubmitRequest, settings: Settings) -> None:
+    """The code and the test data against their caps (413), and their shape (422)."""
     if not sub.code.strip():
         raise APIError(422, "empty_code", "code must not be empty")
     code_bytes = _utf8_size(sub.code, "code")
@@ -119,17 +133,6 @@ def validate_submission(raw: Any, settings: Settings) -> Submission:
         raise APIError(413, "input_too_large",
                        f"test input and expected output total {total} bytes; at most "
                        f"{settings.max_total_input_bytes} bytes are allowed")
-
-    limits = resolve_limits(sub, settings, canonical)
-    request = JobRequest(
-        language=canonical,
-        code=sub.code,
-        test_cases=sub.test_cases,
-        stdin=sub.stdin,
-        limits=limits,
-        compare=sub.compare,
-    )
-    return Submission(request=request, user_id=sub.user_id, idempotency_key=sub.idempotency_key)
 
 
 def resolve_limits(sub: SubmitRequest, settings: Settings, lang: str | None = None) -> ResolvedLimits:

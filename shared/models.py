@@ -1,14 +1,28 @@
-"""Pydantic models at the edges: the HTTP API (SPEC §3) and the stored job record (SPEC §5)."""
+"""Pydantic models at the edges: the HTTP API (SPEC §3) and the stored job record (SPEC §5).
+
+The request models also carry what the published JSON schema (OpenAPI) says /submit accepts:
+caps and limit ranges are settings, read when the schema is generated (`schema_settings`).
+The gateway enforces those itself (400/413/422 with its own error codes), so they are
+published with `SchemaOnly` rather than as pydantic constraints, which would refuse first,
+as a different error."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonDict, JsonSchemaValue
+from pydantic_core import CoreSchema
 
-_FLOAT_COMPARE = re.compile(r"^float:(?P<eps>[0-9.eE+-]+)$")
+from shared.languages import ALIASES, LANGUAGES
+from shared.limits import limit_ranges
+from shared.settings import Settings, get_settings
 
 
 class Status(StrEnum):
@@ -35,16 +49,120 @@ class Verdict(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
+# --- what the JSON schema publishes ------------------------------------------------------
+_SCHEMA_SETTINGS: ContextVar[Settings | None] = ContextVar("codepipe_schema_settings", default=None)
+
+
+@contextmanager
+def schema_settings(settings: Settings) -> Iterator[None]:
+    """Generate JSON schemas for these settings (default: the process's `get_settings()`), so
+    that a gateway's OpenAPI document states its own caps and ranges."""
+    token = _SCHEMA_SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _SCHEMA_SETTINGS.reset(token)
+
+
+def _caps() -> Settings:
+    return _SCHEMA_SETTINGS.get() or get_settings()
+
+
+@dataclass(frozen=True)
+class SchemaOnly:
+    """JSON-schema keywords of a type, computed when the schema is generated and not enforced
+    by pydantic: the gateway checks them itself, so a refusal keeps its status and error code."""
+
+    keywords: Callable[[], JsonDict]
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords())
+        return schema
+
+
+def language_pattern() -> str:
+    """Every spelling canonical_language() accepts: case-insensitive, surrounding blanks allowed."""
+    def ci(alias: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias)
+
+    aliases = sorted({a for names in ALIASES.values() for a in names}, key=lambda a: (-len(a), a))
+    return r"^\s*(" + "|".join(ci(a) for a in aliases) + r")\s*$"
+
+
+def _non_blank() -> JsonDict:
+    return {"minLength": 1, "pattern": r"\S"}
+
+
+def _code_keywords() -> JsonDict:
+    cap = _caps().max_code_bytes
+    return {**_non_blank(), "maxLength": cap, "description": f"source text, at most {cap} bytes of UTF-8"}
+
+
+def _limit(name: str, what: str) -> Any:
+    """A limit's field: its range and default are the settings' (checked by the gateway: 422
+    limit_out_of_range naming the field and the range)."""
+    def publish(schema: JsonDict) -> None:
+        rng = limit_ranges(_caps())[name]
+        variants = schema.get("anyOf")
+        for variant in variants if isinstance(variants, list) else [schema]:
+            if isinstance(variant, dict) and variant.get("type") == "integer":
+                variant.update(minimum=rng.min, maximum=rng.max)
+        schema["description"] = f"{what}; {rng.min}..{rng.max}, default {rng.default}"
+
+    return Field(default=None, description=what, json_schema_extra=publish)
+
+
+COMPARE_PATTERN = r"^(exact|lines|tokens|float:\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)$"
+_COMPARE = re.compile(COMPARE_PATTERN)
+
+
+def valid_compare(mode: str) -> bool:
+    return _COMPARE.fullmatch(mode) is not None
+
+
+def _known_compare(mode: str) -> str:
+    if not valid_compare(mode):
+        raise ValueError("compare must be one of exact, lines, tokens, float:EPS (e.g. float:1e-6)")
+    return mode
+
+
+# How outputs are compared: published and checked by the one pattern.
+CompareMode = Annotated[
+    str,
+    AfterValidator(_known_compare),
+    SchemaOnly(lambda: {"pattern": COMPARE_PATTERN}),
+    Field(description="exact | lines | tokens | float:EPS"),
+]
+Language = Annotated[str, SchemaOnly(lambda: {"pattern": language_pattern()})]
+Code = Annotated[str, SchemaOnly(_code_keywords)]
+TestCases = Annotated[list["TestCase"], SchemaOnly(lambda: {"maxItems": _caps().max_tests})]
+NonBlank = Annotated[str, SchemaOnly(_non_blank)]
+
+SUBMIT_EXAMPLE: JsonDict = {
+    "language": "python",
+    "code": "a, b = map(int, input().split())\nprint(a + b)\n",
+    "test_cases": [{"input": "1 2\n", "expected": "3\n"}, {"input": "5 7\n", "expected": "12\n"}],
+    "limits": {"time_ms": 2000, "memory_mb": 256},
+    "compare": "lines",
+}
+# stdin is only for runs without test cases.
+_STDIN_OR_TEST_CASES: JsonDict = {
+    "required": ["stdin", "test_cases"],
+    "properties": {"stdin": {"minLength": 1}, "test_cases": {"minItems": 1}},
+}
+
+
+# --- the API's models -------------------------------------------------------------------
 class Limits(BaseModel):
-    """Resource limits of every run. Range checks against the configured caps happen in the
-    gateway (they are settings, not constants); here only the shape."""
+    """Resource limits of every run; the gateway fills in the defaults and checks the ranges."""
 
     model_config = ConfigDict(extra="forbid")
 
-    time_ms: int | None = Field(default=None, description="CPU time per test, ms")
-    wall_ms: int | None = Field(default=None, description="wall-clock time per test, ms (default 3x time_ms)")
-    memory_mb: int | None = Field(default=None, description="peak memory per test, MiB")
-    output_kb: int | None = Field(default=None, description="stdout+stderr per test, KiB")
+    time_ms: int | None = _limit("time_ms", "CPU time per test, ms")
+    wall_ms: int | None = _limit("wall_ms", "wall-clock time per test, ms (default 3x time_ms)")
+    memory_mb: int | None = _limit("memory_mb", "peak memory per test, MiB")
+    output_kb: int | None = _limit("output_kb", "stdout+stderr per test, KiB")
 
 
 class ResolvedLimits(BaseModel):
@@ -63,41 +181,20 @@ class TestCase(BaseModel):
     expected: str | None = None
 
 
-CompareMode = Annotated[str, Field(description="exact | lines | tokens | float:EPS")]
-
-
-def valid_compare(mode: str) -> bool:
-    if mode in ("exact", "lines", "tokens"):
-        return True
-    match = _FLOAT_COMPARE.match(mode)
-    if not match:
-        return False
-    try:
-        return float(match.group("eps")) >= 0
-    except ValueError:
-        return False
-
-
 class SubmitRequest(BaseModel):
     """POST /submit body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [SUBMIT_EXAMPLE], "not": _STDIN_OR_TEST_CASES})
 
-    language: str
-    code: str
-    test_cases: list[TestCase] = Field(default_factory=list)
+    language: Language = Field(description=f"{' | '.join(LANGUAGES)}, or an alias (case-insensitive)")
+    code: Code
+    test_cases: TestCases = Field(default_factory=list)
     stdin: str = ""
     limits: Limits = Field(default_factory=Limits)
     compare: CompareMode = "lines"
-    user_id: str | None = Field(default=None, max_length=128)
-    idempotency_key: str | None = Field(default=None, max_length=256)
-
-    @field_validator("compare")
-    @classmethod
-    def _compare_known(cls, mode: str) -> str:
-        if not valid_compare(mode):
-            raise ValueError("compare must be one of exact, lines, tokens, float:EPS (e.g. float:1e-6)")
-        return mode
+    user_id: NonBlank | None = Field(default=None, max_length=128)
+    idempotency_key: NonBlank | None = Field(default=None, max_length=256)
 
 
 class JobRequest(BaseModel):

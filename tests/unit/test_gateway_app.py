@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from api_gateway import app as app_module
+from api_gateway import routes_submit
 from infra.resources import create_resources
 from shared.settings import get_settings
 
@@ -202,7 +203,7 @@ def test_framework_errors_use_the_error_shape(client: TestClient) -> None:
 
 
 def test_body_over_the_hard_cap_is_413(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "max_body_bytes", lambda settings: 100)
+    monkeypatch.setattr(routes_submit, "max_body_bytes", lambda settings: 100)
     err = error_of(client.post("/submit", content=b"{" + b" " * 200 + b"}"), 413)
     assert err["code"] == "payload_too_large"
 
@@ -219,7 +220,7 @@ def test_health_ok_and_languages(client: TestClient) -> None:
 
 
 def test_wait_polls_briskly_once_running_and_backs_off_for_long_jobs() -> None:
-    from api_gateway.app import _poll_delay
+    from api_gateway.longpoll import poll_delay as _poll_delay
 
     assert _poll_delay(0.1, None) == 0.02  # queued / compiling
     assert _poll_delay(0.1, 0.0) == 0.005  # just started running: the verdict is near
@@ -263,7 +264,7 @@ def test_views_never_read_the_request(client: TestClient) -> None:
 def test_wait_answers_only_a_settled_record() -> None:
     """A read racing the final write on the emulator may see `completed` before the verdict;
     ?wait keeps polling until the record is whole."""
-    from api_gateway.app import _settled
+    from api_gateway.longpoll import settled as _settled
 
     assert not _settled({"status": "running"})
     assert not _settled({"status": "completed"})  # torn read: status without its fields
@@ -296,3 +297,36 @@ def test_sweeper_queues_jobs_a_dead_gateway_stored_but_never_queued(client: Test
     queued = [m.job_id for m in svc.queue.receive("python", wait_seconds=0, max_messages=10)]
     assert sorted(queued) == sorted([sent, orphan["id"]])  # the orphan once, nothing else twice
     assert sweeper.sweep_once() == 0
+
+
+def test_submit_job_serves_any_api_face_without_http(client: TestClient) -> None:
+    """The submit path is one plain function: another API face (SPEC §10) hands it a body in
+    the /submit shape and gets the job; validation, replay and queueing are the same."""
+    from api_gateway.errors import APIError
+    from api_gateway.submission import submit_job
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    body = {"language": "py", "code": "print(1)", "idempotency_key": "face-1"}
+    first = submit_job(svc, body)
+    assert first.created and first.enqueued and first.language == "python"
+    assert svc.store.get(first.job_id)["status"] == "queued"
+    again = submit_job(svc, body)  # still queued: sent again, never a second job
+    assert (again.job_id, again.created, again.enqueued) == (first.job_id, False, True)
+    msgs = svc.queue.receive("python", wait_seconds=0, max_messages=10)
+    assert [m.job_id for m in msgs] == [first.job_id, first.job_id]
+    with pytest.raises(APIError) as info:
+        submit_job(svc, {"language": "cobol", "code": "x"})
+    assert info.value.status == 400 and len(job_items(client)) == 1
+
+
+def test_create_app_serves_and_publishes_its_own_settings(client: TestClient) -> None:
+    small = get_settings().model_copy(update={"max_tests": 1, "max_code_bytes": 64})
+    with TestClient(app_module.create_app(small), raise_server_exceptions=False) as other:
+        tests = [{"input": "1"}, {"input": "2"}]
+        err = error_of(other.post("/submit", json={"language": "c", "code": "x", "test_cases": tests}), 413)
+        assert err["code"] == "too_many_tests"
+        assert other.get("/languages").json()["caps"]["max_tests"] == 1
+        schema = other.get("/openapi.json").json()["components"]["schemas"]["SubmitRequest"]["properties"]
+        assert schema["test_cases"]["maxItems"] == 1 and schema["code"]["maxLength"] == 64
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SubmitRequest"]["properties"]
+    assert schema["test_cases"]["maxItems"] == 1000
