@@ -13,7 +13,7 @@ from api_gateway.errors import APIError
 from shared.blobs import Blobs, record_output_prefix, record_result_key, test_stderr_key_in, test_stdout_key_in
 from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
 from shared.log import get_logger
-from shared.models import Status, TestResult
+from shared.models import Status, TestResult, Verdict
 
 log = get_logger("api_gateway.views")
 
@@ -76,7 +76,7 @@ def result_view(item: dict[str, Any], store: JobStore, blobs: Blobs) -> dict[str
         compilation_error=item.get("compilation_error"),
         compile_ms=item.get("compile_ms"),
         results=_test_results(item, store, blobs) if completed else [],
-        output_url=blobs.presign_get(record_result_key(item)) if completed else None,
+        output_url=_presign(blobs, record_result_key(item)) if completed else None,
         stdout_preview=item.get("stdout_preview"),
     )
     return out
@@ -85,7 +85,7 @@ def result_view(item: dict[str, Any], store: JobStore, blobs: Blobs) -> dict[str
 def _test_results(item: dict[str, Any], store: JobStore, blobs: Blobs) -> list[dict[str, Any]]:
     job_id = item["id"]
     # The objects of the attempt whose verdict the record holds (a stale attempt's objects
-    # live under another prefix); records without one use the flat legacy keys.
+    # live under another prefix).
     prefix = record_output_prefix(item)
     results: list[dict[str, Any]] = []
     for n, raw in enumerate(store.load_results(item), start=1):
@@ -96,10 +96,14 @@ def _test_results(item: dict[str, Any], store: JobStore, blobs: Blobs) -> list[d
             log.warning("unexpected test result shape", extra={"job_id": job_id})
             test = dict(raw) if isinstance(raw, dict) else {"test_case": n}
         n = int(test.get("test_case") or n)
-        if item.get("verdict") != "COMPILATION_ERROR":
+        if prefix is not None and item.get("verdict") != Verdict.COMPILATION_ERROR:
             # An empty stream has no object (its size says 0): no URL that would only 404.
             for stream, key in (("stdout", test_stdout_key_in), ("stderr", test_stderr_key_in)):
                 empty = isinstance(raw, dict) and raw.get(f"{stream}_bytes") == 0  # as stored
                 test[f"{stream}_url"] = None if empty else blobs.presign_get(key(prefix, n))
         results.append(test)
     return results
+
+
+def _presign(blobs: Blobs, key: str | None) -> str | None:
+    return None if key is None else blobs.presign_get(key)

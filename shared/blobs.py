@@ -16,32 +16,14 @@ def request_key(job_id: str) -> str:
     return f"inputs/{job_id}/request.json"
 
 
-def output_prefix(job_id: str, attempt: int | None = None) -> str:
+def output_prefix(job_id: str, attempt: int) -> str:
     """Where one attempt at a job writes its outputs: `outputs/{id}/attempt-{n}/`.
 
     Every claim increments the record's `attempts` atomically (shared.claims), so no two
     attempts share a prefix: an executor that lost its lease (frozen, then resumed) can only
     write objects the record does not name; the final conditional write records the winning
-    attempt's `output_prefix` and `result_key`. Without an attempt: the legacy flat prefix
-    `outputs/{id}/` of records written before attempt prefixes existed."""
-    base = f"outputs/{job_id}/"
-    return base if attempt is None else f"{base}attempt-{int(attempt)}/"
-
-
-def result_key(job_id: str, attempt: int | None = None) -> str:
-    return result_key_in(output_prefix(job_id, attempt))
-
-
-def test_stdout_key(job_id: str, n: int, attempt: int | None = None) -> str:
-    return test_stdout_key_in(output_prefix(job_id, attempt), n)
-
-
-def test_stderr_key(job_id: str, n: int, attempt: int | None = None) -> str:
-    return test_stderr_key_in(output_prefix(job_id, attempt), n)
-
-
-def compile_stderr_key(job_id: str, attempt: int | None = None) -> str:
-    return compile_stderr_key_in(output_prefix(job_id, attempt))
+    attempt's `output_prefix` and `result_key`."""
+    return f"outputs/{job_id}/attempt-{int(attempt)}/"
 
 
 RESULT_NAME = "result.json"
@@ -63,33 +45,23 @@ def compile_stderr_key_in(prefix: str) -> str:
     return f"{prefix}compile.stderr"
 
 
-def record_output_prefix(item: dict[str, Any]) -> str:
-    """The outputs prefix of the attempt whose verdict a job record holds: its `output_prefix`;
-    for older records the directory of its `result_key`; else the legacy `outputs/{id}/`.
-    Only prefixes inside the job's own `outputs/{id}/` are trusted."""
-    job_id = str(item["id"])
-    legacy = output_prefix(job_id)
+def record_output_prefix(item: dict[str, Any]) -> str | None:
+    """The outputs prefix of the attempt whose verdict a job record holds (every final write
+    names it), or None. Only a prefix inside the job's own `outputs/{id}/` is trusted."""
     prefix = item.get("output_prefix")
-    if not prefix:
-        key = item.get("result_key")
-        if isinstance(key, str) and key.endswith("/" + RESULT_NAME):
-            prefix = key[: -len(RESULT_NAME)]
-    if isinstance(prefix, str) and prefix.startswith(legacy) and prefix.endswith("/") and ".." not in prefix:
+    own = f"outputs/{item['id']}/attempt-"
+    if isinstance(prefix, str) and prefix.startswith(own) and prefix.endswith("/") and ".." not in prefix:
         return prefix
-    return legacy
+    return None
 
 
-def record_result_key(item: dict[str, Any]) -> str:
-    """The S3 key of the full result document named by a job record."""
-    key = item.get("result_key")
-    if isinstance(key, str) and key.startswith(output_prefix(str(item["id"]))):
-        return key
-    return result_key_in(record_output_prefix(item))
+def record_result_key(item: dict[str, Any]) -> str | None:
+    """The S3 key of the full result document named by a job record, or None."""
+    prefix = record_output_prefix(item)
+    return None if prefix is None else result_key_in(prefix)
 
 
 # pytest would try to collect the helpers above as tests when imported into a test module.
-test_stdout_key.__test__ = False  # type: ignore[attr-defined]
-test_stderr_key.__test__ = False  # type: ignore[attr-defined]
 test_stdout_key_in.__test__ = False  # type: ignore[attr-defined]
 test_stderr_key_in.__test__ = False  # type: ignore[attr-defined]
 

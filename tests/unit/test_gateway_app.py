@@ -65,16 +65,17 @@ def test_completed_result_is_rendered(client: TestClient) -> None:
     store = client.app.state.services.store  # type: ignore[attr-defined]
     store.table.update_item(
         Key={"id": job_id},
-        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t",
+        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t, output_prefix = :o",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": "completed", ":v": "ACCEPTED", ":p": 1, ":t": "2026-01-01T00:00:00.000Z",
-                                   ":r": [{"test_case": 1, "verdict": "ACCEPTED", "passed": True, "actual": "x"}]},
+                                   ":r": [{"test_case": 1, "verdict": "ACCEPTED", "passed": True, "actual": "x"}],
+                                   ":o": f"outputs/{job_id}/attempt-1/"},
     )
     body = client.get(f"/result/{job_id}?wait=5").json()
     assert body["verdict"] == "ACCEPTED"
     assert body["results"][0]["test_case"] == 1
     assert body["results"][0]["stdout_url"].startswith("http")
-    assert f"outputs/{job_id}/result.json" in body["output_url"]
+    assert f"outputs/{job_id}/attempt-1/result.json" in body["output_url"]
 
 
 def test_result_urls_name_the_objects_of_the_recorded_attempt(client: TestClient) -> None:
@@ -96,19 +97,15 @@ def test_result_urls_name_the_objects_of_the_recorded_attempt(client: TestClient
     assert f"{prefix}tests/1.stderr" in body["results"][0]["stderr_url"]
 
 
-def test_record_output_prefix_fallbacks() -> None:
+def test_record_output_prefix_is_the_records_own() -> None:
     from shared.blobs import record_output_prefix, record_result_key
 
     assert record_output_prefix({"id": "j", "output_prefix": "outputs/j/attempt-3/"}) == "outputs/j/attempt-3/"
-    # Older records: the directory of their result_key, else the flat legacy prefix.
-    assert record_output_prefix({"id": "j", "result_key": "outputs/j/result.json"}) == "outputs/j/"
-    assert record_output_prefix({"id": "j", "result_key": "outputs/j/attempt-1/result.json"}) == "outputs/j/attempt-1/"
-    assert record_output_prefix({"id": "j"}) == "outputs/j/"
-    # Never another job's (or any other) objects.
-    assert record_output_prefix({"id": "j", "output_prefix": "outputs/k/attempt-1/"}) == "outputs/j/"
-    assert record_result_key({"id": "j"}) == "outputs/j/result.json"
     assert record_result_key({"id": "j", "output_prefix": "outputs/j/attempt-2/"}) == "outputs/j/attempt-2/result.json"
-    assert record_result_key({"id": "j", "result_key": "inputs/j/request.json"}) == "outputs/j/result.json"
+    # Never another job's (or any other) objects, and nothing for a record that names none.
+    for bad in ({"id": "j", "output_prefix": "outputs/k/attempt-1/"}, {"id": "j", "output_prefix": "inputs/j/"},
+                {"id": "j", "output_prefix": "outputs/j/attempt-1/../../k/"}, {"id": "j"}):
+        assert record_output_prefix(bad) is None and record_result_key(bad) is None
 
 
 def test_enqueue_failure_is_503_and_leaves_nothing(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,10 +236,10 @@ def test_empty_streams_get_no_url(client: TestClient) -> None:
               "stdout_bytes": 2, "stderr_bytes": 0}
     store.table.update_item(
         Key={"id": job_id},
-        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t",
+        UpdateExpression="SET #s = :s, verdict = :v, passed = :p, results = :r, completed_at = :t, output_prefix = :o",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": "completed", ":v": "ACCEPTED", ":p": 1, ":t": "2026-01-01T00:00:00.000Z",
-                                   ":r": [result]},
+                                   ":r": [result], ":o": f"outputs/{job_id}/attempt-1/"},
     )
     test = client.get(f"/result/{job_id}").json()["results"][0]
     assert test["stdout_url"].startswith("http") and "tests/1.stdout" in test["stdout_url"]
