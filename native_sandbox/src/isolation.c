@@ -170,7 +170,7 @@ static int build_root(struct sandbox *sb)
     /* pivot_root into the new tree and drop the host's */
     if (chdir(root_dir) < 0) return -1;
     errno = ENOSYS;   /* (when disabled by CODEPIPE_SANDBOX_NO_PIVOT) */
-    if (!getenv("CODEPIPE_SANDBOX_NO_PIVOT") && syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (!sb->cfg.no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {
         if (umount2(".", MNT_DETACH) < 0) return -1;
     } else {
         /* pivot_root is refused on an initramfs root (and in some containers): move the tree
@@ -191,19 +191,19 @@ int isolation_setup_once(struct sandbox *sb)
     c->root = geteuid() == 0;
     c->uid_switch = c->root;
     if (!c->root) {
-        if (getenv("CODEPIPE_SANDBOX_NO_USERNS") || enter_userns() < 0) {
+        if (sb->cfg.no_userns || enter_userns() < 0) {
             warnx_("warning: not root and no user namespaces: running with rlimits + seccomp only");
             return 0;
         }
         c->userns_used = c->ns_user = true;
     }
 
-    if (getenv("CODEPIPE_SANDBOX_NO_NS")) {
+    if (sb->cfg.no_ns) {
         warnx_("warning: namespaces disabled by CODEPIPE_SANDBOX_NO_NS");
         return 0;
     }
     long long t = now_us();
-#define TRI(what) do { if (G.trace) { fprintf(stderr, "trace setup:   %-20s %6lld us\n", what, now_us() - t); t = now_us(); } } while (0)
+#define TRI(what) do { if (sb->cfg.trace) { fprintf(stderr, "trace setup:   %-20s %6lld us\n", what, now_us() - t); t = now_us(); } } while (0)
     if (unshare(CLONE_NEWNET) == 0) c->ns_net = true;
     else warnx_("warning: no network namespace (%s)", strerror(errno));
     TRI("net ns");
@@ -234,7 +234,7 @@ int isolation_setup_once(struct sandbox *sb)
     c->ns_mount = true;
     /* run profiles: a per-run copy-on-write workdir (each keeper falls back to the read-only
      * bind if the kernel refuses the overlay) */
-    c->workdir = sb->workdir_rw || getenv("CODEPIPE_SANDBOX_NO_OVERLAY") ? WORKDIR_READONLY : WORKDIR_OVERLAY;
+    c->workdir = sb->workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
 }
 
@@ -314,7 +314,7 @@ int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
     snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
     if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
-    if (sb->trace) sh->ts[12] = now_us();      /* /proc + /tmp done; then the workdir */
+    if (sb->cfg.trace) sh->ts[12] = now_us();      /* /proc + /tmp done; then the workdir */
     if (cow && mount_workdir_overlay(sb, wfd) < 0) {
         int e = errno;
         if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))

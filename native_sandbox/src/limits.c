@@ -298,7 +298,7 @@ int cgroup_setup(struct sandbox *sb)
     long long headroom = cfg->profile == PROF_JAVA ? JAVA_HEADROOM_MB : 0;
     long long limit = ((long long)cfg->memory_mb + headroom) << 20;
 
-    int ver = getenv("CODEPIPE_SANDBOX_NO_CGROUP") ? 0 : cg_detect();
+    int ver = cfg->no_cgroup ? 0 : cg_detect();
     if (ver == 0) {
         warnx_("warning: no usable cgroups: memory by RLIMIT_AS, processes by RLIMIT_NPROC, CPU by rusage");
         sb->caps.cgroup = 0;

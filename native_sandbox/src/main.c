@@ -109,7 +109,7 @@ static int clone_flags(struct sandbox *sb)
 /* Find out once whether the kernel gives us per-run PID namespaces. */
 static void probe_run_namespaces(struct sandbox *sb)
 {
-    if (getenv("CODEPIPE_SANDBOX_NO_NS") || (!sb->caps.root && !sb->caps.userns_used)) return;
+    if (sb->cfg.no_ns || (!sb->caps.root && !sb->caps.userns_used)) return;
     pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWPID | (sb->caps.ns_mount ? CLONE_NEWNS : 0) | SIGCHLD, 0, 0, 0, 0);
     if (p == 0) _exit(0);
     if (p > 0) {
@@ -194,7 +194,7 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
                killed ? " (helper backstop deadline)" : "");
     }
     cgroup_snapshot(sb, r->cg, snap);
-    if (sb->trace) {
+    if (sb->cfg.trace) {
         volatile long long *ts = sb->shared[r->sh].ts;
         long long now = now_us();
         /* what the tests check: no two runs ever hold one cgroup set or shared page at once */
@@ -276,16 +276,12 @@ int main(int argc, char **argv)
     struct sandbox *sb = &G;
     memset(sb, 0, sizeof(*sb));
     sb->tests_fd = -1;
-    if (parse_args(argc, argv, &sb->cfg) < 0) { usage(); return 2; }
+    if (parse_config(argc, argv, &sb->cfg) < 0) { usage(); return 2; }
     struct config *c = &sb->cfg;
-
-    const char *u = getenv("CODEPIPE_SANDBOX_UID");
-    sb->uid = sb->gid = u ? (uid_t)strtoul(u, NULL, 10) : DEFAULT_SANDBOX_UID;
-    if (sb->uid == 0) sb->uid = sb->gid = DEFAULT_SANDBOX_UID;
-    sb->trace = getenv("CODEPIPE_SANDBOX_TRACE") != NULL;
+    sb->uid = sb->gid = c->sandbox_uid;
 
     if (c->probe) {
-        probe_host(&sb->caps);
+        probe_host(&sb->caps, c);
         print_probe(&sb->caps);
         return 0;
     }
@@ -372,7 +368,7 @@ int main(int argc, char **argv)
         bool in_box = ok && !strncmp(rp, real, wl) && rp[wl] == '/';
         bool in_sys = false;
         for (int i = 0; ok && vis[i]; i++) if (!strncmp(rp, vis[i], strlen(vis[i]))) in_sys = true;
-        if (ok && !in_box && !in_sys && !getenv("CODEPIPE_SANDBOX_NO_NS") && (geteuid() == 0))
+        if (ok && !in_box && !in_sys && !c->no_ns && (geteuid() == 0))
             die("program %s (%s) would not be visible inside the sandbox: put it in the workdir or /usr", c->argv[0], rp);
     }
 
@@ -437,13 +433,13 @@ int main(int argc, char **argv)
         close(wfd);
     }
 
-#define TR(what) do { if (sb->trace) fprintf(stderr, "trace setup: %-22s %6lld us\n", what, now_us() - t_setup); } while (0)
+#define TR(what) do { if (c->trace) fprintf(stderr, "trace setup: %-22s %6lld us\n", what, now_us() - t_setup); } while (0)
     long long t_setup = now_us();
-    if (geteuid() == 0 || !getenv("CODEPIPE_SANDBOX_NO_CGROUP")) cgroup_setup(sb);
+    if (geteuid() == 0 || !c->no_cgroup) cgroup_setup(sb);
     TR("cgroups");
     isolation_setup_once(sb);
     TR("namespaces+mount tree");
-    if (sb->trace) fprintf(stderr, "trace setup: workdir %s\n", sb->workdir_rw ? "read-write" : workdir_mode_name(sb->caps.workdir));
+    if (c->trace) fprintf(stderr, "trace setup: workdir %s\n", sb->workdir_rw ? "read-write" : workdir_mode_name(sb->caps.workdir));
     /* Not dumpable: processes of the same uid (the program, when we cannot switch uid) cannot
      * ptrace us or read our /proc/PID/environ, mem, fds. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -555,7 +551,7 @@ int main(int argc, char **argv)
     close(STDOUT_FILENO);
     reap_zombies(true);
     TR("keepers gone");
-    if (sb->trace) {
+    if (c->trace) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);
         fprintf(stderr, "trace helper cpu: user %ld us sys %ld us\n",

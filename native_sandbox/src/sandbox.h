@@ -34,6 +34,11 @@ struct config {
     int argc;
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
+    /* The helper's own environment, read once at start (config.c); nothing else reads it. */
+    uid_t sandbox_uid;    /* CODEPIPE_SANDBOX_UID (unset or 0: DEFAULT_SANDBOX_UID) */
+    bool trace;           /* CODEPIPE_SANDBOX_TRACE: per-stage timings on stderr */
+    /* testing knobs that switch a layer off to exercise the degraded paths */
+    bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */
@@ -110,7 +115,7 @@ struct slot_shared {
     volatile long long ts[13];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
     volatile long long t_go;       /* when the program child got "go" (wall clock start) */
 };
-#define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.trace) (sh)->ts[n] = now_us(); } while (0)
+#define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
 /* Global state of one invocation. */
 struct sandbox {
@@ -135,7 +140,6 @@ struct sandbox {
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
-    bool trace;
     bool same_out_err;             /* --stdout and --stderr are one file: count it once */
 };
 
@@ -153,12 +157,12 @@ extern void *child_stack;
 void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
                  int rep_fd, int go_fd, int go_wr) __attribute__((noreturn));
 
-/* args.c */
-int parse_args(int argc, char **argv, struct config *cfg);
+/* config.c */
+int parse_config(int argc, char **argv, struct config *cfg);
 void usage(void);
 
 /* probe.c */
-void probe_host(struct host_caps *c);
+void probe_host(struct host_caps *c, const struct config *cfg);
 void print_probe(const struct host_caps *c);
 const char *probe_level(const struct host_caps *c);
 

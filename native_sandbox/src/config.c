@@ -1,5 +1,6 @@
-/* Command-line parsing (SPEC §6). Strict: unknown flags, missing values, out-of-range numbers
- * are errors (exit 2). */
+/* The helper's configuration: its command line (SPEC §6) and its own environment.  The
+ * command line is strict: unknown flags, missing values, out-of-range numbers are errors
+ * (exit 2). */
 #include "sandbox.h"
 #include "ranges.h"
 
@@ -31,9 +32,22 @@ static int parse_long(const char *name, const char *s, long lo, long hi, long *o
     return 0;
 }
 
-int parse_args(int argc, char **argv, struct config *cfg)
+/* The environment is read here, once; the rest of the helper only looks at the config. */
+static void read_env(struct config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg));
+    const char *u = getenv("CODEPIPE_SANDBOX_UID");
+    cfg->sandbox_uid = u ? (uid_t)strtoul(u, NULL, 10) : DEFAULT_SANDBOX_UID;
+    if (cfg->sandbox_uid == 0) cfg->sandbox_uid = DEFAULT_SANDBOX_UID;
+    cfg->trace = getenv("CODEPIPE_SANDBOX_TRACE") != NULL;
+    cfg->no_ns = getenv("CODEPIPE_SANDBOX_NO_NS") != NULL;
+    cfg->no_cgroup = getenv("CODEPIPE_SANDBOX_NO_CGROUP") != NULL;
+    cfg->no_userns = getenv("CODEPIPE_SANDBOX_NO_USERNS") != NULL;
+    cfg->no_overlay = getenv("CODEPIPE_SANDBOX_NO_OVERLAY") != NULL;
+    cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
     cfg->time_ms = cfg->wall_ms = cfg->memory_mb = cfg->output_kb = -1;
     cfg->procs = -1;
     cfg->parallel = 1;
@@ -134,4 +148,11 @@ int parse_args(int argc, char **argv, struct config *cfg)
     cfg->argv = &argv[i];
     cfg->argc = argc - i;
     return 0;
+}
+
+int parse_config(int argc, char **argv, struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    read_env(cfg);
+    return parse_args(argc, argv, cfg);
 }
