@@ -11,12 +11,12 @@
 void usage(void)
 {
     fprintf(stderr,
-        "usage: sandbox --profile c|cpp|java|python|compile --time-ms MS --wall-ms MS\n"
+        "usage: sandbox --profile %s --time-ms MS --wall-ms MS\n"
         "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
         "               [--workdir DIR] [--env K=V ...] [--progress]\n"
         "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
         "               -- PROGRAM [ARGS...]\n"
-        "       sandbox --probe\n");
+        "       sandbox --probe\n", profile_names("|"));
 }
 
 static int parse_long(const char *name, const char *s, long lo, long hi, long *out)
@@ -73,15 +73,11 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         const char *v = argv[++i];
         long n;
         if (!strcmp(a, "--profile")) {
-            static const char *names[] = { "c", "cpp", "java", "python", "compile" };
-            int k;
-            for (k = 0; k < 5; k++) if (!strcmp(v, names[k])) break;
-            if (k == 5) {
-                fprintf(stderr, "sandbox: --profile: unknown profile '%s' (c, cpp, java, python, compile)\n", v);
+            cfg->profile = profile_find(v);
+            if (!cfg->profile) {
+                fprintf(stderr, "sandbox: --profile: unknown profile '%s' (%s)\n", v, profile_names(", "));
                 return -1;
             }
-            cfg->profile = (profile_t)k;
-            cfg->profile_name = names[k];
         } else if (!strcmp(a, "--time-ms")) {
             if (parse_long(a, v, RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &n)) return -1;
             cfg->time_ms = n;
@@ -130,12 +126,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 
     if (cfg->probe) return 0;
 
-    if (!cfg->profile_name) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
+    if (!cfg->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
     if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
     if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
     if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
     if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
-    if (cfg->procs < 0) cfg->procs = cfg->profile == PROF_COMPILE ? 64 : 1;
+    if (cfg->procs < 0) cfg->procs = cfg->profile->default_procs;
     if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
         fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
         return -1;

@@ -28,10 +28,10 @@ void apply_rlimits(struct sandbox *sb)
     setrl(RLIMIT_STACK, mem, mem);
     setrl(RLIMIT_CORE, 0, 0);
     rlim_t fsize = (rlim_t)sb->output_limit + 1;
-    if (c->profile == PROF_COMPILE && fsize < (256ULL << 20)) fsize = 256ULL << 20;
+    rlim_t min_fsize = (rlim_t)c->profile->min_fsize_mb << 20;
+    if (fsize < min_fsize) fsize = min_fsize;
     setrl(RLIMIT_FSIZE, fsize, fsize);
-    rlim_t nofile = (c->profile == PROF_C || c->profile == PROF_CPP) ? 64 : 1024;
-    setrl(RLIMIT_NOFILE, nofile, nofile);
+    setrl(RLIMIT_NOFILE, (rlim_t)c->profile->nofile, (rlim_t)c->profile->nofile);
     setrl(RLIMIT_MSGQUEUE, 0, 0);
     setrl(RLIMIT_MEMLOCK, 64 << 10, 64 << 10);
     setrl(RLIMIT_RTPRIO, 0, 0);
@@ -40,7 +40,7 @@ void apply_rlimits(struct sandbox *sb)
     if (!sb->pids_cg) setrl(RLIMIT_NPROC, (rlim_t)sb->pids_max, (rlim_t)sb->pids_max);
     /* Without a memory cgroup, the address space is the only memory wall (not for the JVM,
      * which reserves far more virtual memory than it uses; -Xmx is its limit then). */
-    if (sb->mem_limit_bytes <= 0 && c->profile != PROF_JAVA) {
+    if (sb->mem_limit_bytes <= 0 && c->profile->rlimit_as) {
         rlim_t as = mem + (64ULL << 20);
         setrl(RLIMIT_AS, as, as);
     }
@@ -295,8 +295,7 @@ int cgroup_setup(struct sandbox *sb)
     }
     for (int k = 0; k < C_N; k++) ctl[k].parent_fd = -1;
 
-    long long headroom = cfg->profile == PROF_JAVA ? JAVA_HEADROOM_MB : 0;
-    long long limit = ((long long)cfg->memory_mb + headroom) << 20;
+    long long limit = ((long long)cfg->memory_mb + cfg->profile->headroom_mb) << 20;
 
     int ver = cfg->no_cgroup ? 0 : cg_detect();
     if (ver == 0) {

@@ -337,7 +337,7 @@ int main(int argc, char **argv)
         die("workdir %s: refusing a kernel file system", real);
     sb->workdir_real = strdup(real);
     sb->workdir_under_tmp = !strncmp(real, "/tmp/", 5);
-    sb->workdir_rw = c->profile == PROF_COMPILE;
+    sb->workdir_rw = c->profile->workdir_rw;
     sb->output_limit = c->output_kb * 1024LL;
 
     /* program */
@@ -413,8 +413,7 @@ int main(int argc, char **argv)
     }
 
     /* limits */
-    long threads = (c->profile == PROF_C || c->profile == PROF_CPP) ? 63 : 255;
-    sb->pids_max = c->procs + threads;
+    sb->pids_max = c->procs + c->profile->threads;
     sb->nslots = (int)(c->parallel < ntests ? c->parallel : (ntests > 0 ? ntests : 1));
     /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
      * the idle one ahead of time */
@@ -425,7 +424,7 @@ int main(int argc, char **argv)
     /* the slots' pages are followed by one int shared by every keeper: the overlay was refused */
     sb->overlay_broken = (volatile int *)(sb->shared + MAX_SLOTS * 2);
 
-    if (c->profile == PROF_COMPILE && geteuid() == 0 && c->workdir) {   /* never an implicit cwd */
+    if (sb->workdir_rw && geteuid() == 0 && c->workdir) {   /* never an implicit cwd */
         /* the compiler writes its output into the workdir: hand it to the sandbox uid, through
          * an fd (no path following) */
         int wfd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

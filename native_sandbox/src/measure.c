@@ -16,7 +16,7 @@ long long now_us(void)
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* Is the last non-empty line of stderr a Python `MemoryError` (uncaught)? */
+/* Does the last non-empty line of stderr start with prefix (python: an uncaught `MemoryError`)? */
 static bool stderr_last_line_starts(int fd, long long size, const char *prefix)
 {
     char buf[4097];
@@ -46,11 +46,15 @@ static bool stderr_mentions(int fd, long long size, const char *needle)
 }
 
 /* Did the runtime say it ran out of memory (java: OutOfMemoryError anywhere; python: an
- * uncaught MemoryError, i.e. the traceback's last line)? */
+ * uncaught MemoryError, i.e. the traceback's last line)?  The profile says what to look for. */
 bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size)
 {
-    if (sb->cfg.profile == PROF_JAVA) return stderr_mentions(err_fd, size, "java.lang.OutOfMemoryError");
-    if (sb->cfg.profile == PROF_PYTHON) return stderr_last_line_starts(err_fd, size, "MemoryError");
+    const struct profile *p = sb->cfg.profile;
+    switch (p->oom_marker) {
+    case OOM_MARKER_ANYWHERE: return stderr_mentions(err_fd, size, p->oom_text);
+    case OOM_MARKER_LAST_LINE: return stderr_last_line_starts(err_fd, size, p->oom_text);
+    case OOM_MARKER_NONE: break;
+    }
     return false;
 }
 
@@ -114,7 +118,7 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     long long limit_kb = (long long)c->memory_mb * 1024;
     /* what the program may really use: the cgroup limit (java: + JVM headroom) */
     long long eff_limit_kb = sb->mem_limit_bytes > 0 ? sb->mem_limit_bytes / 1024
-                           : limit_kb + (c->profile == PROF_JAVA ? JAVA_HEADROOM_MB * 1024LL : 0);
+                           : limit_kb + c->profile->headroom_mb * 1024LL;
 
     if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || total > limit) {
         r->status = ST_OLE;

@@ -13,19 +13,38 @@
 
 #define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SANDBOX_UID 64000
-#define JAVA_HEADROOM_MB 256      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
 #include "ranges.h"
 #define MAX_SLOTS RANGE_PARALLEL_MAX
 
-typedef enum { PROF_C, PROF_CPP, PROF_JAVA, PROF_PYTHON, PROF_COMPILE } profile_t;
+/* How a runtime says on stderr that it ran out of memory (with a non-zero exit: MLE). */
+enum oom_marker { OOM_MARKER_NONE, OOM_MARKER_ANYWHERE, OOM_MARKER_LAST_LINE };
+
+struct seccomp_policy;            /* seccomp_policy.c */
+extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler;
+
+/* One --profile: the table in profile.c. */
+struct profile {
+    const char *name;
+    const struct seccomp_policy *seccomp;
+    long default_procs;           /* --procs when not given */
+    long threads;                 /* pids allowance on top of --procs */
+    long nofile;                  /* RLIMIT_NOFILE */
+    long min_fsize_mb;            /* RLIMIT_FSIZE at least this (else output limit + 1) */
+    long headroom_mb;             /* memory cgroup limit = --memory-mb + this */
+    bool rlimit_as;               /* without a memory cgroup, RLIMIT_AS is the memory wall */
+    bool workdir_rw;              /* the real workdir, writable (and handed to the sandbox uid) */
+    enum oom_marker oom_marker;
+    const char *oom_text;         /* what the marker looks for */
+};
+const struct profile *profile_find(const char *name);
+const char *profile_names(const char *sep);
 
 typedef enum {
     ST_OK, ST_TLE, ST_MLE, ST_OLE, ST_RE, ST_SV, ST_IE
 } status_t;
 
 struct config {
-    profile_t profile;
-    const char *profile_name;
+    const struct profile *profile;
     long time_ms, wall_ms, memory_mb, output_kb, procs, parallel;
     const char *workdir, *tests, *stdin_path, *stdout_path, *stderr_path;
     char **envv;          /* NULL-terminated, PATH first */
