@@ -141,7 +141,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
 
     /* returns once the child has exec'ed the program (after "go") or died */
     struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd, go_fd };
-    pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+    pid_t pid = cgroup_spawn_child(sb, slot, child_fn, (char *)child_stack + CHILD_STACK, &ca);
     STAGE(shp, 11);
     long long t0 = shp->t_go ? shp->t_go : now_us();
     close(go_fd);

@@ -73,23 +73,6 @@ struct host_caps {
 enum { WORKDIR_HOST = 0, WORKDIR_READONLY = 1, WORKDIR_OVERLAY = 2 };
 const char *workdir_mode_name(int mode);
 
-/* Per-slot cgroup state (one set of cgroups per parallel slot). */
-struct cg_slot {
-    bool active;
-    int procs_fd[3];       /* to join: v1 `tasks` / v2 cgroup.procs of memory, pids, cpu(acct) */
-    int nprocs_fd;
-    int mem_max_usage_fd;  /* v1 memory.max_usage_in_bytes / v2 memory.peak (may be -1) */
-    int mem_usage_fd;      /* v1 memory.usage_in_bytes / v2 memory.current */
-    int mem_failcnt_fd;    /* v1 memory.failcnt */
-    int mem_oom_fd;        /* v1 memory.oom_control / v2 memory.events */
-    int cpu_usage_fd;      /* v1 cpuacct.usage / v2 cpu.stat */
-    int kill_fd;           /* v2 cgroup.kill, or -1 */
-    int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
-    long long base_usage;  /* memory usage when the run started */
-    long long base_oom, base_failcnt;
-    long long base_cpu_ns; /* v2 has no reset: base value */
-};
-
 /* Result of one run (one test). */
 struct run_result {
     int test;
@@ -154,8 +137,7 @@ struct sandbox {
     long long output_limit;        /* bytes */
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
-    struct cg_slot slots[2 * MAX_SLOTS];  /* cgroup sets: two per parallel slot (ping-pong) */
-    int ncg;
+    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) */
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
@@ -193,16 +175,19 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
     __attribute__((noreturn));
 char **build_env(const struct config *cfg);
 
-/* limits.c */
+/* rlimits.c */
+void apply_rlimits(struct sandbox *sb);
+
+/* cgroup.c (backends: cgroup.h, cgroup_v1.c, cgroup_v2.c); slot = a cgroup set */
 int cgroup_setup(struct sandbox *sb);
 void cgroup_cleanup(struct sandbox *sb);
 void cgroup_reset_slot(struct sandbox *sb, int slot);
+pid_t cgroup_spawn_child(struct sandbox *sb, int slot, int (*fn)(void *), void *stack_top, void *arg);
 void cgroup_join_slot(struct sandbox *sb, int slot);
 long long cgroup_cpu_ns(struct sandbox *sb, int slot);
 long long cgroup_peak_bytes(struct sandbox *sb, int slot);
 bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit);
 void cgroup_kill_slot(struct sandbox *sb, int slot);
-void apply_rlimits(struct sandbox *sb);
 void cgroup_describe(FILE *f);
 int cgroup_detect_version(void);
 
