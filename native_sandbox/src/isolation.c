@@ -314,7 +314,7 @@ int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
     snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
     if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
-    if (sb->cfg.trace) sh->ts[12] = now_us();      /* /proc + /tmp done; then the workdir */
+    STAGE(sh, STAGE_BASE_MOUNTS);
     if (cow && mount_workdir_overlay(sb, wfd) < 0) {
         int e = errno;
         if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))
@@ -377,15 +377,15 @@ static int drop_privileges(struct sandbox *sb)
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
 {
     struct slot_shared *sh = &sb->shared[shidx];
-    STAGE(sh, 2);
+    STAGE(sh, STAGE_CHILD_START);
     if (setpriority(PRIO_PROCESS, 0, 0) < 0) { /* raising nice always works; ignore */ }
     cgroup_join_slot(sb, cg);
-    STAGE(sh, 3);
+    STAGE(sh, STAGE_CGROUP_JOINED);
     setsid();
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
     apply_rlimits(sb);
     if (chdir(sb->workdir_real) < 0) goto fail;
-    STAGE(sh, 4);
+    STAGE(sh, STAGE_FDS_SET);
 
     /* Handlers are reset by execve; only the mask (and ignored signals: we ignore none)
      * would survive it. */
@@ -395,18 +395,18 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
 
     if (drop_privileges(sb) < 0) goto fail;
     if (!sb->caps.ns_pid) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after the uid change */
-    STAGE(sh, 5);
+    STAGE(sh, STAGE_PRIVS_DROPPED);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
-    STAGE(sh, 6);
+    STAGE(sh, STAGE_NNP_SET);
     if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
-    STAGE(sh, 7);
+    STAGE(sh, STAGE_SECCOMP_LOADED);
 
     char go;
     ssize_t n;
     while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (n != 1) _exit(0);                      /* the helper gave up on this test */
     sh->t_go = now_us();
-    STAGE(sh, 10);
+    STAGE(sh, STAGE_GO);
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         for (int fd = 3; fd < 65536; fd++) close(fd);   /* kernels < 5.9 */
     }

@@ -117,16 +117,16 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
     struct slot_shared *shp = &sb->shared[sh];
-    STAGE(shp, 0);
+    STAGE(shp, STAGE_KEEPER_START);
 
-    int stage = -1;
+    int stage = STAGE_RUN_MOUNTS;
     errno = 0;
     int setup = in_fd < 0 ? open_test_files(sb, idx, &in_fd, &out_fd, &err_fd, &stage) : 0;
-    if (setup == 0) { stage = -1; setup = isolation_setup_run(sb, shp); }
+    if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(sb, shp); }
     int setup_errno = errno ? errno : EINVAL;
     shp->exec_errno = 0;
     shp->t_go = 0;
-    STAGE(shp, 1);
+    STAGE(shp, STAGE_MOUNTS_DONE);
     if (setup < 0) {
         char go;
         ssize_t gn;
@@ -142,12 +142,12 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     /* returns once the child has exec'ed the program (after "go") or died */
     struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd, go_fd };
     pid_t pid = cgroup_spawn_child(sb, slot, child_fn, (char *)child_stack + CHILD_STACK, &ca);
-    STAGE(shp, 11);
+    STAGE(shp, STAGE_EXECED);
     long long t0 = shp->t_go ? shp->t_go : now_us();
     close(go_fd);
     if (pid < 0) {
         rep.setup_errno = errno;
-        rep.setup_stage = -2;
+        rep.setup_stage = STAGE_CLONE;
         write_full(rep_fd, &rep, sizeof(rep));
         _exit(0);
     }
@@ -174,7 +174,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
         if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
         if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
     }
-    STAGE(shp, 8);
+    STAGE(shp, STAGE_PROGRAM_DONE);
     kill_all(sb, slot, pid);
     if (!t_end) t_end = now_us();
     /* reap everything that is left */
@@ -208,7 +208,7 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
         rep.tmpfs_used = statfs("/tmp", &fs) < 0 || fs.f_bfree != fs.f_blocks ||
                          (sb->run_overlay && (statfs(sb->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
     }
-    STAGE(shp, 9);
+    STAGE(shp, STAGE_REPORT_READY);
     write_full(rep_fd, &rep, sizeof(rep));
     _exit(0);
 }

@@ -181,6 +181,25 @@ static void go_run(struct sandbox *sb, struct running *r, int s)
     r->deadline_us = r->t_go + sb->cfg.wall_ms * 1000LL + 3000000LL;
 }
 
+/* CODEPIPE_SANDBOX_TRACE: what the run held, and where its time went. */
+static void trace_run(struct sandbox *sb, const struct running *r, int test)
+{
+    volatile long long *ts = sb->shared[r->sh].ts;
+    long long now = now_us();
+#define SPAN(from, to) (ts[STAGE_##to] - ts[STAGE_##from])
+    /* what the tests check: no two runs ever hold one cgroup set or shared page at once */
+    fprintf(stderr, "trace run: test %d slot %d cgroup-set %d page %d held %lld..%lld us\n",
+            test, r->sh / 2, r->cg, r->sh, r->t_prepared, now);
+    fprintf(stderr, "trace test %d: prepared [keeper mounts %lld (workdir %lld) fork %lld cgroup %lld fds %lld privs %lld "
+            "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
+            test, SPAN(KEEPER_START, MOUNTS_DONE), ts[STAGE_BASE_MOUNTS] ? SPAN(BASE_MOUNTS, MOUNTS_DONE) : 0,
+            SPAN(MOUNTS_DONE, CHILD_START), SPAN(CHILD_START, CGROUP_JOINED), SPAN(CGROUP_JOINED, FDS_SET),
+            SPAN(FDS_SET, PRIVS_DROPPED), SPAN(PRIVS_DROPPED, NNP_SET), SPAN(NNP_SET, SECCOMP_LOADED),
+            ts[STAGE_SECCOMP_LOADED] - r->t_go, ts[STAGE_GO] - r->t_go, SPAN(GO, EXECED), SPAN(EXECED, PROGRAM_DONE),
+            SPAN(PROGRAM_DONE, REPORT_READY), now - ts[STAGE_REPORT_READY], now - r->t_go);
+#undef SPAN
+}
+
 /* Read the keeper's report; take the cgroup snapshot (before the slot is reused). */
 static void collect_run(struct sandbox *sb, struct running *r, struct run_result *res,
                         bool killed, struct keeper_report *rep, bool *ok, struct cg_snapshot *snap)
@@ -194,17 +213,7 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
                killed ? " (helper backstop deadline)" : "");
     }
     cgroup_snapshot(sb, r->cg, snap);
-    if (sb->cfg.trace) {
-        volatile long long *ts = sb->shared[r->sh].ts;
-        long long now = now_us();
-        /* what the tests check: no two runs ever hold one cgroup set or shared page at once */
-        fprintf(stderr, "trace run: test %d slot %d cgroup-set %d page %d held %lld..%lld us\n",
-                res[r->idx].test, r->sh / 2, r->cg, r->sh, r->t_prepared, now);
-        fprintf(stderr, "trace test %d: prepared [keeper mounts %lld (workdir %lld) fork %lld cgroup %lld fds %lld privs %lld "
-                "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
-                res[r->idx].test, ts[1] - ts[0], ts[12] ? ts[1] - ts[12] : 0, ts[2] - ts[1], ts[3] - ts[2], ts[4] - ts[3], ts[5] - ts[4],
-                ts[6] - ts[5], ts[7] - ts[6], ts[7] - r->t_go, ts[10] - r->t_go, ts[11] - ts[10], ts[8] - ts[11], ts[9] - ts[8], now - ts[9], now - r->t_go);
-    }
+    if (sb->cfg.trace) trace_run(sb, r, res[r->idx].test);
 }
 
 /* --progress: runs finished so far, out of all. */

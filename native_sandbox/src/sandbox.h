@@ -99,7 +99,8 @@ struct keeper_report {
     bool oom_marker;       /* java OutOfMemoryError / python MemoryError on stderr */
     bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
 };
-enum { STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
+/* Where a keeper's own set-up failed (setup_stage with setup_errno; the IE message says it). */
+enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
@@ -110,12 +111,30 @@ struct cg_snapshot {
     bool oom, hit_limit;
 };
 
+/* The stages of one run, in the order they happen (timestamps for CODEPIPE_SANDBOX_TRACE). */
+enum stage {
+    STAGE_KEEPER_START,      /* keeper: running, signals set up */
+    STAGE_BASE_MOUNTS,       /* keeper: /proc and /tmp mounted; the workdir next */
+    STAGE_MOUNTS_DONE,       /* keeper: test files open, per-run mounts done */
+    STAGE_CHILD_START,       /* program child: running (on the keeper's memory) */
+    STAGE_CGROUP_JOINED,
+    STAGE_FDS_SET,           /* fds 0-2, rlimits, cwd */
+    STAGE_PRIVS_DROPPED,
+    STAGE_NNP_SET,
+    STAGE_SECCOMP_LOADED,    /* prepared: waits for the slot's token */
+    STAGE_GO,                /* program child: got the token */
+    STAGE_EXECED,            /* keeper: its child has exec'ed the program (or died) */
+    STAGE_PROGRAM_DONE,      /* keeper: the program exited, or a limit was hit */
+    STAGE_REPORT_READY,      /* keeper: all reaped, outputs measured */
+    STAGE_N
+};
+
 /* Shared page between a slot's keeper and its program child (exec errno). */
 struct slot_shared {
     volatile int exec_errno;
     volatile int setup_stage;
-    volatile long long ts[13];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
-    volatile long long t_go;       /* when the program child got "go" (wall clock start) */
+    volatile long long ts[STAGE_N];   /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
+    volatile long long t_go;          /* when the program child got "go" (wall clock start) */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
