@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -236,6 +237,20 @@ int isolation_setup_once(struct sandbox *sb)
      * bind if the kernel refuses the overlay) */
     c->workdir = sb->workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
+}
+
+/* Find out once whether the kernel gives us per-run PID namespaces. */
+void isolation_probe_run_ns(struct sandbox *sb)
+{
+    if (sb->cfg.no_ns || (!sb->caps.root && !sb->caps.userns_used)) return;
+    pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWPID | (sb->caps.ns_mount ? CLONE_NEWNS : 0) | SIGCHLD, 0, 0, 0, 0);
+    if (p == 0) _exit(0);
+    if (p > 0) {
+        int st;
+        while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+        sb->caps.ns_pid = true;
+    }
+    if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
 }
 
 const char *workdir_mode_name(int mode)

@@ -165,6 +165,21 @@ struct sandbox {
 
 extern struct sandbox G;
 
+/* The files of a single run (without --tests); all -1 in tests mode. */
+struct run_files { int in, out, err; };
+
+/* prepare.c */
+void prepare_workdir(struct sandbox *sb);
+void prepare_program(struct sandbox *sb);
+int prepare_files(struct sandbox *sb, struct run_files *single);
+void hand_over_workdir(struct sandbox *sb);
+
+/* scheduler.c */
+void scheduler_catch_signals(void);
+void scheduler_plan(struct sandbox *sb, int ntests);
+void scheduler_run(struct sandbox *sb, struct run_result *res, int ntests, const struct run_files *single);
+void scheduler_wait_keepers(void);
+
 /* files.c */
 int open_output_at(int dfd, const char *name);
 int open_output_path(const char *path);
@@ -190,6 +205,7 @@ const char *probe_level(const struct host_caps *c);
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
 int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
+void isolation_probe_run_ns(struct sandbox *sb);
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
     __attribute__((noreturn));
 char **build_env(const struct config *cfg);
