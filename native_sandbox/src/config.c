@@ -46,6 +46,65 @@ static void read_env(struct config *cfg)
     cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
 }
 
+/* --env K=V: an explicit PATH replaces the fixed one. */
+static int parse_env_option(struct config *cfg, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v) {
+        fprintf(stderr, "sandbox: --env: expected K=V, got '%s'\n", v);
+        return -1;
+    }
+    if (!strncmp(v, "PATH=", 5)) cfg->envv[0] = (char *)v;
+    else cfg->envv[cfg->envc++] = (char *)v;
+    return 0;
+}
+
+/* One option that takes a value. */
+static int parse_option(struct config *cfg, const char *a, const char *v)
+{
+    const struct { const char *name; long lo, hi; long *dst; } nums[] = {
+        { "--time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &cfg->time_ms },
+        { "--wall-ms", RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &cfg->wall_ms },
+        { "--memory-mb", RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &cfg->memory_mb },
+        { "--output-kb", RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &cfg->output_kb },
+        { "--procs", RANGE_PROCS_MIN, RANGE_PROCS_MAX, &cfg->procs },
+        { "--parallel", RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &cfg->parallel },
+    };
+    const struct { const char *name; const char **dst; } paths[] = {
+        { "--workdir", &cfg->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
+        { "--stdout", &cfg->stdout_path }, { "--stderr", &cfg->stderr_path },
+    };
+    if (!strcmp(a, "--profile")) {
+        cfg->profile = profile_find(v);
+        if (cfg->profile) return 0;
+        fprintf(stderr, "sandbox: --profile: unknown profile '%s' (%s)\n", v, profile_names(", "));
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+        if (!strcmp(a, nums[k].name)) return parse_long(a, v, nums[k].lo, nums[k].hi, nums[k].dst);
+    for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+        if (!strcmp(a, paths[k].name)) { *paths[k].dst = v; return 0; }
+    if (!strcmp(a, "--env")) return parse_env_option(cfg, v);
+    fprintf(stderr, "sandbox: unknown option '%s'\n", a);
+    return -1;
+}
+
+/* What a run needs and what does not go together. */
+static int check_options(struct config *cfg)
+{
+    if (!cfg->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
+    if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
+    if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
+    if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
+    if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
+    if (cfg->procs < 0) cfg->procs = cfg->profile->default_procs;
+    if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
+        fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
     cfg->time_ms = cfg->wall_ms = cfg->memory_mb = cfg->output_kb = -1;
@@ -70,72 +129,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
             fprintf(stderr, "sandbox: %s needs a value\n", a);
             return -1;
         }
-        const char *v = argv[++i];
-        long n;
-        if (!strcmp(a, "--profile")) {
-            cfg->profile = profile_find(v);
-            if (!cfg->profile) {
-                fprintf(stderr, "sandbox: --profile: unknown profile '%s' (%s)\n", v, profile_names(", "));
-                return -1;
-            }
-        } else if (!strcmp(a, "--time-ms")) {
-            if (parse_long(a, v, RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &n)) return -1;
-            cfg->time_ms = n;
-        } else if (!strcmp(a, "--wall-ms")) {
-            if (parse_long(a, v, RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &n)) return -1;
-            cfg->wall_ms = n;
-        } else if (!strcmp(a, "--memory-mb")) {
-            if (parse_long(a, v, RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &n)) return -1;
-            cfg->memory_mb = n;
-        } else if (!strcmp(a, "--output-kb")) {
-            if (parse_long(a, v, RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &n)) return -1;
-            cfg->output_kb = n;
-        } else if (!strcmp(a, "--procs")) {
-            if (parse_long(a, v, RANGE_PROCS_MIN, RANGE_PROCS_MAX, &n)) return -1;
-            cfg->procs = n;
-        } else if (!strcmp(a, "--parallel")) {
-            if (parse_long(a, v, RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &n)) return -1;
-            cfg->parallel = n;
-        } else if (!strcmp(a, "--workdir")) {
-            cfg->workdir = v;
-        } else if (!strcmp(a, "--tests")) {
-            cfg->tests = v;
-        } else if (!strcmp(a, "--stdin")) {
-            cfg->stdin_path = v;
-        } else if (!strcmp(a, "--stdout")) {
-            cfg->stdout_path = v;
-        } else if (!strcmp(a, "--stderr")) {
-            cfg->stderr_path = v;
-        } else if (!strcmp(a, "--env")) {
-            const char *eq = strchr(v, '=');
-            if (!eq || eq == v) {
-                fprintf(stderr, "sandbox: --env: expected K=V, got '%s'\n", v);
-                return -1;
-            }
-            if (!strncmp(v, "PATH=", 5)) {
-                cfg->envv[0] = (char *)v;   /* an explicit PATH replaces the fixed one */
-            } else {
-                cfg->envv[cfg->envc++] = (char *)v;
-            }
-        } else {
-            fprintf(stderr, "sandbox: unknown option '%s'\n", a);
-            return -1;
-        }
+        if (parse_option(cfg, a, argv[++i]) < 0) return -1;
     }
     cfg->envv[cfg->envc] = NULL;
 
     if (cfg->probe) return 0;
-
-    if (!cfg->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
-    if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
-    if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
-    if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
-    if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
-    if (cfg->procs < 0) cfg->procs = cfg->profile->default_procs;
-    if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
-        fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
-        return -1;
-    }
+    if (check_options(cfg) < 0) return -1;
     if (i >= argc) {
         fprintf(stderr, "sandbox: no program given (put it after '--')\n");
         return -1;
