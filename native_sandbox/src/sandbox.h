@@ -138,6 +138,9 @@ struct slot_shared {
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
+/* The files of a single run (without --tests); all -1 in tests mode. */
+struct run_files { int in, out, err; };
+
 /* Global state of one invocation. */
 struct sandbox {
     struct config cfg;
@@ -165,9 +168,6 @@ struct sandbox {
 
 extern struct sandbox G;
 
-/* The files of a single run (without --tests); all -1 in tests mode. */
-struct run_files { int in, out, err; };
-
 /* prepare.c */
 void prepare_workdir(struct sandbox *sb);
 void prepare_program(struct sandbox *sb);
@@ -189,8 +189,16 @@ char *resolve_program(const char *prog, const char *workdir);
 /* keeper.c */
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
-void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
-                 int rep_fd, int go_fd, int go_wr) __attribute__((noreturn));
+/* What the scheduler hands a run's keeper. */
+struct keeper_job {
+    int cg;                  /* the cgroup set the run uses */
+    int sh;                  /* its shared page */
+    int idx;                 /* the test (index into the results) */
+    struct run_files files;  /* single mode: the run's files; tests mode: -1, the keeper opens them */
+    int rep_fd;              /* the report pipe */
+    int go_fd, go_wr;        /* the slot's token pipe */
+};
+void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__((noreturn));
 
 /* config.c */
 int parse_config(int argc, char **argv, struct config *cfg);

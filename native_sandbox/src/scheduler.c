@@ -164,7 +164,8 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
-        keeper_main(sb, cg, sh, idx, f->in, f->out, f->err, p[1], slot_go[s][0], slot_go[s][1]);
+        struct keeper_job job = { cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
+        keeper_main(sb, &job);
     }
     int e = errno;
     close(p[1]);
