@@ -75,24 +75,28 @@ static int enter_userns(void)
     return 0;
 }
 
-static int build_root(struct sandbox *sb)
+/* The new root: a small tmpfs on the first usable candidate mount point. */
+static int mount_root_tmpfs(void)
 {
     static const char *const candidates[] = { "/tmp", "/mnt", "/media", "/srv", "/opt", "/var/tmp", NULL };
-    char p[4200];
     struct stat st;
-    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (wfd < 0) return -1;
-
     for (int i = 0; candidates[i]; i++) {
         if (lstat(candidates[i], &st) == 0 && S_ISDIR(st.st_mode) &&
             mount("codepipe-root", candidates[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") == 0) {
             root_dir = candidates[i];
-            break;
+            return 0;
         }
     }
-    if (!root_dir) { close(wfd); return -1; }
+    return -1;
+}
 
+/* /usr /bin /lib* /sbin /etc: read-only binds (symlinked ones, as on merged-/usr systems,
+ * become the same symlinks). */
+static int bind_system_dirs(void)
+{
     static const char *const sys_dirs[] = { "usr", "bin", "lib", "lib64", "lib32", "libx32", "sbin", "etc", NULL };
+    char p[4200];
+    struct stat st;
     for (int i = 0; sys_dirs[i]; i++) {
         char src[64];
         snprintf(src, sizeof(src), "/%s", sys_dirs[i]);
@@ -109,8 +113,14 @@ static int build_root(struct sandbox *sb)
             if (bind_ro(src, p, MS_NODEV) < 0) return -1;
         }
     }
+    return 0;
+}
 
-    /* Hide secrets in /etc behind an unreadable empty file (so #include "/etc/shadow" fails). */
+/* Hide secrets in /etc behind an unreadable empty file (so #include "/etc/shadow" fails). */
+static int hide_secrets(void)
+{
+    char p[4200];
+    struct stat st;
     snprintf(p, sizeof(p), "%s/.hidden", root_dir);
     int hfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0000);
     if (hfd < 0) return -1;
@@ -124,8 +134,13 @@ static int build_root(struct sandbox *sb)
         if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode)) continue;
         if (bind_ro(p, dst, MS_NODEV | MS_NOEXEC) < 0) return -1;
     }
+    return 0;
+}
 
-    /* minimal /dev */
+/* minimal /dev */
+static int build_dev(void)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s/dev", root_dir);
     if (mkdir(p, 0755) < 0) return -1;
     static const char *const devs[] = { "null", "zero", "random", "urandom", "full", NULL };
@@ -147,7 +162,13 @@ static int build_root(struct sandbox *sb)
     }
     snprintf(p, sizeof(p), "%s/dev/shm", root_dir);
     mkdir(p, 01777);
+    return 0;
+}
 
+/* Mount points for the per-run /proc and /tmp. */
+static int make_run_mount_points(struct sandbox *sb)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s/proc", root_dir);
     if (mkdir(p, 0555) < 0) return -1;
     if (sb->caps.userns_used) {
@@ -157,18 +178,25 @@ static int build_root(struct sandbox *sb)
     snprintf(p, sizeof(p), "%s/tmp", root_dir);
     if (mkdir(p, 01777) < 0) return -1;
     chmod(p, 01777);
+    return 0;
+}
 
-    /* the workdir, at the same absolute path */
+/* the workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
+static int bind_workdir(struct sandbox *sb, int wfd)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s%s", root_dir, sb->workdir_real);
     if (mkdir_p(p, 0755) < 0) return -1;
     char src[64];
     snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0) return -1;
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sb->workdir_rw ? 0 : MS_RDONLY);
-    if (mount(NULL, p, NULL, fl, NULL) < 0) return -1;
-    close(wfd);
+    return mount(NULL, p, NULL, fl, NULL);
+}
 
-    /* pivot_root into the new tree and drop the host's */
+/* pivot_root into the new tree and drop the host's */
+static int enter_root(struct sandbox *sb)
+{
     if (chdir(root_dir) < 0) return -1;
     errno = ENOSYS;   /* (when disabled by CODEPIPE_SANDBOX_NO_PIVOT) */
     if (!sb->cfg.no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {
@@ -184,6 +212,18 @@ static int build_root(struct sandbox *sb)
     if (chdir("/") < 0) return -1;
     mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
     return 0;
+}
+
+static int build_root(struct sandbox *sb)
+{
+    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0) return -1;
+    if (mount_root_tmpfs() < 0) { close(wfd); return -1; }
+    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0 ||
+        bind_workdir(sb, wfd) < 0)
+        return -1;
+    close(wfd);
+    return enter_root(sb);
 }
 
 int isolation_setup_once(struct sandbox *sb)
