@@ -216,7 +216,6 @@ int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
     __attribute__((noreturn));
-char **build_env(const struct config *cfg);
 
 /* rlimits.c */
 void apply_rlimits(struct sandbox *sb);
