@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -74,24 +75,28 @@ static int enter_userns(void)
     return 0;
 }
 
-static int build_root(struct sandbox *sb)
+/* The new root: a small tmpfs on the first usable candidate mount point. */
+static int mount_root_tmpfs(void)
 {
     static const char *const candidates[] = { "/tmp", "/mnt", "/media", "/srv", "/opt", "/var/tmp", NULL };
-    char p[4200];
     struct stat st;
-    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (wfd < 0) return -1;
-
     for (int i = 0; candidates[i]; i++) {
         if (lstat(candidates[i], &st) == 0 && S_ISDIR(st.st_mode) &&
             mount("codepipe-root", candidates[i], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755") == 0) {
             root_dir = candidates[i];
-            break;
+            return 0;
         }
     }
-    if (!root_dir) { close(wfd); return -1; }
+    return -1;
+}
 
+/* /usr /bin /lib* /sbin /etc: read-only binds (symlinked ones, as on merged-/usr systems,
+ * become the same symlinks). */
+static int bind_system_dirs(void)
+{
     static const char *const sys_dirs[] = { "usr", "bin", "lib", "lib64", "lib32", "libx32", "sbin", "etc", NULL };
+    char p[4200];
+    struct stat st;
     for (int i = 0; sys_dirs[i]; i++) {
         char src[64];
         snprintf(src, sizeof(src), "/%s", sys_dirs[i]);
@@ -108,8 +113,14 @@ static int build_root(struct sandbox *sb)
             if (bind_ro(src, p, MS_NODEV) < 0) return -1;
         }
     }
+    return 0;
+}
 
-    /* Hide secrets in /etc behind an unreadable empty file (so #include "/etc/shadow" fails). */
+/* Hide secrets in /etc behind an unreadable empty file (so #include "/etc/shadow" fails). */
+static int hide_secrets(void)
+{
+    char p[4200];
+    struct stat st;
     snprintf(p, sizeof(p), "%s/.hidden", root_dir);
     int hfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0000);
     if (hfd < 0) return -1;
@@ -123,8 +134,13 @@ static int build_root(struct sandbox *sb)
         if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode)) continue;
         if (bind_ro(p, dst, MS_NODEV | MS_NOEXEC) < 0) return -1;
     }
+    return 0;
+}
 
-    /* minimal /dev */
+/* minimal /dev */
+static int build_dev(void)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s/dev", root_dir);
     if (mkdir(p, 0755) < 0) return -1;
     static const char *const devs[] = { "null", "zero", "random", "urandom", "full", NULL };
@@ -146,7 +162,13 @@ static int build_root(struct sandbox *sb)
     }
     snprintf(p, sizeof(p), "%s/dev/shm", root_dir);
     mkdir(p, 01777);
+    return 0;
+}
 
+/* Mount points for the per-run /proc and /tmp. */
+static int make_run_mount_points(struct sandbox *sb)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s/proc", root_dir);
     if (mkdir(p, 0555) < 0) return -1;
     if (sb->caps.userns_used) {
@@ -156,21 +178,28 @@ static int build_root(struct sandbox *sb)
     snprintf(p, sizeof(p), "%s/tmp", root_dir);
     if (mkdir(p, 01777) < 0) return -1;
     chmod(p, 01777);
+    return 0;
+}
 
-    /* the workdir, at the same absolute path */
+/* the workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
+static int bind_workdir(struct sandbox *sb, int wfd)
+{
+    char p[4200];
     snprintf(p, sizeof(p), "%s%s", root_dir, sb->workdir_real);
     if (mkdir_p(p, 0755) < 0) return -1;
     char src[64];
     snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0) return -1;
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sb->workdir_rw ? 0 : MS_RDONLY);
-    if (mount(NULL, p, NULL, fl, NULL) < 0) return -1;
-    close(wfd);
+    return mount(NULL, p, NULL, fl, NULL);
+}
 
-    /* pivot_root into the new tree and drop the host's */
+/* pivot_root into the new tree and drop the host's */
+static int enter_root(struct sandbox *sb)
+{
     if (chdir(root_dir) < 0) return -1;
     errno = ENOSYS;   /* (when disabled by CODEPIPE_SANDBOX_NO_PIVOT) */
-    if (!getenv("CODEPIPE_SANDBOX_NO_PIVOT") && syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (!sb->cfg.no_pivot && syscall(SYS_pivot_root, ".", ".") == 0) {
         if (umount2(".", MNT_DETACH) < 0) return -1;
     } else {
         /* pivot_root is refused on an initramfs root (and in some containers): move the tree
@@ -185,25 +214,37 @@ static int build_root(struct sandbox *sb)
     return 0;
 }
 
+static int build_root(struct sandbox *sb)
+{
+    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0) return -1;
+    if (mount_root_tmpfs() < 0) { close(wfd); return -1; }
+    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0 ||
+        bind_workdir(sb, wfd) < 0)
+        return -1;
+    close(wfd);
+    return enter_root(sb);
+}
+
 int isolation_setup_once(struct sandbox *sb)
 {
     struct host_caps *c = &sb->caps;
     c->root = geteuid() == 0;
     c->uid_switch = c->root;
     if (!c->root) {
-        if (getenv("CODEPIPE_SANDBOX_NO_USERNS") || enter_userns() < 0) {
+        if (sb->cfg.no_userns || enter_userns() < 0) {
             warnx_("warning: not root and no user namespaces: running with rlimits + seccomp only");
             return 0;
         }
         c->userns_used = c->ns_user = true;
     }
 
-    if (getenv("CODEPIPE_SANDBOX_NO_NS")) {
+    if (sb->cfg.no_ns) {
         warnx_("warning: namespaces disabled by CODEPIPE_SANDBOX_NO_NS");
         return 0;
     }
     long long t = now_us();
-#define TRI(what) do { if (G.trace) { fprintf(stderr, "trace setup:   %-20s %6lld us\n", what, now_us() - t); t = now_us(); } } while (0)
+#define TRI(what) do { if (sb->cfg.trace) { fprintf(stderr, "trace setup:   %-20s %6lld us\n", what, now_us() - t); t = now_us(); } } while (0)
     if (unshare(CLONE_NEWNET) == 0) c->ns_net = true;
     else warnx_("warning: no network namespace (%s)", strerror(errno));
     TRI("net ns");
@@ -234,8 +275,22 @@ int isolation_setup_once(struct sandbox *sb)
     c->ns_mount = true;
     /* run profiles: a per-run copy-on-write workdir (each keeper falls back to the read-only
      * bind if the kernel refuses the overlay) */
-    c->workdir = sb->workdir_rw || getenv("CODEPIPE_SANDBOX_NO_OVERLAY") ? WORKDIR_READONLY : WORKDIR_OVERLAY;
+    c->workdir = sb->workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
+}
+
+/* Find out once whether the kernel gives us per-run PID namespaces. */
+void isolation_probe_run_ns(struct sandbox *sb)
+{
+    if (sb->cfg.no_ns || (!sb->caps.root && !sb->caps.userns_used)) return;
+    pid_t p = (pid_t)syscall(SYS_clone, CLONE_NEWPID | (sb->caps.ns_mount ? CLONE_NEWNS : 0) | SIGCHLD, 0, 0, 0, 0);
+    if (p == 0) _exit(0);
+    if (p > 0) {
+        int st;
+        while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+        sb->caps.ns_pid = true;
+    }
+    if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
 }
 
 const char *workdir_mode_name(int mode)
@@ -314,7 +369,7 @@ int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
     snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
     if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
-    if (sb->trace) sh->ts[12] = now_us();      /* /proc + /tmp done; then the workdir */
+    STAGE(sh, STAGE_BASE_MOUNTS);
     if (cow && mount_workdir_overlay(sb, wfd) < 0) {
         int e = errno;
         if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))
@@ -377,15 +432,15 @@ static int drop_privileges(struct sandbox *sb)
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
 {
     struct slot_shared *sh = &sb->shared[shidx];
-    STAGE(sh, 2);
+    STAGE(sh, STAGE_CHILD_START);
     if (setpriority(PRIO_PROCESS, 0, 0) < 0) { /* raising nice always works; ignore */ }
     cgroup_join_slot(sb, cg);
-    STAGE(sh, 3);
+    STAGE(sh, STAGE_CGROUP_JOINED);
     setsid();
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
     apply_rlimits(sb);
     if (chdir(sb->workdir_real) < 0) goto fail;
-    STAGE(sh, 4);
+    STAGE(sh, STAGE_FDS_SET);
 
     /* Handlers are reset by execve; only the mask (and ignored signals: we ignore none)
      * would survive it. */
@@ -395,18 +450,18 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
 
     if (drop_privileges(sb) < 0) goto fail;
     if (!sb->caps.ns_pid) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);   /* after the uid change */
-    STAGE(sh, 5);
+    STAGE(sh, STAGE_PRIVS_DROPPED);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
-    STAGE(sh, 6);
+    STAGE(sh, STAGE_NNP_SET);
     if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
-    STAGE(sh, 7);
+    STAGE(sh, STAGE_SECCOMP_LOADED);
 
     char go;
     ssize_t n;
     while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (n != 1) _exit(0);                      /* the helper gave up on this test */
     sh->t_go = now_us();
-    STAGE(sh, 10);
+    STAGE(sh, STAGE_GO);
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         for (int fd = 3; fd < 65536; fd++) close(fd);   /* kernels < 5.9 */
     }

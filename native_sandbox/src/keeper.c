@@ -96,15 +96,25 @@ static void measure_outputs(struct sandbox *sb, int out_fd, int err_fd, struct k
     if (abnormal && !sb->same_out_err) rep->oom_marker = stderr_oom_marker(sb, err_fd, e);
 }
 
-void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
-                 int rep_fd, int go_fd, int go_wr)
-/* slot: the cgroup set this run uses; in_fd < 0: open test idx's files here */
-{
+/* One run, as its keeper sees it. */
+struct keeper {
+    struct sandbox *sb;
+    struct keeper_job job;
+    struct slot_shared *shp;
     struct keeper_report rep;
-    memset(&rep, 0, sizeof(rep));
-    rep.magic = KEEPER_MAGIC;
+    sigset_t chld;
+    pid_t prog;            /* the program child */
+    long long t0, t_end;   /* the program's start ("go") and end */
+    bool done;             /* the program was reaped: status is its wait status */
+    int status;
+};
+
+static void keeper_init(struct keeper *k)
+{
+    memset(&k->rep, 0, sizeof(k->rep));
+    k->rep.magic = KEEPER_MAGIC;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (!sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (!k->sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     /* the supervisor must get the CPU when a limit is due, even on a loaded host (the program
      * child goes back to nice 0) */
     if (setpriority(PRIO_PROCESS, 0, -10) < 0) { /* not root: keep the default */ }
@@ -112,104 +122,142 @@ void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int o
     /* as PID 1 with default dispositions, signals from inside the namespace are ignored */
     int hsigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT };
     for (size_t i = 0; i < sizeof(hsigs) / sizeof(hsigs[0]); i++) signal(hsigs[i], SIG_DFL);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, NULL);
-    struct slot_shared *shp = &sb->shared[sh];
-    STAGE(shp, 0);
+    sigemptyset(&k->chld);
+    sigaddset(&k->chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &k->chld, NULL);
+    k->shp = &k->sb->shared[k->job.sh];
+    STAGE(k->shp, STAGE_KEEPER_START);
+}
 
-    int stage = -1;
+/* The run's files (tests mode) and mounts.  On failure the report says where (setup_stage). */
+static int keeper_setup(struct keeper *k)
+{
+    struct keeper_job *j = &k->job;
+    int stage = STAGE_RUN_MOUNTS;
     errno = 0;
-    int setup = in_fd < 0 ? open_test_files(sb, idx, &in_fd, &out_fd, &err_fd, &stage) : 0;
-    if (setup == 0) { stage = -1; setup = isolation_setup_run(sb, shp); }
-    int setup_errno = errno ? errno : EINVAL;
-    shp->exec_errno = 0;
-    shp->t_go = 0;
-    STAGE(shp, 1);
+    int setup = j->files.in < 0 ? open_test_files(k->sb, j->idx, &j->files.in, &j->files.out, &j->files.err, &stage) : 0;
+    if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(k->sb, k->shp); }
     if (setup < 0) {
-        char go;
-        ssize_t gn;
-        while ((gn = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
-        if (gn != 1) _exit(0);                  /* the helper gave up on this test */
-        if (write(go_wr, "g", 1) != 1) { /* pass the token on */ }
-        rep.setup_errno = setup_errno;
-        rep.setup_stage = stage;
-        write_full(rep_fd, &rep, sizeof(rep));
-        _exit(0);
+        k->rep.setup_errno = errno ? errno : EINVAL;
+        k->rep.setup_stage = stage;
     }
+    return setup;
+}
 
-    /* returns once the child has exec'ed the program (after "go") or died */
-    struct child_args ca = { sb, slot, sh, in_fd, out_fd, err_fd, go_fd };
-    pid_t pid = clone(child_fn, (char *)child_stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
-    STAGE(shp, 11);
-    long long t0 = shp->t_go ? shp->t_go : now_us();
-    close(go_fd);
-    if (pid < 0) {
-        rep.setup_errno = errno;
-        rep.setup_stage = -2;
-        write_full(rep_fd, &rep, sizeof(rep));
-        _exit(0);
-    }
-    close(in_fd);
+/* Set-up failed: still take the slot's token in turn and pass it on, then report. */
+static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
+{
+    char go;
+    ssize_t gn;
+    while ((gn = read(k->job.go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    if (gn != 1) _exit(0);                  /* the helper gave up on this test */
+    if (write(k->job.go_wr, "g", 1) != 1) { /* pass the token on */ }
+    write_full(k->job.rep_fd, &k->rep, sizeof(k->rep));
+    _exit(0);
+}
 
+/* Poll every 10 ms until the program exits or a limit is hit (rep.killed_for). */
+static void watch_program(struct keeper *k)
+{
+    struct sandbox *sb = k->sb;
     long long wall_limit_us = sb->cfg.wall_ms * 1000LL;
     long long cpu_limit_us = sb->cfg.time_ms * 1000LL;
-    long long t_end = 0;
-    bool done = false;
-    int status = 0;
+    int out_fd = k->job.files.out, err_fd = k->job.files.err;
     for (;;) {
         struct timespec tick = { 0, 10 * 1000 * 1000 };
-        sigtimedwait(&chld, NULL, &tick);
+        sigtimedwait(&k->chld, NULL, &tick);
         pid_t w;
         int st;
         while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-            if (w == pid) { done = true; status = st; t_end = now_us(); }
+            if (w == k->prog) { k->done = true; k->status = st; k->t_end = now_us(); }
         }
-        if (done) break;
+        if (k->done) break;
         long long now = now_us();
-        if (now - t0 > wall_limit_us) { rep.killed_for = KILL_WALL; break; }
-        long long cpu = cgroup_cpu_ns(sb, slot);
-        cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(pid) + children_cpu_us();
-        if (cpu > cpu_limit_us) { rep.killed_for = KILL_CPU; rep.cpu_us_polled = cpu; break; }
-        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { rep.killed_for = KILL_OUTPUT; break; }
+        if (now - k->t0 > wall_limit_us) { k->rep.killed_for = KILL_WALL; break; }
+        long long cpu = cgroup_cpu_ns(sb, k->job.cg);
+        cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(k->prog) + children_cpu_us();
+        if (cpu > cpu_limit_us) { k->rep.killed_for = KILL_CPU; k->rep.cpu_us_polled = cpu; break; }
+        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { k->rep.killed_for = KILL_OUTPUT; break; }
     }
-    STAGE(shp, 8);
-    kill_all(sb, slot, pid);
-    if (!t_end) t_end = now_us();
-    /* reap everything that is left */
+}
+
+/* Kill and reap everything that is left. */
+static void reap_all(struct keeper *k)
+{
+    struct sandbox *sb = k->sb;
+    kill_all(sb, k->job.cg, k->prog);
+    if (!k->t_end) k->t_end = now_us();
     for (int rounds = 0;; rounds++) {
         int st;
         pid_t w = waitpid(-1, &st, sb->caps.ns_pid ? 0 : WNOHANG);
         if (w > 0) {
-            if (w == pid && !done) { done = true; status = st; }
+            if (w == k->prog && !k->done) { k->done = true; k->status = st; }
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) break;                                    /* ECHILD: all gone */
         if (rounds > 200) break;                             /* degraded mode: give up */
-        kill_all(sb, slot, pid);
+        kill_all(sb, k->job.cg, k->prog);
         usleep(1000);
     }
-    rep.wstatus = status;
-    rep.wall_us = t_end - t0;
-    rep.exec_errno = shp->exec_errno;
-    rep.setup_stage = shp->setup_stage;
+}
+
+/* Data pages left in our tmpfs mounts stay charged to the run's cgroup until our mount
+ * namespace is gone: the helper then waits for our exit before reusing the cgroup set.
+ * (statfs of the overlay reports its upper layer, i.e. our tmpfs.) */
+static bool tmpfs_used(struct sandbox *sb)
+{
+    struct statfs fs;
+    return statfs("/tmp", &fs) < 0 || fs.f_bfree != fs.f_blocks ||
+           (sb->run_overlay && (statfs(sb->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
+}
+
+static void __attribute__((noreturn)) report(struct keeper *k)
+{
+    struct keeper_report *rep = &k->rep;
+    rep->wstatus = k->status;
+    rep->wall_us = k->t_end - k->t0;
+    rep->exec_errno = k->shp->exec_errno;
+    rep->setup_stage = k->shp->setup_stage;
     /* our run is over: hand the slot's token to the next prepared child right away (only if
      * our child took one: a child that died before "go" left it in the pipe) */
-    if (shp->t_go && write(go_wr, "g", 1) != 1) { /* cannot happen */ }
-    getrusage(RUSAGE_CHILDREN, &rep.ru);
-    measure_outputs(sb, out_fd, err_fd, &rep);
-    if (sb->caps.ns_mount) {
-        /* data pages left in our tmpfs mounts stay charged to the run's cgroup until our mount
-         * namespace is gone: the helper then waits for our exit before reusing the cgroup set.
-         * (statfs of the overlay reports its upper layer, i.e. our tmpfs.) */
-        struct statfs fs;
-        rep.tmpfs_used = statfs("/tmp", &fs) < 0 || fs.f_bfree != fs.f_blocks ||
-                         (sb->run_overlay && (statfs(sb->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
-    }
-    STAGE(shp, 9);
-    write_full(rep_fd, &rep, sizeof(rep));
+    if (k->shp->t_go && write(k->job.go_wr, "g", 1) != 1) { /* cannot happen */ }
+    getrusage(RUSAGE_CHILDREN, &rep->ru);
+    measure_outputs(k->sb, k->job.files.out, k->job.files.err, rep);
+    if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb);
+    STAGE(k->shp, STAGE_REPORT_READY);
+    write_full(k->job.rep_fd, rep, sizeof(*rep));
     _exit(0);
 }
 
+void keeper_main(struct sandbox *sb, const struct keeper_job *job)
+{
+    struct keeper k;
+    memset(&k, 0, sizeof(k));
+    k.sb = sb;
+    k.job = *job;
+    keeper_init(&k);
+    int setup = keeper_setup(&k);
+    k.shp->exec_errno = 0;
+    k.shp->t_go = 0;
+    STAGE(k.shp, STAGE_MOUNTS_DONE);
+    if (setup < 0) report_setup_failure(&k);
+
+    /* returns once the child has exec'ed the program (after "go") or died */
+    struct child_args ca = { sb, job->cg, job->sh, k.job.files.in, k.job.files.out, k.job.files.err, job->go_fd };
+    k.prog = cgroup_spawn_child(sb, job->cg, child_fn, (char *)child_stack + CHILD_STACK, &ca);
+    STAGE(k.shp, STAGE_EXECED);
+    k.t0 = k.shp->t_go ? k.shp->t_go : now_us();
+    close(job->go_fd);
+    if (k.prog < 0) {
+        k.rep.setup_errno = errno;
+        k.rep.setup_stage = STAGE_CLONE;
+        write_full(job->rep_fd, &k.rep, sizeof(k.rep));
+        _exit(0);
+    }
+    close(k.job.files.in);
+    watch_program(&k);
+    STAGE(k.shp, STAGE_PROGRAM_DONE);
+    reap_all(&k);
+    report(&k);
+}

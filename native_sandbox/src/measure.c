@@ -16,7 +16,7 @@ long long now_us(void)
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* Is the last non-empty line of stderr a Python `MemoryError` (uncaught)? */
+/* Does the last non-empty line of stderr start with prefix (python: an uncaught `MemoryError`)? */
 static bool stderr_last_line_starts(int fd, long long size, const char *prefix)
 {
     char buf[4097];
@@ -46,11 +46,15 @@ static bool stderr_mentions(int fd, long long size, const char *needle)
 }
 
 /* Did the runtime say it ran out of memory (java: OutOfMemoryError anywhere; python: an
- * uncaught MemoryError, i.e. the traceback's last line)? */
+ * uncaught MemoryError, i.e. the traceback's last line)?  The profile says what to look for. */
 bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size)
 {
-    if (sb->cfg.profile == PROF_JAVA) return stderr_mentions(err_fd, size, "java.lang.OutOfMemoryError");
-    if (sb->cfg.profile == PROF_PYTHON) return stderr_last_line_starts(err_fd, size, "MemoryError");
+    const struct profile *p = sb->cfg.profile;
+    switch (p->oom_marker) {
+    case OOM_MARKER_ANYWHERE: return stderr_mentions(err_fd, size, p->oom_text);
+    case OOM_MARKER_LAST_LINE: return stderr_last_line_starts(err_fd, size, p->oom_text);
+    case OOM_MARKER_NONE: break;
+    }
     return false;
 }
 
@@ -61,37 +65,23 @@ void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap)
     snap->oom = cgroup_oom_happened(sb, slot, &snap->hit_limit);
 }
 
-void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
-              struct run_result *r)
+/* The run never started: why (test files, the program's execve, the keeper's set-up). */
+static void setup_failure(const struct keeper_report *rep, struct run_result *r)
 {
-    const struct config *c = &sb->cfg;
-    r->exit_code = r->signal = 0;
-    r->cpu_ms = r->wall_ms = r->memory_kb = 0;
-    r->stdout_bytes = r->stderr_bytes = 0;
-    if (!rep) { r->status = ST_IE; return; }   /* message set by the caller */
-    /* sizes measured (and files truncated to the limit) by the keeper */
-    r->stdout_bytes = rep->stdout_bytes;
-    r->stderr_bytes = rep->stderr_bytes;
-    long long limit = sb->output_limit;
-    long long total = rep->total_bytes;
+    if (rep->setup_stage == STAGE_OPEN_IN)
+        set_ie(r, "%d.in: %s", r->test, rep->setup_errno == ELOOP ? "is a symlink (refused)" : strerror(rep->setup_errno));
+    else if (rep->setup_stage == STAGE_OPEN_OUT || rep->setup_stage == STAGE_OPEN_ERR)
+        set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
+               strerror(rep->setup_errno));
+    else if (rep->exec_errno)
+        set_ie(r, "could not start the program: %s", strerror(rep->exec_errno));
+    else
+        set_ie(r, "sandbox set-up failed (stage %d): %s", rep->setup_stage, strerror(rep->setup_errno));
+}
 
-    if (rep->setup_errno || rep->exec_errno) {
-        if (rep->setup_stage == STAGE_OPEN_IN)
-            set_ie(r, "%d.in: %s", r->test, rep->setup_errno == ELOOP ? "is a symlink (refused)" : strerror(rep->setup_errno));
-        else if (rep->setup_stage == STAGE_OPEN_OUT || rep->setup_stage == STAGE_OPEN_ERR)
-            set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
-                   strerror(rep->setup_errno));
-        else if (rep->exec_errno)
-            set_ie(r, "could not start the program: %s", strerror(rep->exec_errno));
-        else
-            set_ie(r, "sandbox set-up failed (stage %d): %s", rep->setup_stage, strerror(rep->setup_errno));
-        return;
-    }
-    int st = rep->wstatus;
-    if (WIFEXITED(st)) r->exit_code = WEXITSTATUS(st);
-    else if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
-    r->wall_ms = (long)(rep->wall_us / 1000);
-
+/* cpu_ms (the cgroup's, else rusage; at least what the keeper polled) and memory_kb. */
+static void measure(const struct cg_snapshot *snap, const struct keeper_report *rep, struct run_result *r)
+{
     long long cg_cpu = snap->cpu_ns;
     long long ru_cpu_us = (long long)rep->ru.ru_utime.tv_sec * 1000000 + rep->ru.ru_utime.tv_usec +
                           (long long)rep->ru.ru_stime.tv_sec * 1000000 + rep->ru.ru_stime.tv_usec;
@@ -103,34 +93,53 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     long long peak = snap->peak;
     if (peak >= 0) {
         /* v1 charges the page cache of the output files we just wrote to the run */
-        long long anon = peak - total;
+        long long anon = peak - rep->total_bytes;
         if (anon / 1024 > mem_kb) mem_kb = anon / 1024;
     }
     r->memory_kb = (long)mem_kb;
+}
 
-    bool hit_limit = snap->hit_limit;
-    bool oom = snap->oom;
+/* The verdict, in the documented order: OLE, TLE (killed), SV, MLE, TLE (cpu), RE, OK. */
+static status_t verdict(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+                        struct run_result *r)
+{
+    const struct config *c = &sb->cfg;
     bool abnormal = r->exit_code != 0 || r->signal != 0;
+    long long mem_kb = r->memory_kb;
     long long limit_kb = (long long)c->memory_mb * 1024;
     /* what the program may really use: the cgroup limit (java: + JVM headroom) */
     long long eff_limit_kb = sb->mem_limit_bytes > 0 ? sb->mem_limit_bytes / 1024
-                           : limit_kb + (c->profile == PROF_JAVA ? JAVA_HEADROOM_MB * 1024LL : 0);
+                           : limit_kb + c->profile->headroom_mb * 1024LL;
 
-    if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || total > limit) {
-        r->status = ST_OLE;
-    } else if (rep->killed_for == KILL_CPU || rep->killed_for == KILL_WALL || r->signal == SIGXCPU) {
-        r->status = ST_TLE;
+    if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || rep->total_bytes > sb->output_limit)
+        return ST_OLE;
+    if (rep->killed_for == KILL_CPU || rep->killed_for == KILL_WALL || r->signal == SIGXCPU) {
         if (rep->killed_for == KILL_CPU && r->cpu_ms < c->time_ms) r->cpu_ms = c->time_ms;
-    } else if (r->signal == SIGSYS) {
-        r->status = ST_SV;
-    } else if (oom || mem_kb > eff_limit_kb || (abnormal && rep->oom_marker) ||
-               (abnormal && (hit_limit || mem_kb * 10 >= eff_limit_kb * 9))) {
-        r->status = ST_MLE;
-    } else if (r->cpu_ms > c->time_ms) {
-        r->status = ST_TLE;
-    } else if (abnormal) {
-        r->status = ST_RE;
-    } else {
-        r->status = ST_OK;
+        return ST_TLE;
     }
+    if (r->signal == SIGSYS) return ST_SV;
+    if (snap->oom || mem_kb > eff_limit_kb || (abnormal && rep->oom_marker) ||
+        (abnormal && (snap->hit_limit || mem_kb * 10 >= eff_limit_kb * 9)))
+        return ST_MLE;
+    if (r->cpu_ms > c->time_ms) return ST_TLE;
+    return abnormal ? ST_RE : ST_OK;
+}
+
+void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+              struct run_result *r)
+{
+    r->exit_code = r->signal = 0;
+    r->cpu_ms = r->wall_ms = r->memory_kb = 0;
+    r->stdout_bytes = r->stderr_bytes = 0;
+    if (!rep) { r->status = ST_IE; return; }   /* message set by the caller */
+    /* sizes measured (and files truncated to the limit) by the keeper */
+    r->stdout_bytes = rep->stdout_bytes;
+    r->stderr_bytes = rep->stderr_bytes;
+    if (rep->setup_errno || rep->exec_errno) { setup_failure(rep, r); return; }
+    int st = rep->wstatus;
+    if (WIFEXITED(st)) r->exit_code = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
+    r->wall_ms = (long)(rep->wall_us / 1000);
+    measure(snap, rep, r);
+    r->status = verdict(sb, snap, rep, r);
 }

@@ -101,7 +101,7 @@ static int try_overlay(void *arg)
     return 0;
 }
 
-void probe_host(struct host_caps *c)
+void probe_host(struct host_caps *c, const struct config *cfg)
 {
     memset(c, 0, sizeof(*c));
     c->root = geteuid() == 0;
@@ -115,9 +115,9 @@ void probe_host(struct host_caps *c)
     c->seccomp = try_child(try_seccomp, NULL);
     c->uid_switch = c->root && try_child(try_setuid, NULL);
     c->workdir = !c->ns_mount ? WORKDIR_HOST :
-                 !getenv("CODEPIPE_SANDBOX_NO_OVERLAY") && try_child(try_overlay, NULL) ? WORKDIR_OVERLAY : WORKDIR_READONLY;
+                 !cfg->no_overlay && try_child(try_overlay, NULL) ? WORKDIR_OVERLAY : WORKDIR_READONLY;
     c->cgroup = 0;
-    if (!getenv("CODEPIPE_SANDBOX_NO_CGROUP")) {
+    if (!cfg->no_cgroup) {
         int v = cgroup_detect_version();
         if (v && (c->root || access("/sys/fs/cgroup", W_OK) == 0)) c->cgroup = v;
     }

@@ -13,19 +13,38 @@
 
 #define SANDBOX_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SANDBOX_UID 64000
-#define JAVA_HEADROOM_MB 256      /* cgroup limit = --memory-mb + this, for the JVM's non-heap */
 #include "ranges.h"
 #define MAX_SLOTS RANGE_PARALLEL_MAX
 
-typedef enum { PROF_C, PROF_CPP, PROF_JAVA, PROF_PYTHON, PROF_COMPILE } profile_t;
+/* How a runtime says on stderr that it ran out of memory (with a non-zero exit: MLE). */
+enum oom_marker { OOM_MARKER_NONE, OOM_MARKER_ANYWHERE, OOM_MARKER_LAST_LINE };
+
+struct seccomp_policy;            /* seccomp_policy.c */
+extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler;
+
+/* One --profile: the table in profile.c. */
+struct profile {
+    const char *name;
+    const struct seccomp_policy *seccomp;
+    long default_procs;           /* --procs when not given */
+    long threads;                 /* pids allowance on top of --procs */
+    long nofile;                  /* RLIMIT_NOFILE */
+    long min_fsize_mb;            /* RLIMIT_FSIZE at least this (else output limit + 1) */
+    long headroom_mb;             /* memory cgroup limit = --memory-mb + this */
+    bool rlimit_as;               /* without a memory cgroup, RLIMIT_AS is the memory wall */
+    bool workdir_rw;              /* the real workdir, writable (and handed to the sandbox uid) */
+    enum oom_marker oom_marker;
+    const char *oom_text;         /* what the marker looks for */
+};
+const struct profile *profile_find(const char *name);
+const char *profile_names(const char *sep);
 
 typedef enum {
     ST_OK, ST_TLE, ST_MLE, ST_OLE, ST_RE, ST_SV, ST_IE
 } status_t;
 
 struct config {
-    profile_t profile;
-    const char *profile_name;
+    const struct profile *profile;
     long time_ms, wall_ms, memory_mb, output_kb, procs, parallel;
     const char *workdir, *tests, *stdin_path, *stdout_path, *stderr_path;
     char **envv;          /* NULL-terminated, PATH first */
@@ -34,6 +53,11 @@ struct config {
     int argc;
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
+    /* The helper's own environment, read once at start (config.c); nothing else reads it. */
+    uid_t sandbox_uid;    /* CODEPIPE_SANDBOX_UID (unset or 0: DEFAULT_SANDBOX_UID) */
+    bool trace;           /* CODEPIPE_SANDBOX_TRACE: per-stage timings on stderr */
+    /* testing knobs that switch a layer off to exercise the degraded paths */
+    bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */
@@ -48,23 +72,6 @@ struct host_caps {
 };
 enum { WORKDIR_HOST = 0, WORKDIR_READONLY = 1, WORKDIR_OVERLAY = 2 };
 const char *workdir_mode_name(int mode);
-
-/* Per-slot cgroup state (one set of cgroups per parallel slot). */
-struct cg_slot {
-    bool active;
-    int procs_fd[3];       /* to join: v1 `tasks` / v2 cgroup.procs of memory, pids, cpu(acct) */
-    int nprocs_fd;
-    int mem_max_usage_fd;  /* v1 memory.max_usage_in_bytes / v2 memory.peak (may be -1) */
-    int mem_usage_fd;      /* v1 memory.usage_in_bytes / v2 memory.current */
-    int mem_failcnt_fd;    /* v1 memory.failcnt */
-    int mem_oom_fd;        /* v1 memory.oom_control / v2 memory.events */
-    int cpu_usage_fd;      /* v1 cpuacct.usage / v2 cpu.stat */
-    int kill_fd;           /* v2 cgroup.kill, or -1 */
-    int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
-    long long base_usage;  /* memory usage when the run started */
-    long long base_oom, base_failcnt;
-    long long base_cpu_ns; /* v2 has no reset: base value */
-};
 
 /* Result of one run (one test). */
 struct run_result {
@@ -92,7 +99,8 @@ struct keeper_report {
     bool oom_marker;       /* java OutOfMemoryError / python MemoryError on stderr */
     bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
 };
-enum { STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
+/* Where a keeper's own set-up failed (setup_stage with setup_errno; the IE message says it). */
+enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
@@ -103,14 +111,35 @@ struct cg_snapshot {
     bool oom, hit_limit;
 };
 
+/* The stages of one run, in the order they happen (timestamps for CODEPIPE_SANDBOX_TRACE). */
+enum stage {
+    STAGE_KEEPER_START,      /* keeper: running, signals set up */
+    STAGE_BASE_MOUNTS,       /* keeper: /proc and /tmp mounted; the workdir next */
+    STAGE_MOUNTS_DONE,       /* keeper: test files open, per-run mounts done */
+    STAGE_CHILD_START,       /* program child: running (on the keeper's memory) */
+    STAGE_CGROUP_JOINED,
+    STAGE_FDS_SET,           /* fds 0-2, rlimits, cwd */
+    STAGE_PRIVS_DROPPED,
+    STAGE_NNP_SET,
+    STAGE_SECCOMP_LOADED,    /* prepared: waits for the slot's token */
+    STAGE_GO,                /* program child: got the token */
+    STAGE_EXECED,            /* keeper: its child has exec'ed the program (or died) */
+    STAGE_PROGRAM_DONE,      /* keeper: the program exited, or a limit was hit */
+    STAGE_REPORT_READY,      /* keeper: all reaped, outputs measured */
+    STAGE_N
+};
+
 /* Shared page between a slot's keeper and its program child (exec errno). */
 struct slot_shared {
     volatile int exec_errno;
     volatile int setup_stage;
-    volatile long long ts[13];     /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
-    volatile long long t_go;       /* when the program child got "go" (wall clock start) */
+    volatile long long ts[STAGE_N];   /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
+    volatile long long t_go;          /* when the program child got "go" (wall clock start) */
 };
-#define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.trace) (sh)->ts[n] = now_us(); } while (0)
+#define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
+
+/* The files of a single run (without --tests); all -1 in tests mode. */
+struct run_files { int in, out, err; };
 
 /* Global state of one invocation. */
 struct sandbox {
@@ -130,16 +159,26 @@ struct sandbox {
     long long output_limit;        /* bytes */
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
-    struct cg_slot slots[2 * MAX_SLOTS];  /* cgroup sets: two per parallel slot (ping-pong) */
-    int ncg;
+    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) */
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
-    bool trace;
     bool same_out_err;             /* --stdout and --stderr are one file: count it once */
 };
 
 extern struct sandbox G;
+
+/* prepare.c */
+void prepare_workdir(struct sandbox *sb);
+void prepare_program(struct sandbox *sb);
+int prepare_files(struct sandbox *sb, struct run_files *single);
+void hand_over_workdir(struct sandbox *sb);
+
+/* scheduler.c */
+void scheduler_catch_signals(void);
+void scheduler_plan(struct sandbox *sb, int ntests);
+void scheduler_run(struct sandbox *sb, struct run_result *res, int ntests, const struct run_files *single);
+void scheduler_wait_keepers(void);
 
 /* files.c */
 int open_output_at(int dfd, const char *name);
@@ -150,15 +189,23 @@ char *resolve_program(const char *prog, const char *workdir);
 /* keeper.c */
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
-void keeper_main(struct sandbox *sb, int slot, int sh, int idx, int in_fd, int out_fd, int err_fd,
-                 int rep_fd, int go_fd, int go_wr) __attribute__((noreturn));
+/* What the scheduler hands a run's keeper. */
+struct keeper_job {
+    int cg;                  /* the cgroup set the run uses */
+    int sh;                  /* its shared page */
+    int idx;                 /* the test (index into the results) */
+    struct run_files files;  /* single mode: the run's files; tests mode: -1, the keeper opens them */
+    int rep_fd;              /* the report pipe */
+    int go_fd, go_wr;        /* the slot's token pipe */
+};
+void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__((noreturn));
 
-/* args.c */
-int parse_args(int argc, char **argv, struct config *cfg);
+/* config.c */
+int parse_config(int argc, char **argv, struct config *cfg);
 void usage(void);
 
 /* probe.c */
-void probe_host(struct host_caps *c);
+void probe_host(struct host_caps *c, const struct config *cfg);
 void print_probe(const struct host_caps *c);
 const char *probe_level(const struct host_caps *c);
 
@@ -166,20 +213,23 @@ const char *probe_level(const struct host_caps *c);
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
 int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
+void isolation_probe_run_ns(struct sandbox *sb);
 void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
     __attribute__((noreturn));
-char **build_env(const struct config *cfg);
 
-/* limits.c */
+/* rlimits.c */
+void apply_rlimits(struct sandbox *sb);
+
+/* cgroup.c (backends: cgroup.h, cgroup_v1.c, cgroup_v2.c); slot = a cgroup set */
 int cgroup_setup(struct sandbox *sb);
 void cgroup_cleanup(struct sandbox *sb);
 void cgroup_reset_slot(struct sandbox *sb, int slot);
+pid_t cgroup_spawn_child(struct sandbox *sb, int slot, int (*fn)(void *), void *stack_top, void *arg);
 void cgroup_join_slot(struct sandbox *sb, int slot);
 long long cgroup_cpu_ns(struct sandbox *sb, int slot);
 long long cgroup_peak_bytes(struct sandbox *sb, int slot);
 bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit);
 void cgroup_kill_slot(struct sandbox *sb, int slot);
-void apply_rlimits(struct sandbox *sb);
 void cgroup_describe(FILE *f);
 int cgroup_detect_version(void);
 

@@ -1,11 +1,12 @@
-/* seccomp-bpf policies, one per profile.  The filter is built and exported to BPF ONCE per
- * invocation; each program child only has to load the prepared program (cheap).
+/* seccomp-bpf policies; each profile names one (profile.c).  The filter is built and exported
+ * to BPF ONCE per invocation; each program child only has to load the prepared program (cheap).
  *
- *   c, cpp   default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
- *   java,    default ALLOW, denylist: new processes, exec after the first, non-AF_UNIX sockets,
- *   python   ptrace, mounts, namespaces, keys, bpf, perf, module/kexec, io_uring, ...
- *   compile  default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the same wall
- *            on network, namespaces, ptrace, mounts, kernel interfaces.
+ *   native    (c, cpp) default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
+ *   runtime   (java, python) default ALLOW, denylist: new processes, exec after the first,
+ *             non-AF_UNIX sockets, ptrace, mounts, namespaces, keys, bpf, perf, module/kexec,
+ *             io_uring, ...
+ *   compiler  (compile) default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the
+ *             same wall on network, namespaces, ptrace, mounts, kernel interfaces.
  * Threads are allowed everywhere (clone with CLONE_THREAD); clone3 fails with ENOSYS so that
  * glibc falls back to clone, whose flags we can inspect.  A denied call kills the whole process
  * with SIGSYS, which the helper reports as SV. */
@@ -82,89 +83,122 @@ static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *na
 #define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | \
                   CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWTIME)
 
+#define R(x) do { int rc_ = (x); if (rc_ < 0 && rc_ != -EEXIST) return rc_; } while (0)
+
+/* The one execve the helper itself does: the policies allow only this pathname pointer. */
+static uint64_t exec_ptr(const struct sandbox *sb)
+{
+    return (uint64_t)(uintptr_t)sb->exec_path;
+}
+
+static int native_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+    R(add_names(ctx, SCMP_ACT_ALLOW, c_allow));
+    /* threads only */
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, CLONE_THREAD)));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, exec_ptr(sb))));
+    /* prctl: only harmless queries/settings glibc uses */
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_VMA)));
+    /* kill(-1, ...) is harmless inside our PID namespace but not without one. */
+    if (sb->caps.ns_pid)
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 0));
+    else    /* only pid >= 0 */
+        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u, 0)));
+    return 0;
+}
+
+/* The wall of every denylist policy.  sock_act: what a non-AF_UNIX socket gets. */
+static int deny_common(scmp_filter_ctx ctx, uint32_t sock_act)
+{
+    R(add_names(ctx, KILL, deny_all));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
+    /* no namespaces through clone either */
+    unsigned long flags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
+                              CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME };
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i])));
+    /* sockets: AF_UNIX only (no network namespace escape needed for that: it's empty anyway) */
+    R(seccomp_rule_add(ctx, sock_act, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
+    R(seccomp_rule_add(ctx, sock_act, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
+    return 0;
+}
+
+/* kill(-1, ...) is harmless inside our PID namespace but not without one. */
+static int deny_kill_all(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+    if (!sb->caps.ns_pid)
+        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+                           SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu)));
+    return 0;
+}
+
+static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+    R(deny_common(ctx, KILL));
+    /* no new processes, no exec after the first */
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(fork), 0));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(vfork), 0));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_NE, exec_ptr(sb))));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execveat), 0));
+    return deny_kill_all(ctx, sb);
+}
+
+static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+    /* the compilers probe for IPv6 support; they just get an error there, the network
+     * namespace is empty anyway */
+    R(deny_common(ctx, SCMP_ACT_ERRNO(EACCES)));
+    return deny_kill_all(ctx, sb);
+}
+#undef R
+
+struct seccomp_policy {
+    uint32_t default_action;
+    int (*rules)(scmp_filter_ctx ctx, const struct sandbox *sb);
+};
+const struct seccomp_policy seccomp_native = { KILL, native_rules };
+const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules };
+const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules };
+
+/* Export the compiled filter to BPF in memory (through a memfd: libseccomp writes to an fd). */
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *out)
+{
+    int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (mfd < 0) return -errno;
+    int rc = seccomp_export_bpf(ctx, mfd);
+    if (rc < 0) { close(mfd); return rc; }
+    off_t len = lseek(mfd, 0, SEEK_END);
+    if (len <= 0 || len % sizeof(struct sock_filter)) { close(mfd); return -EINVAL; }
+    struct sock_filter *insns = malloc((size_t)len);
+    if (!insns || pread(mfd, insns, (size_t)len, 0) != len) { close(mfd); return -EIO; }
+    close(mfd);
+    out->len = (unsigned short)(len / sizeof(struct sock_filter));
+    out->filter = insns;
+    return 0;
+}
+
 int seccomp_build(struct sandbox *sb)
 {
-    profile_t p = sb->cfg.profile;
-    bool tight = p == PROF_C || p == PROF_CPP;
-    bool compile = p == PROF_COMPILE;
-    scmp_filter_ctx ctx = seccomp_init(tight ? KILL : SCMP_ACT_ALLOW);
+    const struct seccomp_policy *policy = sb->cfg.profile->seccomp;
+    scmp_filter_ctx ctx = seccomp_init(policy->default_action);
     if (!ctx) return -1;
-    int rc = 0;
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);          /* we set no_new_privs ourselves */
     seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, KILL);    /* i386/x32 entry points */
     /* binary-tree dispatch: fewer instructions per syscall, and a much cheaper attach (the
      * kernel evaluates the filter for every syscall number to build its allow cache) */
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-#define R(x) do { rc = (x); if (rc < 0 && rc != -EEXIST) goto fail; } while (0)
-    uint64_t exec_ptr = (uint64_t)(uintptr_t)sb->exec_path;
-
-    if (tight) {
-        R(add_names(ctx, SCMP_ACT_ALLOW, c_allow));
-        /* threads only */
-        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                           SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, CLONE_THREAD)));
-        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
-        /* the one execve the helper itself does */
-        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, exec_ptr)));
-        /* prctl: only harmless queries/settings glibc uses */
-        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
-        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)));
-        R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_VMA)));
-    } else {
-        R(add_names(ctx, KILL, deny_all));
-        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
-        /* no namespaces through clone either */
-        unsigned long flags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
-                                  CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME };
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i])));
-        /* sockets: AF_UNIX only (no network namespace escape needed for that: it's empty anyway) */
-        /* (the compilers probe for IPv6 support; they just get an error there, the network
-         * namespace is empty anyway) */
-        uint32_t sock_act = compile ? SCMP_ACT_ERRNO(EACCES) : KILL;
-        R(seccomp_rule_add(ctx, sock_act, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
-        R(seccomp_rule_add(ctx, sock_act, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX)));
-        if (!compile) {
-            /* no new processes, no exec after the first */
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(fork), 0));
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(vfork), 0));
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1,
-                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)));
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_NE, exec_ptr)));
-            R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execveat), 0));
-        }
-    }
-    /* kill(-1, ...) is harmless inside our PID namespace but not without one. */
-    if (tight) {
-        if (sb->caps.ns_pid)
-            R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 0));
-        else    /* only pid >= 0 */
-            R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-                               SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u, 0)));
-    } else if (!sb->caps.ns_pid) {
-        R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
-                           SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu)));
-    }
-#undef R
-
-    int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
-    if (mfd < 0) { rc = -errno; goto fail; }
-    rc = seccomp_export_bpf(ctx, mfd);
-    if (rc < 0) { close(mfd); goto fail; }
-    off_t len = lseek(mfd, 0, SEEK_END);
-    if (len <= 0 || len % sizeof(struct sock_filter)) { close(mfd); rc = -EINVAL; goto fail; }
-    struct sock_filter *insns = malloc((size_t)len);
-    if (!insns || pread(mfd, insns, (size_t)len, 0) != len) { close(mfd); rc = -EIO; goto fail; }
-    close(mfd);
-    sb->bpf.len = (unsigned short)(len / sizeof(struct sock_filter));
-    sb->bpf.filter = insns;
+    int rc = policy->rules(ctx, sb);
+    if (rc == 0) rc = export_bpf(ctx, &sb->bpf);
+    seccomp_release(ctx);
+    if (rc < 0) { errno = -rc; return -1; }
     sb->have_bpf = true;
-    seccomp_release(ctx);
     return 0;
-fail:
-    seccomp_release(ctx);
-    errno = -rc;
-    return -1;
 }
 
 /* In the program child, right before execve. */

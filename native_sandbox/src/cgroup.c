@@ -1,0 +1,391 @@
+/* Per-slot cgroups: detection of the hierarchies, the calls the rest of the helper makes
+ * (sandbox.h), dispatched to the v1 or v2 backend (cgroup.h), and what both backends share. */
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const cg_ctl_names[C_N] = { "memory", "pids", "cpuacct" };
+struct cg_hier cg_hier[C_N];
+static struct cg_set sets[2 * MAX_SLOTS];   /* two per parallel slot (ping-pong) */
+static const struct cg_backend *backend;
+
+bool cg_has_word(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = list; (p = strstr(p, w)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0 || p[n] == ' ')) return true;
+    return false;
+}
+
+/* The cgroup mounts, from /proc/self/mountinfo: v1 hierarchies into cg_hier, the first
+ * cgroup2 mount into v2mount/v2root. */
+static bool read_mounts(char mroot[C_N][512], char *v2mount, char *v2root)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) return false;
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        char root[512], mnt[512], fstype[64], opts[1024];
+        char *sep = strstr(line, " - ");
+        if (!sep) continue;
+        if (sscanf(line, "%*s %*s %*s %511s %511s", root, mnt) != 2) continue;
+        if (sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2) continue;
+        if (!strcmp(fstype, "cgroup2")) {
+            if (!v2mount[0]) { strcpy(v2mount, mnt); strcpy(v2root, root); }
+        } else if (!strcmp(fstype, "cgroup")) {
+            for (int k = 0; k < C_N; k++)
+                if (!cg_hier[k].mount[0] && cg_has_word(opts, cg_ctl_names[k])) {
+                    strcpy(cg_hier[k].mount, mnt);
+                    strcpy(mroot[k], root);
+                }
+        }
+    }
+    fclose(f);
+    return true;
+}
+
+/* Our own cgroups, from /proc/self/cgroup: v1 ones into cg_hier, the v2 one into v2own. */
+static bool read_own(char *v2own, size_t v2own_size)
+{
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f) return false;
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':');
+        if (!c1) continue;
+        char *c2 = strchr(c1 + 1, ':');
+        if (!c2) continue;
+        *c2 = 0;
+        const char *ctls = c1 + 1, *path = c2 + 1;
+        if (!*ctls) { snprintf(v2own, v2own_size, "%s", path); continue; }
+        for (int k = 0; k < C_N; k++)
+            if (cg_has_word(ctls, cg_ctl_names[k])) snprintf(cg_hier[k].own, sizeof(cg_hier[k].own), "%s", path);
+    }
+    fclose(f);
+    return true;
+}
+
+/* Make our path relative to the mount's root (containers mount a sub-tree). */
+static void strip_root(char *own, const char *mroot)
+{
+    size_t rl = strlen(mroot);
+    if (rl > 1 && !strncmp(own, mroot, rl)) memmove(own, own + rl, strlen(own + rl) + 1);
+    if (!strcmp(own, "/")) own[0] = 0;
+}
+
+/* Find the cgroup mounts and our own cgroup: 1 (v1, memory controller mounted), 2, or 0. */
+static int cg_detect(void)
+{
+    char v2mount[512] = "", v2root[512] = "", v2own[512] = "";
+    char mroot[C_N][512];
+    memset(mroot, 0, sizeof(mroot));
+    if (!read_mounts(mroot, v2mount, v2root) || !read_own(v2own, sizeof(v2own))) return 0;
+    for (int k = 0; k < C_N; k++)
+        if (cg_hier[k].mount[0]) strip_root(cg_hier[k].own, mroot[k]);
+    if (cg_hier[C_MEM].mount[0]) return 1;
+
+    if (v2mount[0]) {
+        char p[700];
+        snprintf(p, sizeof(p), "%s/cgroup.controllers", v2mount);
+        FILE *cf = fopen(p, "re");
+        char buf[512] = "";
+        if (cf) { if (!fgets(buf, sizeof(buf), cf)) buf[0] = 0; fclose(cf); }
+        if (!cg_has_word(buf, "memory") && !strstr(buf, "memory")) return 0;
+        strip_root(v2own, v2root);
+        for (int k = 0; k < C_N; k++) { strcpy(cg_hier[k].mount, v2mount); strcpy(cg_hier[k].own, v2own); }
+        return 2;
+    }
+    return 0;
+}
+
+int cg_open_in(int dfd, const char *name, int flags)
+{
+    return openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int cg_write_at(int dfd, const char *name, const char *val)
+{
+    int fd = cg_open_in(dfd, name, O_WRONLY);
+    if (fd < 0) return -1;
+    int r = write_str_fd(fd, val);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+long long cg_keyed_value(int fd, const char *key)
+{
+    char buf[1024];
+    if (fd < 0) return -1;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    size_t kl = strlen(key);
+    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!strncmp(p, key, kl) && p[kl] == ' ') return strtoll(p + kl + 1, NULL, 10);
+    }
+    return -1;
+}
+
+/* <mount><own>/codepipe, created if needed and held open. */
+int cg_open_parent(struct cg_hier *h)
+{
+    snprintf(h->parent, sizeof(h->parent), "%s%s/codepipe", h->mount, h->own);
+    if (mkdir(h->parent, 0755) < 0 && errno != EEXIST) return -1;
+    h->parent_fd = open(h->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return h->parent_fd < 0 ? -1 : 0;
+}
+
+/* Remove <parent>/<name> after killing whatever is left in it (kill_file: v2's cgroup.kill). */
+void cg_remove_dir(int parent_fd, const char *name, bool kill_file)
+{
+    for (int attempt = 0; attempt < 200; attempt++) {
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) return;
+        if (errno != EBUSY) return;
+        int dfd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0) {
+            if (kill_file) cg_write_at(dfd, "cgroup.kill", "1");
+            int pf = cg_open_in(dfd, "cgroup.procs", O_RDONLY);
+            if (pf >= 0) {
+                FILE *f = fdopen(pf, "r");
+                int pid;
+                if (f) {
+                    while (fscanf(f, "%d", &pid) == 1)
+                        if (pid > 1 && pid != getpid()) kill(pid, SIGKILL);
+                    fclose(f);
+                } else close(pf);
+            }
+            close(dfd);
+        }
+        usleep(5000);
+    }
+}
+
+/* Remove slot cgroups left by helpers that died without cleaning up (SIGKILL). */
+void cg_remove_stale(int parent_fd, bool kill_file)
+{
+    int dfd = dup(parent_fd);
+    if (dfd < 0) return;
+    DIR *d = fdopendir(dfd);
+    if (!d) { close(dfd); return; }
+    struct dirent *de;
+    char names[64][64];
+    int n = 0;
+    while ((de = readdir(d)) && n < 64) {
+        int pid, slot;
+        char tail;
+        if (de->d_type != DT_DIR) continue;
+        if (sscanf(de->d_name, "%d-%d%c", &pid, &slot, &tail) != 2) continue;
+        if (pid <= 0 || pid == getpid()) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(names[n++], sizeof(names[0]), "%d-%d", pid, slot);
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) cg_remove_dir(parent_fd, names[i], kill_file);
+}
+
+/* A set's directory in one hierarchy (created if needed), as an O_DIRECTORY fd. */
+int cg_make_set_dir(const struct cg_hier *h, const char *name)
+{
+    if (mkdirat(h->parent_fd, name, 0755) < 0 && errno != EEXIST) return -1;
+    return openat(h->parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+void cg_join_fds(struct cg_set *set)
+{
+    for (int i = 0; i < set->njoin; i++) write_str_fd(set->join_fd[i], "0");
+}
+
+/* reset: what the peak file takes to start over.  Where it refuses (v2 before 6.12), there is
+ * no per-run peak: rusage only. */
+void cg_reset_peak(struct cg_set *set, const char *reset)
+{
+    if (set->peak_fd >= 0 && write_str_fd(set->peak_fd, reset) < 0) {
+        close(set->peak_fd);
+        set->peak_fd = -1;
+    }
+    set->base_usage = read_ll_fd(set->usage_fd);
+    if (set->base_usage < 0) set->base_usage = 0;
+}
+
+long long cg_peak_since_reset(struct cg_set *set)
+{
+    if (set->peak_fd < 0) return -1;
+    long long peak = read_ll_fd(set->peak_fd);
+    if (peak < 0) return -1;
+    peak -= set->base_usage;
+    return peak < 0 ? 0 : peak;
+}
+
+/* SIGKILL every process the set's cgroup.procs lists. */
+void cg_kill_listed(struct cg_set *set)
+{
+    if (set->procs_list_fd < 0) return;
+    char buf[4096];
+    ssize_t n = pread(set->procs_list_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0) return;
+    buf[n] = 0;
+    for (char *p = buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p) break;
+        if (pid > 1 && pid != getpid()) kill((pid_t)pid, SIGKILL);
+        p = end;
+        while (*p == '\n') p++;
+    }
+}
+
+/* ---------------------------------------------------------------- what sandbox.h offers */
+
+static struct cg_set *active_set(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = &sets[slot];
+    return sb->caps.cgroup && set->active ? set : NULL;
+}
+
+static int create_sets(struct sandbox *sb, long long limit, bool *pids_limited)
+{
+    int made = 0;
+    *pids_limited = false;
+    for (int s = 0; s < sb->ncg; s++) {
+        struct cg_set *set = &sets[s];
+        snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
+        if (backend->create_set(set, limit, sb->pids_max) < 0) break;
+        set->active = true;
+        *pids_limited = *pids_limited || set->pids_limited;
+        made++;
+    }
+    return made;
+}
+
+int cgroup_setup(struct sandbox *sb)
+{
+    const struct config *cfg = &sb->cfg;
+    for (int s = 0; s < 2 * MAX_SLOTS; s++) {
+        struct cg_set *set = &sets[s];
+        set->join_fd[0] = set->join_fd[1] = set->join_fd[2] = -1;
+        set->peak_fd = set->usage_fd = set->failcnt_fd = set->oom_fd = -1;
+        set->cpu_fd = set->kill_fd = set->procs_list_fd = -1;
+    }
+    for (int k = 0; k < C_N; k++) cg_hier[k].parent_fd = -1;
+
+    long long limit = ((long long)cfg->memory_mb + cfg->profile->headroom_mb) << 20;
+    int ver = cfg->no_cgroup ? 0 : cg_detect();
+    if (ver == 0) {
+        warnx_("warning: no usable cgroups: memory by RLIMIT_AS, processes by RLIMIT_NPROC, CPU by rusage");
+        sb->caps.cgroup = 0;
+        return 0;
+    }
+    backend = ver == 2 ? &cg_v2 : &cg_v1;
+    if (backend->create_parents() < 0) {
+        warnx_("warning: cannot create cgroups (%s): falling back to rlimits", strerror(errno));
+        sb->caps.cgroup = 0;
+        return 0;
+    }
+    bool pids_limited;
+    if (create_sets(sb, limit, &pids_limited) < sb->ncg) {
+        warnx_("warning: could not create cgroups (%s); falling back to rlimits", strerror(errno));
+        cgroup_cleanup(sb);
+        sb->caps.cgroup = 0;
+        return 0;
+    }
+    sb->caps.cgroup = backend->version;
+    sb->mem_limit_bytes = limit;
+    sb->pids_cg = pids_limited;
+    return 0;
+}
+
+void cgroup_cleanup(struct sandbox *sb)
+{
+    for (int s = 0; s < sb->ncg; s++) {
+        struct cg_set *set = &sets[s];
+        if (!set->name[0]) continue;                /* never created */
+        int *fds[] = { &set->join_fd[0], &set->join_fd[1], &set->join_fd[2], &set->peak_fd,
+                       &set->usage_fd, &set->failcnt_fd, &set->oom_fd, &set->cpu_fd,
+                       &set->kill_fd, &set->procs_list_fd };
+        for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+            if (*fds[i] >= 0) { close(*fds[i]); *fds[i] = -1; }
+        set->active = false;
+        backend->remove_set(set);
+        set->name[0] = 0;
+    }
+}
+
+/* Before each run of a slot: reset peaks and counters (helper side). */
+void cgroup_reset_slot(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    if (set) backend->reset(set);
+}
+
+/* The keeper starts the program child through here, so that the backend decides how the child
+ * gets into its cgroups. */
+pid_t cgroup_spawn_child(struct sandbox *sb, int slot, int (*fn)(void *), void *stack_top, void *arg)
+{
+    struct cg_set *set = active_set(sb, slot);
+    if (set && backend->spawn) return backend->spawn(set, fn, stack_top, arg);
+    return clone(fn, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+}
+
+/* In the program child: move ourselves into the slot's cgroups. */
+void cgroup_join_slot(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    if (set) backend->join(set);
+}
+
+long long cgroup_cpu_ns(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    return set ? backend->cpu_ns(set) : -1;
+}
+
+/* Peak memory of this run according to the cgroup, -1 if unknown. */
+long long cgroup_peak_bytes(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    return set ? backend->peak_bytes(set) : -1;
+}
+
+bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit)
+{
+    struct cg_set *set = active_set(sb, slot);
+    *hit_limit = false;
+    return set ? backend->oom(set, hit_limit) : false;
+}
+
+void cgroup_kill_slot(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    if (set) backend->kill(set);
+}
+
+/* For --probe: the codepipe parents we would use. */
+void cgroup_describe(FILE *f)
+{
+    int ver = cg_detect();
+    fputs("[", f);
+    bool first = true;
+    for (int k = 0; k < C_N && ver; k++) {
+        if (!cg_hier[k].mount[0]) continue;
+        if (ver == 2 && k > 0) break;
+        fprintf(f, "%s\"%s%s/codepipe\"", first ? "" : ", ", cg_hier[k].mount, cg_hier[k].own);
+        first = false;
+    }
+    fputs("]", f);
+}
+
+int cgroup_detect_version(void)
+{
+    return cg_detect();
+}

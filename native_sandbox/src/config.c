@@ -1,0 +1,153 @@
+/* The helper's configuration: its command line (SPEC §6) and its own environment.  The
+ * command line is strict: unknown flags, missing values, out-of-range numbers are errors
+ * (exit 2). */
+#include "sandbox.h"
+#include "ranges.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void usage(void)
+{
+    fprintf(stderr,
+        "usage: sandbox --profile %s --time-ms MS --wall-ms MS\n"
+        "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
+        "               [--workdir DIR] [--env K=V ...] [--progress]\n"
+        "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
+        "               -- PROGRAM [ARGS...]\n"
+        "       sandbox --probe\n", profile_names("|"));
+}
+
+static int parse_long(const char *name, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "sandbox: %s: invalid value '%s' (allowed %ld..%ld)\n", name, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The environment is read here, once; the rest of the helper only looks at the config. */
+static void read_env(struct config *cfg)
+{
+    const char *u = getenv("CODEPIPE_SANDBOX_UID");
+    cfg->sandbox_uid = u ? (uid_t)strtoul(u, NULL, 10) : DEFAULT_SANDBOX_UID;
+    if (cfg->sandbox_uid == 0) cfg->sandbox_uid = DEFAULT_SANDBOX_UID;
+    cfg->trace = getenv("CODEPIPE_SANDBOX_TRACE") != NULL;
+    cfg->no_ns = getenv("CODEPIPE_SANDBOX_NO_NS") != NULL;
+    cfg->no_cgroup = getenv("CODEPIPE_SANDBOX_NO_CGROUP") != NULL;
+    cfg->no_userns = getenv("CODEPIPE_SANDBOX_NO_USERNS") != NULL;
+    cfg->no_overlay = getenv("CODEPIPE_SANDBOX_NO_OVERLAY") != NULL;
+    cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
+}
+
+/* --env K=V: an explicit PATH replaces the fixed one. */
+static int parse_env_option(struct config *cfg, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v) {
+        fprintf(stderr, "sandbox: --env: expected K=V, got '%s'\n", v);
+        return -1;
+    }
+    if (!strncmp(v, "PATH=", 5)) cfg->envv[0] = (char *)v;
+    else cfg->envv[cfg->envc++] = (char *)v;
+    return 0;
+}
+
+/* One option that takes a value. */
+static int parse_option(struct config *cfg, const char *a, const char *v)
+{
+    const struct { const char *name; long lo, hi; long *dst; } nums[] = {
+        { "--time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &cfg->time_ms },
+        { "--wall-ms", RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &cfg->wall_ms },
+        { "--memory-mb", RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &cfg->memory_mb },
+        { "--output-kb", RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &cfg->output_kb },
+        { "--procs", RANGE_PROCS_MIN, RANGE_PROCS_MAX, &cfg->procs },
+        { "--parallel", RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &cfg->parallel },
+    };
+    const struct { const char *name; const char **dst; } paths[] = {
+        { "--workdir", &cfg->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
+        { "--stdout", &cfg->stdout_path }, { "--stderr", &cfg->stderr_path },
+    };
+    if (!strcmp(a, "--profile")) {
+        cfg->profile = profile_find(v);
+        if (cfg->profile) return 0;
+        fprintf(stderr, "sandbox: --profile: unknown profile '%s' (%s)\n", v, profile_names(", "));
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+        if (!strcmp(a, nums[k].name)) return parse_long(a, v, nums[k].lo, nums[k].hi, nums[k].dst);
+    for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+        if (!strcmp(a, paths[k].name)) { *paths[k].dst = v; return 0; }
+    if (!strcmp(a, "--env")) return parse_env_option(cfg, v);
+    fprintf(stderr, "sandbox: unknown option '%s'\n", a);
+    return -1;
+}
+
+/* What a run needs and what does not go together. */
+static int check_options(struct config *cfg)
+{
+    if (!cfg->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
+    if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
+    if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
+    if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
+    if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
+    if (cfg->procs < 0) cfg->procs = cfg->profile->default_procs;
+    if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
+        fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
+    cfg->time_ms = cfg->wall_ms = cfg->memory_mb = cfg->output_kb = -1;
+    cfg->procs = -1;
+    cfg->parallel = 1;
+    cfg->envv = calloc((size_t)argc + 2, sizeof(char *));
+    if (!cfg->envv) return -1;
+    cfg->envv[cfg->envc++] = SANDBOX_PATH_ENV;
+
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (!strcmp(a, "--probe")) { cfg->probe = true; continue; }
+        if (!strcmp(a, "--progress")) { cfg->progress = true; continue; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); exit(0); }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "sandbox: unexpected argument '%s' (the program goes after '--')\n", a);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "sandbox: %s needs a value\n", a);
+            return -1;
+        }
+        if (parse_option(cfg, a, argv[++i]) < 0) return -1;
+    }
+    cfg->envv[cfg->envc] = NULL;
+
+    if (cfg->probe) return 0;
+    if (check_options(cfg) < 0) return -1;
+    if (i >= argc) {
+        fprintf(stderr, "sandbox: no program given (put it after '--')\n");
+        return -1;
+    }
+    if (!argv[i][0]) { fprintf(stderr, "sandbox: empty program name\n"); return -1; }
+    cfg->argv = &argv[i];
+    cfg->argc = argc - i;
+    return 0;
+}
+
+int parse_config(int argc, char **argv, struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    read_env(cfg);
+    return parse_args(argc, argv, cfg);
+}

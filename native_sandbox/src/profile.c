@@ -1,0 +1,54 @@
+/* Per-profile policy: one row per --profile.  Everything that differs between the languages is
+ * a field here; the rest of the helper reads the fields and never asks which profile it runs.
+ * A new profile is a new row (plus, if none of the existing ones fits, a seccomp policy in
+ * seccomp_policy.c). */
+#include "sandbox.h"
+
+#include <string.h>
+
+/* The java profile's memory cgroup limit is --memory-mb (the heap, -Xmx) + this, for the
+ * JVM's non-heap: metaspace, code cache, thread stacks, GC structures. */
+#define JAVA_HEADROOM_MB 256
+
+/* Threads come on top of --procs: the pids cgroup counts threads, and the JVM starts a dozen. */
+#define NATIVE_THREADS 63
+#define RUNTIME_THREADS 255
+
+static const struct profile profiles[] = {
+    { .name = "c", .seccomp = &seccomp_native, .default_procs = 1, .threads = NATIVE_THREADS,
+      .nofile = 64, .rlimit_as = true },
+    { .name = "cpp", .seccomp = &seccomp_native, .default_procs = 1, .threads = NATIVE_THREADS,
+      .nofile = 64, .rlimit_as = true },
+    /* no RLIMIT_AS: the JVM reserves far more virtual memory than it uses; -Xmx is its limit */
+    { .name = "java", .seccomp = &seccomp_runtime, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .headroom_mb = JAVA_HEADROOM_MB, .rlimit_as = false,
+      .oom_marker = OOM_MARKER_ANYWHERE, .oom_text = "java.lang.OutOfMemoryError" },
+    /* an uncaught MemoryError: the traceback's last line */
+    { .name = "python", .seccomp = &seccomp_runtime, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .rlimit_as = true,
+      .oom_marker = OOM_MARKER_LAST_LINE, .oom_text = "MemoryError" },
+    /* compilers: several processes (gcc runs cc1/as/ld), the real workdir for their output,
+     * and files as large as a binary */
+    { .name = "compile", .seccomp = &seccomp_compiler, .default_procs = 64, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .min_fsize_mb = 256, .rlimit_as = true, .workdir_rw = true },
+};
+
+#define NPROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+const struct profile *profile_find(const char *name)
+{
+    for (size_t i = 0; i < NPROFILES; i++)
+        if (!strcmp(profiles[i].name, name)) return &profiles[i];
+    return NULL;
+}
+
+/* "c|cpp|..." for the usage text, "c, cpp, ..." for the error message. */
+const char *profile_names(const char *sep)
+{
+    static char buf[256];
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < NPROFILES && n < sizeof(buf); i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? sep : "", profiles[i].name);
+    return buf;
+}

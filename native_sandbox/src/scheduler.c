@@ -1,0 +1,399 @@
+/* The slot scheduler: up to --parallel slots, each running one test at a time and preparing
+ * its next one (a keeper that has set everything up and waits for the slot's token) while the
+ * current one runs.  Also the helper's terminating signals and its zombie keepers.
+ *
+ * Each slot has two halves (a cgroup set and a shared page each): the prepared run always
+ * gets the half that the slot's current run does not hold. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct running {
+    int state;             /* R_FREE, R_PREPARED (keeper waits for "go"), R_RUNNING */
+    pid_t keeper;
+    int rep_fd;
+    int idx;               /* index into results */
+    int sh;                /* index into G.shared */
+    int cg;                /* cgroup set */
+    long long deadline_us; /* backstop */
+    long long t_go;
+    long long t_prepared;  /* from here until collected, the run owns its cgroup set and page */
+};
+enum { R_FREE, R_PREPARED, R_RUNNING };
+
+/* One invocation's schedule. */
+struct sched {
+    struct sandbox *sb;
+    struct run_result *res;
+    int ntests, next, active;
+    const struct run_files *single;   /* single-run mode: its files (all -1 in tests mode) */
+    struct running rs[MAX_SLOTS][2];  /* [slot][0] running, [slot][1] prepared */
+    int gen[MAX_SLOTS];
+    int finished;                     /* --progress */
+};
+static struct sched S;
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int s) { got_signal = s; }
+
+/* Block the terminating signals; the scheduler's ppoll unblocks them atomically. */
+void scheduler_catch_signals(void)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+    /* a keeper that died before "go" must not kill us through SIGPIPE: EPIPE is enough (the
+     * keepers and the program get SIGPIPE back to default) */
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaddset(&block, sigs[i]);
+        sigaction(sigs[i], &sa, NULL);
+    }
+    sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
+/* How many slots, how many cgroup sets, and the slots' shared pages. */
+void scheduler_plan(struct sandbox *sb, int ntests)
+{
+    sb->nslots = (int)(sb->cfg.parallel < ntests ? sb->cfg.parallel : (ntests > 0 ? ntests : 1));
+    /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
+     * the idle one ahead of time */
+    sb->ncg = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
+    /* the slots' pages are followed by one int shared by every keeper: the overlay was refused */
+    sb->overlay_broken = (volatile int *)(sb->shared + MAX_SLOTS * 2);
+}
+
+/* ---------------------------------------------------------------- keepers that reported */
+
+static pid_t zombies[4096];
+static int nzombies;
+
+static void reap_zombies(bool block)
+{
+    int j = 0;
+    for (int i = 0; i < nzombies; i++) {
+        int st;
+        pid_t r = waitpid(zombies[i], &st, block ? 0 : WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR)) zombies[j++] = zombies[i];
+    }
+    nzombies = j;
+}
+
+static void add_zombie(pid_t p)
+{
+    int st;
+    if (waitpid(p, &st, WNOHANG) != 0) return;
+    if (nzombies < (int)(sizeof(zombies) / sizeof(zombies[0]))) zombies[nzombies++] = p;
+    else waitpid(p, &st, 0);
+}
+
+/* The keeper that last used each cgroup set.  Its run's tmpfs pages (/tmp and the workdir's
+ * upper layer) stay charged to that cgroup until its mount namespace is gone, i.e. until the
+ * keeper has exited; the set's next run must not start with them in its baseline. */
+static pid_t cg_last_keeper[2 * MAX_SLOTS];
+
+static void wait_keeper_gone(pid_t p)
+{
+    for (int i = 0; i < nzombies; i++) {
+        if (zombies[i] != p) continue;
+        int st;
+        while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+        zombies[i] = zombies[--nzombies];
+        return;
+    }
+}
+
+void scheduler_wait_keepers(void)
+{
+    reap_zombies(true);
+}
+
+/* ---------------------------------------------------------------- one run */
+
+/* One "go" token pipe per slot: the helper puts the first token in; from then on each keeper
+ * passes the token to the slot's next (prepared) program child the moment its own run is over,
+ * without waiting for the helper to wake up. */
+static int slot_go[MAX_SLOTS][2];
+static bool slot_started[MAX_SLOTS];
+
+static void give_token(int s)
+{
+    if (write(slot_go[s][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+}
+
+static int clone_flags(struct sandbox *sb)
+{
+    int f = 0;
+    if (sb->caps.ns_pid) f |= CLONE_NEWPID;
+    if (sb->caps.ns_mount) f |= CLONE_NEWNS;
+    return f;
+}
+
+/* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
+ * next test's keeper while the current test runs hides the namespace/mount set-up. */
+static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, int sh, int idx,
+                        struct run_result *res, const struct run_files *f)
+{
+    int p[2];
+    res[idx].status = ST_IE;
+    r->t_prepared = now_us();
+    if (cg_last_keeper[cg] > 0) wait_keeper_gone(cg_last_keeper[cg]);   /* reported: exiting */
+    cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        set_ie(&res[idx], "pipe: %s", strerror(errno));
+        return false;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        close(p[0]);
+        struct keeper_job job = { cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
+        keeper_main(sb, &job);
+    }
+    int e = errno;
+    close(p[1]);
+    if (f->in >= 0) { close(f->in); close(f->out); close(f->err); }   /* single mode: the keeper has them */
+    if (pid < 0) {
+        set_ie(&res[idx], "clone: %s", strerror(e));
+        close(p[0]);
+        return false;
+    }
+    r->state = R_PREPARED;
+    cg_last_keeper[cg] = pid;
+    r->keeper = pid;
+    r->rep_fd = p[0];
+    r->idx = idx;
+    r->sh = sh;
+    r->cg = cg;
+    return true;
+}
+
+/* The prepared run becomes the slot's current one.  It starts with the slot's token: the first
+ * one comes from us, later ones from the previous keeper (written before its report). */
+static void go_run(struct sched *q, int s)
+{
+    struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+    *cur = *pre;
+    pre->state = R_FREE;
+    cur->t_go = now_us();
+    if (!slot_started[s]) {
+        slot_started[s] = true;
+        give_token(s);
+    }
+    cur->state = R_RUNNING;
+    cur->deadline_us = cur->t_go + q->sb->cfg.wall_ms * 1000LL + 3000000LL;
+}
+
+/* CODEPIPE_SANDBOX_TRACE: what the run held, and where its time went. */
+static void trace_run(struct sandbox *sb, const struct running *r, int test)
+{
+    volatile long long *ts = sb->shared[r->sh].ts;
+    long long now = now_us();
+#define SPAN(from, to) (ts[STAGE_##to] - ts[STAGE_##from])
+    /* what the tests check: no two runs ever hold one cgroup set or shared page at once */
+    fprintf(stderr, "trace run: test %d slot %d cgroup-set %d page %d held %lld..%lld us\n",
+            test, r->sh / 2, r->cg, r->sh, r->t_prepared, now);
+    fprintf(stderr, "trace test %d: prepared [keeper mounts %lld (workdir %lld) fork %lld cgroup %lld fds %lld privs %lld "
+            "nnp %lld seccomp %lld, ready %+lld vs go] go->child %lld exec %lld | exec..reaped %lld | teardown %lld report %lld | go..collected %lld us\n",
+            test, SPAN(KEEPER_START, MOUNTS_DONE), ts[STAGE_BASE_MOUNTS] ? SPAN(BASE_MOUNTS, MOUNTS_DONE) : 0,
+            SPAN(MOUNTS_DONE, CHILD_START), SPAN(CHILD_START, CGROUP_JOINED), SPAN(CGROUP_JOINED, FDS_SET),
+            SPAN(FDS_SET, PRIVS_DROPPED), SPAN(PRIVS_DROPPED, NNP_SET), SPAN(NNP_SET, SECCOMP_LOADED),
+            ts[STAGE_SECCOMP_LOADED] - r->t_go, ts[STAGE_GO] - r->t_go, SPAN(GO, EXECED), SPAN(EXECED, PROGRAM_DONE),
+            SPAN(PROGRAM_DONE, REPORT_READY), now - ts[STAGE_REPORT_READY], now - r->t_go);
+#undef SPAN
+}
+
+/* Read the keeper's report; take the cgroup snapshot (before the slot is reused). */
+static void collect_run(struct sandbox *sb, struct running *r, struct run_result *res,
+                        bool killed, struct keeper_report *rep, bool *ok, struct cg_snapshot *snap)
+{
+    ssize_t n = killed ? 0 : read(r->rep_fd, rep, sizeof(*rep));
+    *ok = n == (ssize_t)sizeof(*rep) && rep->magic == KEEPER_MAGIC;
+    if (!*ok) {
+        kill(r->keeper, SIGKILL);
+        cgroup_kill_slot(sb, r->cg);
+        set_ie(&res[r->idx], "the run's keeper died without a report%s",
+               killed ? " (helper backstop deadline)" : "");
+    }
+    cgroup_snapshot(sb, r->cg, snap);
+    if (sb->cfg.trace) trace_run(sb, r, res[r->idx].test);
+}
+
+static void finish_run(struct sched *q, struct running *r, const struct keeper_report *rep, bool ok,
+                       const struct cg_snapshot *snap)
+{
+    classify(q->sb, snap, ok ? rep : NULL, &q->res[r->idx]);
+    if (q->sb->cfg.progress) fprintf(stderr, "sandbox: progress %d/%d\n", ++q->finished, q->ntests);
+    /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
+    if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
+    close(r->rep_fd);
+    add_zombie(r->keeper);
+    r->state = R_FREE;
+}
+
+static void abandon_prepared(struct running *r)
+{
+    if (r->state != R_PREPARED) return;
+    close(r->rep_fd);
+    kill(r->keeper, SIGKILL);
+    add_zombie(r->keeper);
+    r->state = R_FREE;
+}
+
+static void terminate(struct sched *q)
+{
+    struct sandbox *sb = q->sb;
+    for (int s = 0; s < sb->nslots; s++) {
+        for (int k = 0; k < 2; k++) {
+            struct running *r = &q->rs[s][k];
+            if (r->state == R_FREE) continue;
+            kill(r->keeper, SIGKILL);
+            int st;
+            waitpid(r->keeper, &st, 0);
+        }
+    }
+    for (int i = 0; i < sb->ncg; i++) cgroup_kill_slot(sb, i);
+    for (int i = 0; i < nzombies; i++) kill(zombies[i], SIGKILL);
+    reap_zombies(true);
+    cgroup_cleanup(sb);
+    warnx_("terminated by signal %d", (int)got_signal);
+    _exit(128 + (int)got_signal);
+}
+
+/* ---------------------------------------------------------------- the slots */
+
+/* Prepare test idx on slot s (into its "prepared" place).  The run gets the half of the slot
+ * (cgroup set and shared page) that the slot's current run does not use: two runs must never
+ * share a cgroup set, or each is charged the other's CPU time and memory. */
+static bool start_next(struct sched *q, int s, int idx)
+{
+    struct sandbox *sb = q->sb;
+    struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+    int par = cur->state == R_FREE ? (q->gen[s] & 1) : !(cur->sh & 1);
+    q->gen[s] = par + 1;
+    int sh = s * 2 + par;
+    int cg = sb->ncg == 2 * sb->nslots ? s * 2 + par : s;
+    if (cur->state != R_FREE && cg == cur->cg) {   /* cannot happen: see the callers */
+        set_ie(&q->res[idx], "no free cgroup set for test %d", idx + 1);
+        return false;
+    }
+    /* tests mode: the keeper opens the test's files itself (q->single is all -1) */
+    return prepare_run(sb, pre, s, cg, sh, idx, q->res, q->single);
+}
+
+/* First give every idle slot a run, then prepare the next tests ahead: filling one slot
+ * completely before the next would put two tests on one slot while another sits idle. */
+static void start_idle_slots(struct sched *q)
+{
+    for (int s = 0; s < q->sb->nslots; s++) {
+        struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+        if (cur->state == R_FREE && pre->state == R_PREPARED) go_run(q, s);
+        while (cur->state == R_FREE && q->next < q->ntests) {
+            if (!start_next(q, s, q->next++)) continue;
+            q->active++;
+            go_run(q, s);
+        }
+    }
+}
+
+/* Prepared-ahead runs need the slot's second cgroup set; with no more tests than slots
+ * (ncg == nslots) every slot runs at most one test at a time. */
+static void prepare_ahead(struct sched *q)
+{
+    if (q->sb->ncg != 2 * q->sb->nslots) return;
+    for (int s = 0; s < q->sb->nslots; s++) {
+        struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+        while (cur->state != R_FREE && pre->state == R_FREE && q->next < q->ntests)
+            if (start_next(q, s, q->next++)) q->active++;
+    }
+}
+
+/* Slot s's current run has reported (or is past the backstop deadline: late). */
+static void complete_run(struct sched *q, int s, bool late)
+{
+    struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+    if (late) kill(cur->keeper, SIGKILL);
+    struct keeper_report rep;
+    struct cg_snapshot snap;
+    bool ok;
+    collect_run(q->sb, cur, q->res, late, &rep, &ok, &snap);
+    /* a keeper that died without a report did not pass the token on */
+    if (!ok) give_token(s);
+    /* the prepared run has started (or will, with the token); then the bookkeeping */
+    struct running fin = *cur;
+    cur->state = R_FREE;
+    if (pre->state == R_PREPARED) go_run(q, s);
+    finish_run(q, &fin, &rep, ok, &snap);
+    q->active--;
+}
+
+/* Wait for a report, the next backstop deadline or a signal; then complete what is done. */
+static void wait_for_reports(struct sched *q)
+{
+    struct pollfd pf[MAX_SLOTS];
+    int map[MAX_SLOTS], n = 0;
+    long long now = now_us(), next_deadline = LLONG_MAX;
+    for (int s = 0; s < q->sb->nslots; s++) {
+        struct running *cur = &q->rs[s][0];
+        if (cur->state != R_RUNNING) continue;
+        pf[n].fd = cur->rep_fd;
+        pf[n].events = POLLIN;
+        pf[n].revents = 0;
+        map[n++] = s;
+        if (cur->deadline_us < next_deadline) next_deadline = cur->deadline_us;
+    }
+    long long wait_us = next_deadline - now;
+    if (wait_us < 0) wait_us = 0;
+    if (nzombies && wait_us > 50000) wait_us = 50000;
+    struct timespec ts = { wait_us / 1000000, (wait_us % 1000000) * 1000 };
+    sigset_t empty;
+    sigemptyset(&empty);
+    int r = ppoll(pf, (nfds_t)n, &ts, &empty);
+    if (r < 0 && errno != EINTR) die("ppoll: %s", strerror(errno));
+    if (got_signal) terminate(q);
+    now = now_us();
+    for (int i = 0; i < n; i++) {
+        bool done = r > 0 && pf[i].revents;
+        bool late = !done && now > q->rs[map[i]][0].deadline_us;
+        if (done || late) complete_run(q, map[i], late);
+    }
+}
+
+/* Run every test; res[i] is test i+1's result when this returns.  single: the files of a
+ * single run (all -1 in tests mode, where each keeper opens its test's files). */
+void scheduler_run(struct sandbox *sb, struct run_result *res, int ntests, const struct run_files *single)
+{
+    struct sched *q = &S;
+    q->sb = sb;
+    q->res = res;
+    q->ntests = ntests;
+    q->single = single;
+    for (int s = 0; s < sb->nslots; s++)
+        if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+    for (;;) {
+        if (got_signal) terminate(q);
+        start_idle_slots(q);
+        prepare_ahead(q);
+        if (!q->active) break;
+        wait_for_reports(q);
+        reap_zombies(false);
+    }
+    for (int s = 0; s < sb->nslots; s++) abandon_prepared(&q->rs[s][1]);
+}
