@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Collection
 from pathlib import Path
+from typing import ClassVar, NamedTuple
 
 from shared.language_spec import LanguageSpec, build_atomically, resolve_tool
 from shared.models import ResolvedLimits, Verdict
@@ -23,6 +26,10 @@ JAVAC = resolve_tool("/usr/bin/javac")
 
 # Fast start for short programs: serial GC, class-data sharing, no perf file in /tmp.
 _JVM_FAST = ("-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData")
+# Text I/O in UTF-8 whatever the locale: the default charset (Scanner, readers, writers)
+# and System.out/err, so a program printing "привет" writes its UTF-8 bytes. For javac it
+# keeps diagnostics that quote the source in UTF-8 (compile output is decoded as UTF-8).
+_UTF8_IO = ("-Dfile.encoding=UTF-8", "-Dsun.stdout.encoding=UTF-8", "-Dsun.stderr.encoding=UTF-8")
 # javac is short-lived: C1 alone starts faster. The program keeps full tiered compilation:
 # no measurable start-up cost, and C2 makes hot loops ~30% cheaper in CPU time.
 _JAVAC_JIT = ("-XX:TieredStopAtLevel=1",)
@@ -50,17 +57,98 @@ public class Warm {
 }
 """
 
+# --- Names: JLS §3.3 (Unicode escapes), §3.6 (white space), §3.8 (identifiers) ----------
+# Character.isJavaIdentifierStart / isJavaIdentifierPart, by general category. Python's
+# unicodedata may be a Unicode version ahead of Java 17's (13.0): only characters assigned
+# since then can differ.
+_START_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nl", "Sc", "Pc"})
+_PART_CATEGORIES = _START_CATEGORIES | {"Nd", "Mn", "Mc"}
+
+
+def is_identifier_ignorable(ch: str) -> bool:
+    """Character.isIdentifierIgnorable: the ISO controls that are not white space, and the
+    format characters (Cf)."""
+    cp = ord(ch)
+    return cp <= 0x08 or 0x0E <= cp <= 0x1B or 0x7F <= cp <= 0x9F or unicodedata.category(ch) == "Cf"
+
+
+def is_java_identifier_start(ch: str) -> bool:
+    """Character.isJavaIdentifierStart: a letter of any script, a letter number, a currency
+    symbol ($) or connector punctuation (_)."""
+    return unicodedata.category(ch) in _START_CATEGORIES
+
+
+def is_java_identifier_part(ch: str) -> bool:
+    """Character.isJavaIdentifierPart: a start character, a digit, a combining mark, or an
+    ignorable character."""
+    return unicodedata.category(ch) in _PART_CATEGORIES or is_identifier_ignorable(ch)
+
+
+def identifier(raw: str) -> str | None:
+    r"""The identifier javac lexes at the start of `raw` (a start character, then the longest
+    run of parts), without its ignorable characters: javac drops them, so `A\u200bB` is
+    class AB and must be in AB.java. None if `raw` does not start with an identifier."""
+    if not raw or not is_java_identifier_start(raw[0]):
+        return None
+    end = 1
+    while end < len(raw) and is_java_identifier_part(raw[end]):
+        end += 1
+    return "".join(ch for ch in raw[:end] if not is_identifier_ignorable(ch))
+
+
+# An eligible backslash (after an even number of backslashes), one or more 'u', four hex
+# digits. A character produced by an escape starts no further escape: one pass, no rescan.
+_UNICODE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u+([0-9A-Fa-f]{4})")
+
+
+def translate_unicode_escapes(code: str) -> str:
+    r"""The source as javac lexes it: \uXXXX escapes replaced by their characters (javac does
+    this before anything else, so `class \u043d\u0435\u0442` is class нет and a \u000a
+    ends a // comment). A malformed escape is left as it is: javac reports it."""
+    if "\\u" not in code:
+        return code
+    text = _UNICODE_ESCAPE.sub(lambda m: m.group(1) + chr(int(m.group(2), 16)), code)
+    # A supplementary character is escaped as its two UTF-16 surrogates: join each pair
+    # into the one character (lone surrogates stay, and are no identifier characters).
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 _COMMENT_OR_LITERAL = re.compile(
     r'//[^\n]*|/\*.*?\*/|"""(?:\\.|[^\\])*?"""|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
     re.DOTALL,
 )
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*;", re.MULTILINE)
+# Java's white space is ASCII only (\s would also take NBSP and the like, which javac refuses).
+_WS = r"[ \t\f\r\n]"
+# Outside comments and literals the only legal non-ASCII characters are identifier
+# characters (Java's white space, separators and operators are all ASCII), so the patterns
+# take any non-ASCII character as part of a name and identifier() applies the exact rules.
+_ID_START = r"[A-Za-z_$\x80-\U0010ffff]"
+_ID_PART = r"[A-Za-z0-9_$\x00-\x08\x0e-\x1b\x7f-\U0010ffff]"
+_NAME = f"{_ID_START}{_ID_PART}*"
+_QUALIFIED = f"{_NAME}(?:{_WS}*\\.{_WS}*{_NAME})*"
+_NOT_IN_NAME = f"(?<!{_ID_PART})"  # a keyword is not the tail of a longer identifier
+_NAME_RE = re.compile(_NAME)
+
+_PACKAGE = re.compile(f"^{_WS}*package{_WS}+(?P<name>{_QUALIFIED}){_WS}*;", re.MULTILINE)
+_TYPE_MODIFIER = r"(?:public|protected|private|abstract|static|final|sealed|non-sealed|strictfp)"
+# Annotations may stand among the modifiers (`public @Deprecated class X`); arguments with
+# nested parentheses are not followed (the declaration is then seen without them).
+_ANNOTATION = f"@{_WS}*{_QUALIFIED}(?:{_WS}*\\([^()]*\\))?"
 _TYPE_DECL = re.compile(
-    r"\b(?P<mods>(?:(?:public|final|abstract|strictfp|sealed|non-sealed|static)\s+)*)"
-    r"(?:class|interface|enum|record)\s+(?P<name>[A-Za-z_$][\w$]*)"
+    f"{_NOT_IN_NAME}(?P<mods>(?:{_TYPE_MODIFIER}{_WS}+|{_ANNOTATION}{_WS}*)*)"
+    f"(?:class|interface|enum|record|@{_WS}*interface){_WS}+(?P<name>{_NAME})"
 )
-_MAIN = re.compile(r"\bstatic\s+(?:final\s+)?void\s+main\s*\(")
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_METHOD_MODIFIER = f"(?:(?:public|final|synchronized|strictfp){_WS}+)*"
+_MAIN = re.compile(
+    f"{_NOT_IN_NAME}{_METHOD_MODIFIER}static{_WS}+{_METHOD_MODIFIER}void{_WS}+main{_WS}*\\("
+)
+_BRACE = re.compile(r"[{}]")
+
+
+class _Decl(NamedTuple):
+    name: str
+    public: bool
+    has_main: bool
 
 
 def _strip(code: str) -> str:
@@ -68,62 +156,90 @@ def _strip(code: str) -> str:
     return _COMMENT_OR_LITERAL.sub(lambda m: " " * len(m.group(0)) if m.group(0)[0] in "/" else '""', code)
 
 
-def _declarations(text: str) -> list[tuple[str, bool, bool]]:
-    """Top-level type declarations of comment/literal-free source: (name, public, has main)."""
-    decls: list[tuple[str, bool, bool]] = []
+def _body(text: str, open_brace: int) -> str:
+    """The text from `open_brace` to its matching close brace (or the end)."""
+    level = 0
+    for brace in _BRACE.finditer(text, open_brace):
+        level += 1 if brace.group() == "{" else -1
+        if level == 0:
+            return text[open_brace:brace.start()]
+    return text[open_brace:]
+
+
+def _declarations(text: str) -> list[_Decl]:
+    """Top-level type declarations of comment/literal-free source."""
+    decls: list[_Decl] = []
     depth = 0
     pos = 0
     for match in _TYPE_DECL.finditer(text):
         depth += text.count("{", pos, match.start()) - text.count("}", pos, match.start())
         pos = match.start()
-        if depth != 0:
+        name = identifier(match.group("name"))
+        if depth != 0 or name is None:
             continue
         body_start = text.find("{", match.end())
-        body = ""
-        if body_start >= 0:
-            level = 0
-            end = len(text)
-            for i in range(body_start, len(text)):
-                if text[i] == "{":
-                    level += 1
-                elif text[i] == "}":
-                    level -= 1
-                    if level == 0:
-                        end = i
-                        break
-            body = text[body_start:end]
-        decls.append((match.group("name"), "public" in match.group("mods").split(), bool(_MAIN.search(body))))
+        body = _body(text, body_start) if body_start >= 0 else ""
+        public = "public" in _NAME_RE.findall(match.group("mods"))
+        decls.append(_Decl(name, public, bool(_MAIN.search(body))))
     return decls
 
 
 def _package(text: str) -> str | None:
     match = _PACKAGE.search(text)
-    return re.sub(r"\s+", "", match.group(1)) if match else None
+    if not match:
+        return None
+    parts = [identifier(part.strip(" \t\f\r\n")) for part in match.group("name").split(".")]
+    return ".".join(p for p in parts if p) if all(parts) else None
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(code: str) -> tuple[str | None, tuple[_Decl, ...]]:
+    """(package, top-level types) of a source; cached: every job asks for the file name
+    and then the class to run, of the same code."""
+    text = _strip(translate_unicode_escapes(code))
+    return _package(text), tuple(_declarations(text))
 
 
 def main_class(code: str) -> tuple[str | None, str]:
     """(package or None, file's class): the top-level public type (javac requires the file
     to be named after it), else the top-level type declaring main, else the first, else Main."""
-    text = _strip(code)
-    decls = _declarations(text)
-    name = next((n for n, public, _ in decls if public), None)
+    package, decls = _parse(code)
+    name = next((d.name for d in decls if d.public), None)
     if name is None:
-        name = next((n for n, _, has_main in decls if has_main), None)
+        name = next((d.name for d in decls if d.has_main), None)
     if name is None and decls:
-        name = decls[0][0]
-    return _package(text), name or "Main"
+        name = decls[0].name
+    return package, name or "Main"
 
 
 def run_class(code: str) -> str:
     """Fully qualified class to start with `java -cp .` (javac -d . puts packaged classes in
     their directories): the top-level type declaring main (public first), else the file's."""
-    text = _strip(code)
-    decls = _declarations(text)
-    package, name = _package(text), main_class(code)[1]
-    with_main = [n for n, public, has_main in sorted(decls, key=lambda d: not d[1]) if has_main]
-    if with_main:
-        name = with_main[0]
+    package, decls = _parse(code)
+    with_main = [d.name for d in sorted(decls, key=lambda d: not d.public) if d.has_main]
+    name = with_main[0] if with_main else main_class(code)[1]
     return f"{package}.{name}" if package else name
+
+
+# Longest class name written as a file name. Beyond it javac, not the executor, fails the job
+# (a compilation error, not an internal one); well under NAME_MAX (255) for `$Inner.class`.
+_MAX_NAME_BYTES = 200
+
+
+def file_name(name: str) -> str:
+    """`{name}.java`, or Main.java when `name` cannot be the file's name here: empty, over
+    _MAX_NAME_BYTES, a path (impossible for an identifier; defensive), or not written to
+    disk as its UTF-8 bytes (the JVM in the box reads file names as UTF-8)."""
+    if not name or "/" in name or "\0" in name:
+        return "Main.java"
+    try:
+        utf8 = name.encode("utf-8")
+        on_disk = os.fsencode(name)
+    except UnicodeError:
+        return "Main.java"
+    if on_disk != utf8 or len(utf8) > _MAX_NAME_BYTES:
+        return "Main.java"
+    return f"{name}.java"
 
 
 class JavaSpec(LanguageSpec):
@@ -131,14 +247,14 @@ class JavaSpec(LanguageSpec):
     profile = "java"
     source_file = "Main.java"
     version_command = (JAVA, "-version")
+    # File names, and the class named on java's command line, are decoded with the locale's
+    # charset (sun.jnu.encoding; no flag sets it): a class named нет needs a UTF-8 locale.
+    env: ClassVar[dict[str, str]] = {**LanguageSpec.env, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     # Threads need no --procs: the helper counts them separately (java profile: up to 255
     # threads, still no new processes).
 
     def source_name(self, code: str) -> str:
-        name = main_class(code)[1]
-        # A name too long for a file name: let javac report it (a compilation error) rather
-        # than failing to create the file (an internal error).
-        return f"{name}.java" if len(name.encode()) <= 200 else "Main.java"
+        return file_name(main_class(code)[1])
 
     def warm_up(self, cache_dir: Path) -> dict[str, Path]:
         work = cache_dir / f"warm-{os.getpid()}"
@@ -159,7 +275,7 @@ class JavaSpec(LanguageSpec):
             shutil.rmtree(work, ignore_errors=True)
 
     def _javac(self) -> list[str]:
-        jvm = (f"-J{flag}" for flag in (*_JVM_FAST, *_JAVAC_JIT))
+        jvm = (f"-J{flag}" for flag in (*_JVM_FAST, *_JAVAC_JIT, *_UTF8_IO))
         return [JAVAC, "-J-Xmx512m", *jvm, "-encoding", "UTF-8", "-nowarn"]
 
     def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
@@ -167,7 +283,7 @@ class JavaSpec(LanguageSpec):
         return [*self._javac(), *cds, "-proc:none", "-d", ".", source_name]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
-        return [JAVA, f"-Xmx{limits.memory_mb}m", "-Xss64m", *_JVM_FAST, "-cp", ".", run_class(code)]
+        return [JAVA, f"-Xmx{limits.memory_mb}m", "-Xss64m", *_JVM_FAST, *_UTF8_IO, "-cp", ".", run_class(code)]
 
     def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
         if verdict == Verdict.RUNTIME_ERROR and b"java.lang.OutOfMemoryError" in stderr:

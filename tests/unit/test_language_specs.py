@@ -65,6 +65,8 @@ def test_java_commands_and_memory() -> None:
     assert JAVA.source_name(code) == "Solution.java"
     cmd = JAVA.run_command("Solution.java", LIMITS, code)
     assert "-Xmx256m" in cmd and cmd[-1] == "Solution" and cmd[-2] == "."
+    # The program's text I/O is UTF-8 whatever the locale.
+    assert "-Dfile.encoding=UTF-8" in cmd and "-Dsun.stdout.encoding=UTF-8" in cmd
     # The helper's java profile adds the JVM's non-heap headroom itself.
     assert JAVA.limits(LIMITS) == LIMITS
     oom = b'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'
@@ -98,6 +100,9 @@ def test_java_commands_and_memory() -> None:
         ("public interface Api {}\nclass Main { public static void main(String[] a){} }", "Api"),
         ("public record Point(int x, int y) {}", "Point"),
         ("public enum Color { RED }", "Color"),
+        # Java identifiers are Unicode (issue 15; more in test_java_names.py).
+        ("public class нет { public static void main(String[] a) {} }", "нет"),
+        ("// public class Ложь {}\nclass Помощь {}\npublic class Ответ_1$ {}", "Ответ_1$"),
     ],
 )
 def test_java_main_class(code: str, expected: str) -> None:
@@ -140,4 +145,5 @@ def test_compile_caches_are_used_only_when_linked() -> None:
 
 def test_java_unusual_class_names() -> None:
     assert JAVA.source_name("public class Café {}") == "Café.java"
+    assert JAVA.source_name("public class 你好 {}") == "你好.java"
     assert JAVA.source_name(f"public class {'A' * 300} {{}}") == "Main.java"
