@@ -727,7 +727,8 @@ def test_template_data_resources_are_intact() -> None:
 def test_template_loads_with_infra_resources_loader() -> None:
     resources_mod = pytest.importorskip("infra.resources")
     t = resources_mod.load_template()
-    assert set(resources_mod.data_resources(t)) == {
+    params = resources_mod.parameter_values(t, resources_mod.get_settings())
+    assert set(resources_mod.data_resources(t, params)) == {
         "JobsTable",
         "OutputsBucket",
         *(f"Queue{CFN_L[lang]}{s}" for lang in LANGS for s in ("", "Dlq")),

@@ -19,6 +19,7 @@ from infra.resources import (
     creation_order,
     data_resources,
     dynamodb_create_args,
+    expand_foreach,
     load_template,
     parameter_values,
     references,
@@ -40,6 +41,10 @@ def local_settings(**kw: object) -> Settings:
     return Settings(AWS_ENDPOINT_URL=None, **kw)  # type: ignore[call-arg, arg-type]
 
 
+def default_parameters() -> dict[str, object]:
+    return parameter_values(load_template(), local_settings())
+
+
 def test_template_loads_with_short_form_tags() -> None:
     t = load_template()
     res = t["Resources"]
@@ -49,7 +54,7 @@ def test_template_loads_with_short_form_tags() -> None:
 
 
 def test_data_resources_are_the_table_eight_queues_and_bucket() -> None:
-    data = data_resources(load_template())
+    data = data_resources(load_template(), default_parameters())
     kinds = sorted(r["Type"] for r in data.values())
     assert kinds.count("AWS::SQS::Queue") == 8
     assert kinds.count("AWS::DynamoDB::Table") == 1
@@ -76,7 +81,7 @@ def test_other_resource_types_and_unknown_tags_are_ignored(tmp_path: Path) -> No
               QueueName: !Join ["-", [!Ref Env, q]]
     """))
     t = load_template(path)
-    assert list(data_resources(t)) == ["Q"]
+    assert list(data_resources(t, {"Env": "dev"})) == ["Q"]
     assert t["Resources"]["Role"]["Properties"]["RoleName"]["Fn::If"][0] == "IsProd"
 
 
@@ -88,6 +93,12 @@ def test_parameters_overridden_by_settings() -> None:
     assert values["BucketName"] == "b1"
     assert values["MaxReceiveCount"] == 7
     assert values["QueueVisibilityTimeout"] == 42
+
+
+def test_comma_delimited_list_defaults_are_lists(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("Parameters:\n  L: {Type: CommaDelimitedList, Default: 'a, b,c'}\nResources: {}\n")
+    assert parameter_values(load_template(path), local_settings())["L"] == ["a", "b", "c"]
 
 
 def test_resolver_functions() -> None:
@@ -113,8 +124,65 @@ def test_resolver_functions() -> None:
         r.resolve({"Fn::If": ["C", 1, 2]})
 
 
+def test_resolver_find_in_map_with_default() -> None:
+    r = Resolver(parameters={"Max": 4}, pseudo={}, mappings={"M": {"java": {"MaxCount": 8}}})
+    assert r.resolve({"Fn::FindInMap": ["M", "java", "MaxCount"]}) == 8
+    assert r.resolve({"Fn::FindInMap": ["M", "c", "MaxCount", {"DefaultValue": {"Ref": "Max"}}]}) == 4
+    with pytest.raises(UnresolvableError):
+        r.resolve({"Fn::FindInMap": ["M", "c", "MaxCount"]})
+
+
+# --- Fn::ForEach ---------------------------------------------------------------------------
+def test_foreach_substitutes_keys_sub_strings_and_refs() -> None:
+    tree = {
+        "Fn::ForEach::Q": ["L", ["c", "c-x"], {
+            "&{L}Queue": {
+                "Name": {"Fn::Sub": "${P}-${L}"},
+                "Plain": {"Fn::Sub": "q-${L}"},
+                "Escaped": {"Fn::Sub": "${!L}-${L}"},
+                "Vars": {"Fn::Sub": ["${L}/${V}", {"V": {"Ref": "L"}}]},
+                "Lang": {"Ref": "L"},
+                "Dlq": {"Fn::GetAtt": [{"Fn::Sub": "&{L}Dlq"}, "Arn"]},
+                "Other": {"Ref": {"Fn::Sub": "${L}Thing"}},
+                "Untouched": "${L}",
+            },
+        }],
+        "Kept": {"Fn::Sub": "${L}"},
+    }
+    out = expand_foreach(tree, {})
+    assert list(out) == ["cQueue", "cxQueue", "Kept"]
+    assert out["cxQueue"] == {
+        "Name": {"Fn::Sub": "${P}-c-x"},
+        "Plain": "q-c-x",
+        "Escaped": {"Fn::Sub": "${!L}-c-x"},
+        "Vars": {"Fn::Sub": ["c-x/${V}", {"V": "c-x"}]},
+        "Lang": "c-x",
+        "Dlq": {"Fn::GetAtt": ["cxDlq", "Arn"]},
+        "Other": {"Ref": "c-xThing"},
+        "Untouched": "${L}",
+    }
+    assert out["Kept"] == {"Fn::Sub": "${L}"}, "outside a loop nothing is bound"
+
+
+def test_foreach_collection_from_a_parameter_and_nested_loops() -> None:
+    tree = {"Fn::ForEach::A": ["X", {"Ref": "Names"}, {
+        "Fn::ForEach::B": ["Y", ["1", "2"], {"${X}${Y}": {"Ref": "Y"}}],
+    }]}
+    assert expand_foreach(tree, {"Names": ["a", "b"]}) == {"a1": "1", "a2": "2", "b1": "1", "b2": "2"}
+    assert expand_foreach(tree, {"Names": "a"}) == {"a1": "1", "a2": "2"}, "a comma-separated string"
+
+
+def test_foreach_errors() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        expand_foreach({"Fn::ForEach::A": ["X", ["a", "b"], {"Same": 1}]}, {})
+    with pytest.raises(UnresolvableError):
+        expand_foreach({"Fn::ForEach::A": ["X", {"Ref": "Missing"}, {"${X}": 1}]}, {})
+    with pytest.raises(UnresolvableError):
+        expand_foreach({"Fn::ForEach::A": ["X", ["a"]]}, {})
+
+
 def test_references_and_order_put_dlqs_first() -> None:
-    data = data_resources(load_template())
+    data = data_resources(load_template(), default_parameters())
     assert references(data["QueueC"]["Properties"]) >= {"QueueCDlq", "QueuePrefix", "MaxReceiveCount"}
     order = creation_order(data)
     for lang in ("C", "Cpp", "Java", "Python"):
