@@ -1,5 +1,5 @@
-"""Create the data resources of `infra/cloudformation.yaml` (DynamoDB table, SQS queues with
-their DLQs, S3 bucket) directly with boto3, on the embedded emulator, LocalStack or AWS.
+"""Create the data resources of `infra/data.yaml` (DynamoDB table, SQS queues with their
+DLQs, S3 bucket) directly with boto3, on the embedded emulator, LocalStack or AWS.
 
 The template is the single source of truth: this module reads it, expands `Fn::ForEach`
 (AWS::LanguageExtensions) over the languages of `shared/languages.py` (they override the
@@ -31,7 +31,7 @@ from shared import aws
 from shared.languages import LANGUAGES
 from shared.settings import REPO_ROOT, Settings, get_settings
 
-TEMPLATE_PATH = REPO_ROOT / "infra" / "cloudformation.yaml"
+TEMPLATE_PATH = REPO_ROOT / "infra" / "data.yaml"
 
 DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
 
