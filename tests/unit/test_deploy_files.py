@@ -25,21 +25,26 @@ from typing import Any
 
 import pytest
 
+from shared.languages import LANGUAGES
+
 yaml = pytest.importorskip("yaml")
 
 REPO = Path(__file__).resolve().parents[2]
-LANGS = ("c", "cpp", "java", "python")
-CFN_L = {"c": "C", "cpp": "Cpp", "java": "Java", "python": "Python"}
-EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must (not) have, per image
-    "c": ({"gcc", "libc6-dev"}, {"g++", "openjdk-17-jdk-headless"}),
-    "cpp": ({"g++"}, {"openjdk-17-jdk-headless"}),
-    "java": ({"openjdk-17-jdk-headless"}, {"gcc", "g++", "libc6-dev"}),
-    "python": (set(), {"gcc", "g++", "libc6-dev", "openjdk-17-jdk-headless"}),
+LANGS = LANGUAGES  # the registry: every language gets an image, a compose service, a stack block
+EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must have, per image (a regression guard)
+    "c": {"gcc", "libc6-dev"},
+    "cpp": {"g++"},
+    "java": {"openjdk-17-jdk-headless"},
+    "python": set(),
 }
 BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}
-DOCKERFILES = {
-    "gateway": REPO / "api_gateway" / "Dockerfile",
-    **{lang: REPO / f"executor_{lang}" / "Dockerfile" for lang in LANGS},
+GATEWAY_DOCKERFILE = REPO / "api_gateway" / "Dockerfile"
+EXECUTOR_DOCKERFILE = REPO / "executor.Dockerfile"
+DOCKERFILES = {"gateway": GATEWAY_DOCKERFILE, "executor": EXECUTOR_DOCKERFILE}
+# Every image: its Dockerfile and build arguments (one executor image per language).
+IMAGES: dict[str, tuple[Path, tuple[tuple[str, str], ...]]] = {
+    "gateway": (GATEWAY_DOCKERFILE, ()),
+    **{lang: (EXECUTOR_DOCKERFILE, (("LANGUAGE", lang),)) for lang in LANGS},
 }
 SANDBOX_IN_IMAGE = "/app/native_sandbox/build/sandbox"
 
@@ -85,12 +90,17 @@ def _logical_lines(text: str) -> list[str]:
     return out
 
 
+def _substitute(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
+
+
 @cache
-def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """(global ARG defaults, stages). Global ARGs are substituted in FROM."""
+def parse_dockerfile(path: Path, build_args: tuple[tuple[str, str], ...] = ()) -> tuple[dict[str, str], list[Stage]]:
+    """(global ARG defaults, stages). Global ARGs are substituted in FROM, the build
+    arguments given (`--build-arg`) in every instruction, as the builder would."""
     args: dict[str, str] = {}
     stages: list[Stage] = []
-    for line in _logical_lines(path.read_text()):
+    for line in _logical_lines(_substitute(path.read_text(), dict(build_args))):
         instr, _, rest = line.partition(" ")
         instr = instr.upper()
         rest = rest.strip()
@@ -149,12 +159,37 @@ def apt_packages(stage: Stage) -> set[str]:
             words = part.split()
             if "apt-get" in words and "install" in words:
                 after = words[words.index("install") + 1 :]
-                pkgs |= {w for w in after if not w.startswith("-")}
+                pkgs |= {w for w in after if not w.startswith(("-", "$"))}
     return pkgs
 
 
-def runtime_stage(path: Path) -> Stage:
-    return parse_dockerfile(path)[1][-1]
+def image_stages(image: str) -> list[Stage]:
+    path, build_args = IMAGES[image]
+    return parse_dockerfile(path, build_args)[1]
+
+
+def runtime_stage(image: str) -> Stage:
+    return image_stages(image)[-1]
+
+
+class Toolchain:
+    def __init__(self, packages: str, check: str) -> None:
+        self.packages = set(packages.split())
+        self.check = check
+
+
+@cache
+def toolchain_table() -> dict[str, Toolchain]:
+    """executor.Dockerfile's `case "${LANGUAGE}"` table: language -> packages and check."""
+    rows = re.findall(r'^\s*(\w+)\)\s+packages="([^"]*)";\s+check="([^"]*)"\s*;;', EXECUTOR_DOCKERFILE.read_text(),
+                      re.MULTILINE)
+    return {lang: Toolchain(packages, check) for lang, packages, check in rows}
+
+
+def image_packages(image: str) -> set[str]:
+    """The runtime stage's apt packages, the executors' with their toolchain row."""
+    pkgs = apt_packages(runtime_stage(image))
+    return pkgs | (toolchain_table()[image].packages if image != "gateway" else set())
 
 
 # --- .dockerignore ------------------------------------------------------------------------
@@ -205,9 +240,9 @@ def ignored(rel: str) -> bool:
 # =========================================================================================
 # Dockerfiles
 # =========================================================================================
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_dockerfile_is_multistage_on_bookworm(image: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[image])
+    stages = image_stages(image)
     assert len(stages) >= 2, "multi-stage build expected"
     names = set()
     for stage in stages:
@@ -220,9 +255,9 @@ def test_dockerfile_is_multistage_on_bookworm(image: str) -> None:
     assert stages[-1].name == "runtime"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_copy_sources_exist_and_are_in_the_build_context(image: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[image])
+    stages = image_stages(image)
     seen: set[str] = set()
     for stage in stages:
         for instr, args in stage.instructions:
@@ -250,35 +285,57 @@ def test_dockerignore_keeps_host_artefacts_out() -> None:
         "native_sandbox/Makefile",
         "requirements.txt",
         "infra/cloudformation.yaml",
+        "infra/data.yaml",
         "api_gateway/__main__.py",
         "executor_java/spec.py",
     ):
         assert not ignored(path), f"{path} is needed in the images"
+    assert ignored("executor.Dockerfile") and ignored("api_gateway/Dockerfile"), "build recipes stay out of images"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_one_executor_dockerfile_for_every_language() -> None:
+    """No per-language copies: every executor image is executor.Dockerfile with LANGUAGE."""
+    assert not list(REPO.glob("executor_*/Dockerfile")), "per-language Dockerfiles are back"
+    _, stages = parse_dockerfile(EXECUTOR_DOCKERFILE)
+    runtime = stages[-1]
+    assert "LANGUAGE" in runtime.all("ARG"), "LANGUAGE is required: no default"
+    assert any("TOOLCHAIN_PACKAGES" in a for a in runtime.all("ARG"))
+    (table_run,) = [r for r in runtime.all("RUN") if 'case "${LANGUAGE}"' in r]
+    assert re.search(r"\*\)[^;]*>&2; exit 1 ;;", table_run), "an unknown LANGUAGE must fail the build"
+    assert "${TOOLCHAIN_PACKAGES:-$packages}" in table_run
+
+
+def _cmd_module(cmd: list[str], env: dict[str, str]) -> str:
+    """The module CMD runs: `python -m M`, or `sh -c 'exec python -m "$VAR"'` with VAR in ENV."""
+    if cmd[:2] == ["python", "-m"] and len(cmd) == 3:
+        return cmd[2]
+    m = re.fullmatch(r'exec python -m "\$(\w+)"', cmd[2]) if cmd[:2] == ["sh", "-c"] and len(cmd) == 3 else None
+    assert m, f"CMD {cmd}: python -m <module>, exec'd (so python is tini's child and gets the signals)"
+    return env[m.group(1)]
+
+
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_entrypoint_runs_an_existing_module_under_tini(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
+    stage = runtime_stage(image)
     entry = exec_form(stage.last("ENTRYPOINT") or "[]")
     cmd = exec_form(stage.last("CMD") or "[]")
     assert entry == ["/usr/bin/tini", "--"], "tini as PID 1 forwards SIGTERM and reaps orphans"
     assert "tini" in apt_packages(stage)
-    assert cmd[:2] == ["python", "-m"] and len(cmd) == 3, cmd
-    module = cmd[2]
+    env = env_of(stage)
+    module = _cmd_module(cmd, env)
     expected = "api_gateway" if image == "gateway" else f"executor_{image}"
     assert module == expected
     assert (REPO / module / "__main__.py").is_file(), f"python -m {module}: no {module}/__main__.py"
     copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
     assert f"{module}" in copied, f"{module}/ is not copied into the image"
-    env = env_of(stage)
     assert env["PATH"].startswith("/opt/venv/bin:"), "`python` must be the venv's"
     assert env["PYTHONPATH"] == stage.last("WORKDIR") == "/app"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_runtime_has_python_from_debian_and_a_healthcheck(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
-    pkgs = apt_packages(stage)
+    stage = runtime_stage(image)
+    pkgs = image_packages(image)
     assert "python3" in pkgs, "/usr/bin/python3 from Debian (the venv links to it)"
     assert not pkgs & BUILD_ONLY_PACKAGES, f"build tools in the runtime image: {pkgs & BUILD_ONLY_PACKAGES}"
     copies = [copy_parts(a) for a in stage.all("COPY")]
@@ -294,18 +351,21 @@ def test_runtime_has_python_from_debian_and_a_healthcheck(image: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[lang])
+    stages = image_stages(lang)
     build = next(s for s in stages if s.name == "sandbox-build")
     assert {"gcc", "make", "pkg-config", "libseccomp-dev"} <= apt_packages(build)
     assert any("make -C native_sandbox" in r for r in build.all("RUN"))
     assert (REPO / "native_sandbox" / "Makefile").is_file()
 
     runtime = stages[-1]
-    pkgs = apt_packages(runtime)
+    pkgs = image_packages(lang)
     assert "libseccomp2" in pkgs, "the helper links against libseccomp"
-    must, must_not = EXECUTOR_TOOLCHAIN[lang]
+    must = EXECUTOR_TOOLCHAIN.get(lang, set())
     assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
-    assert not must_not & pkgs, f"another language's toolchain in the {lang} image: {must_not & pkgs}"
+    table = toolchain_table()
+    others = set().union(*(t.packages for other, t in table.items() if other != lang)) - table[lang].packages
+    assert not others & pkgs, f"another language's toolchain in the {lang} image: {others & pkgs}"
+    assert env_of(runtime)["EXECUTOR_MODULE"] == f"executor_{lang}"
     copies = [copy_parts(a) for a in runtime.all("COPY")]
     assert ({"from": "sandbox-build"}, ["/src/native_sandbox/build/sandbox"], SANDBOX_IN_IMAGE) in copies
     assert env_of(runtime)["CODEPIPE_SANDBOX"] == SANDBOX_IN_IMAGE
@@ -315,20 +375,17 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_toolchain_paths_are_debian_ones(lang: str) -> None:
-    """The specs call the toolchain by absolute /usr/bin paths: the packages above put them there."""
-    text = (REPO / f"executor_{lang}" / "spec.py").read_text()
+    """The specs call the toolchain by absolute /usr/bin paths: the toolchain row installs
+    them and its check command (run at build time) proves they are there."""
+    text = "\n".join(p.read_text() for p in (REPO / f"executor_{lang}").glob("*.py"))
     paths = set(re.findall(r'"(/usr/bin/[\w+.-]+)"', text))
-    provided = {
-        "c": {"/usr/bin/gcc"},
-        "cpp": {"/usr/bin/g++"},
-        "java": {"/usr/bin/java", "/usr/bin/javac"},
-        "python": {"/usr/bin/python3"},
-    }[lang]
-    assert paths <= provided | {"/usr/bin/env"}, f"spec uses {paths - provided}, which the image does not install"
+    provided = set(re.findall(r"/usr/bin/[\w+.-]+", toolchain_table()[lang].check))
+    assert provided, f"{lang}: the toolchain row checks nothing"
+    assert paths <= provided | {"/usr/bin/env"}, f"spec uses {paths - provided}, which the image does not check"
 
 
 def test_gateway_image_is_non_root_and_listens_on_all_interfaces() -> None:
-    stage = runtime_stage(DOCKERFILES["gateway"])
+    stage = runtime_stage("gateway")
     user = (stage.last("USER") or "root").split(":")[0]
     assert user not in ("root", "0")
     assert env_of(stage)["CODEPIPE_HOST"] == "0.0.0.0"
@@ -460,9 +517,9 @@ RUNTIME_IMPORTS = {
 }
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_image_code_imports_only_what_the_image_has(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
+    stage = runtime_stage(image)
     copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
     if image == "gateway":
         roots = ["infra.resources"] + [f"api_gateway.{p.stem}" for p in (REPO / "api_gateway").glob("*.py")]
@@ -555,8 +612,9 @@ def test_gateway_service() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_services(lang: str) -> None:
     svc = compose()["services"][f"executor-{lang}"]
-    assert svc["build"] == {"context": ".", "dockerfile": f"executor_{lang}/Dockerfile"}
+    assert svc["build"] == {"context": ".", "dockerfile": "executor.Dockerfile", "args": {"LANGUAGE": lang}}
     assert (REPO / svc["build"]["dockerfile"]).is_file()
+    assert svc["image"] == f"codepipe-executor-{lang}:local"
     assert svc["restart"] == "unless-stopped"
     assert svc["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
     assert "ports" not in svc, "executors take no traffic (and published ports break --scale)"
