@@ -1350,6 +1350,21 @@ def test_standalone_policies_match_the_template(name: str, source: str) -> None:
     assert "${AWS_ACCOUNT_ID}" in text and "${AWS_REGION}" in text
 
 
+# --- one list of languages ------------------------------------------------------------------
+def test_the_language_list_is_the_same_everywhere() -> None:
+    """shared/languages.py is the list; each deployment file must carry exactly its names
+    (infra/README.md, "Adding a language")."""
+    registry = list(LANGUAGES)
+    assert sorted(template_languages()) == sorted(registry), "Languages default of infra/cloudformation.yaml"
+    executors = {name: svc for name, svc in compose()["services"].items() if name.startswith("executor-")}
+    assert sorted(executors) == sorted(f"executor-{lang}" for lang in registry), "docker-compose.yml services"
+    assert sorted(svc["build"]["args"]["LANGUAGE"] for svc in executors.values()) == sorted(registry)
+    assert sorted(toolchain_table()) == sorted(registry), "executor.Dockerfile toolchain table"
+    assert set(raw_cfn()["Mappings"][MAPPING]) <= set(registry), "ExecutorByLanguage rows"
+    for lang in registry:
+        assert (REPO / f"executor_{lang}" / "__main__.py").is_file(), f"executor_{lang} package"
+
+
 # --- linters (when installed) --------------------------------------------------------------
 def _tool(name: str) -> str | None:
     beside = Path(sys.executable).parent / name
