@@ -4,8 +4,8 @@ DLQs, S3 bucket) directly with boto3, on the embedded emulator, LocalStack or AW
 The template is the single source of truth: this module reads it, expands `Fn::ForEach`
 (AWS::LanguageExtensions) over the languages of `shared/languages.py` (they override the
 `Languages` parameter, so a registry entry is all a new language needs here), resolves the
-intrinsic functions it needs (`!Ref`, `!Sub`, `!GetAtt X.Arn`, `!Join`, `!Select`) with the
-parameter defaults overridden by settings, and translates each resource's CloudFormation
+intrinsic functions it needs (`!Ref`, `!Sub`, `!GetAtt X.Arn`, `!Join`, `!Select`, `!Split`,
+`!FindInMap`) with the parameter defaults overridden by settings, and translates each resource's CloudFormation
 properties to the equivalent API calls. Resource types other than the three are ignored.
 Every step is idempotent.
 
