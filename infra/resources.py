@@ -1,11 +1,13 @@
-"""Create the data resources of `infra/cloudformation.yaml` (DynamoDB table, SQS queues with
-their DLQs, S3 bucket) directly with boto3, on the embedded emulator, LocalStack or AWS.
+"""Create the data resources of `infra/data.yaml` (DynamoDB table, SQS queues with their
+DLQs, S3 bucket) directly with boto3, on the embedded emulator, LocalStack or AWS.
 
-The template is the single source of truth: this module reads it, resolves the intrinsic
-functions it needs (`!Ref`, `!Sub`, `!GetAtt X.Arn`, `!Join`, `!Select`) with the parameter
-defaults overridden by settings, and translates each resource's CloudFormation properties to
-the equivalent API calls. Resource types other than the three are ignored (IAM, ECS, ALB ...
-are deployed by CloudFormation only). Every step is idempotent.
+The template is the single source of truth: this module reads it, expands `Fn::ForEach`
+(AWS::LanguageExtensions) over the languages of `shared/languages.py` (they override the
+`Languages` parameter, so a registry entry is all a new language needs here), resolves the
+intrinsic functions it needs (`!Ref`, `!Sub`, `!GetAtt X.Arn`, `!Join`, `!Select`, `!Split`,
+`!FindInMap`) with the parameter defaults overridden by settings, and translates each resource's CloudFormation
+properties to the equivalent API calls. Resource types other than the three are ignored.
+Every step is idempotent.
 
     python -m infra.resources [--template PATH] [--quiet]
 """
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,10 @@ import yaml
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from shared import aws
+from shared.languages import LANGUAGES
 from shared.settings import REPO_ROOT, Settings, get_settings
 
-TEMPLATE_PATH = REPO_ROOT / "infra" / "cloudformation.yaml"
+TEMPLATE_PATH = REPO_ROOT / "infra" / "data.yaml"
 
 DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket")
 
@@ -79,11 +83,13 @@ def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 def parameter_values(template: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Template defaults, overridden by the service's settings for the names it owns."""
+    """Template defaults, overridden by the service's settings for the names it owns and by
+    the language registry for `Languages`. A CommaDelimitedList is a list, as for `Ref`."""
     values: dict[str, Any] = {
-        name: spec.get("Default") for name, spec in (template.get("Parameters") or {}).items()
+        name: _default(spec) for name, spec in (template.get("Parameters") or {}).items()
     }
-    overrides = {
+    overrides: dict[str, Any] = {
+        "Languages": list(LANGUAGES),
         "TableName": settings.table,
         "QueuePrefix": settings.queue_prefix,
         "BucketName": settings.bucket,
@@ -96,6 +102,86 @@ def parameter_values(template: dict[str, Any], settings: Settings) -> dict[str, 
         if name in values:
             values[name] = value
     return values
+
+
+def _default(spec: dict[str, Any]) -> Any:
+    default = spec.get("Default")
+    if spec.get("Type") == "CommaDelimitedList" and isinstance(default, str):
+        return [item.strip() for item in default.split(",")]
+    return default
+
+
+# --- Fn::ForEach (AWS::LanguageExtensions) ------------------------------------------------
+_FOREACH = "Fn::ForEach::"
+
+
+def expand_foreach(value: Any, parameters: Mapping[str, Any], bindings: Mapping[str, str] | None = None) -> Any:
+    """The tree with every `Fn::ForEach::Name: [Identifier, Collection, Fragment]` replaced by
+    one copy of Fragment per item of Collection (a list, or a `Ref` to a list parameter), as
+    CloudFormation's transform does: `${Identifier}` / `&{Identifier}` in keys and in `Fn::Sub`
+    strings and `Ref: Identifier` become the item; a `Fn::Sub` left without variables becomes
+    its string, so `Ref` / `GetAtt` of `!Sub "${Lang}Queue"` name a logical id."""
+    bindings = bindings or {}
+    if isinstance(value, list):
+        return [expand_foreach(v, parameters, bindings) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.startswith(_FOREACH):
+            _merge(out, _expand_loop(key, item, parameters, bindings), key)
+        else:
+            _merge(out, {_bind_text(key, bindings): expand_foreach(item, parameters, bindings)}, key)
+    return _bind_function(out, bindings)
+
+
+def _expand_loop(key: str, arg: Any, parameters: Mapping[str, Any], bindings: Mapping[str, str]) -> dict[str, Any]:
+    if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str) and isinstance(arg[2], dict)):
+        raise UnresolvableError(f"{key}: expected [Identifier, Collection, {{fragment}}]")
+    identifier, collection, fragment = arg
+    out: dict[str, Any] = {}
+    for item in _collection(key, collection, parameters, bindings):
+        _merge(out, expand_foreach(fragment, parameters, {**bindings, identifier: item}), key)
+    return out
+
+
+def _collection(key: str, value: Any, parameters: Mapping[str, Any], bindings: Mapping[str, str]) -> list[str]:
+    value = expand_foreach(value, parameters, bindings)
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        value = parameters.get(value["Ref"])
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UnresolvableError(f"{key}: the collection is not a list of strings: {value!r}")
+    return value
+
+
+def _merge(out: dict[str, Any], new: dict[str, Any], where: str) -> None:
+    for key, value in new.items():
+        if key in out:
+            raise ValueError(f"{where}: {key} defined twice")
+        out[key] = value
+
+
+def _bind_text(text: str, bindings: Mapping[str, str]) -> str:
+    for name, item in bindings.items():
+        text = text.replace(f"${{{name}}}", item).replace(f"&{{{name}}}", re.sub(r"[^0-9A-Za-z]", "", item))
+    return text
+
+
+def _bind_function(value: dict[str, Any], bindings: Mapping[str, str]) -> Any:
+    """`Ref: Identifier` -> the item; the identifiers of a `Fn::Sub` string substituted."""
+    if len(value) != 1 or not bindings:
+        return value
+    (key, arg), = value.items()
+    if key == "Ref" and isinstance(arg, str) and arg in bindings:
+        return bindings[arg]
+    if key == "Fn::Sub" and isinstance(arg, str):
+        text = _bind_text(arg, bindings)
+        return text if "${" not in text else {key: text}
+    if key == "Fn::Sub" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+        return {key: [_bind_text(arg[0], bindings), *arg[1:]]}
+    return value
 
 
 # --- intrinsic functions ------------------------------------------------------------------
@@ -114,6 +200,7 @@ class Resolver:
     get_att: Callable[[str, str], Any] = field(
         default=lambda name, attr: (_ for _ in ()).throw(UnresolvableError(f"{name}.{attr}"))
     )
+    mappings: dict[str, Any] = field(default_factory=dict)
 
     def _ref(self, name: str) -> Any:
         if name in self.pseudo:
@@ -129,25 +216,38 @@ class Resolver:
             return value
         if len(value) == 1:
             (key, arg), = value.items()
-            if key == "Ref":
-                return self._ref(arg)
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::GetAtt":
-                name, attr = (arg.split(".", 1) if isinstance(arg, str) else arg)
-                return self.get_att(name, attr)
-            if key == "Fn::Join":
-                sep, items = arg
-                return str(sep).join(str(v) for v in self.resolve(items))
-            if key == "Fn::Select":
-                index, items = arg
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                sep, text = arg
-                return str(self.resolve(text)).split(sep)
+            function = _FUNCTIONS.get(key)
+            if function is not None:
+                return function(self, arg)
             if key.startswith("Fn::"):
                 raise UnresolvableError(f"intrinsic function {key} is not supported for local resources")
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def _get_att(self, arg: Any) -> Any:
+        name, attr = (arg.split(".", 1) if isinstance(arg, str) else arg)
+        return self.get_att(name, attr)
+
+    def _join(self, arg: Any) -> str:
+        sep, items = arg
+        return str(sep).join(str(v) for v in self.resolve(items))
+
+    def _select(self, arg: Any) -> Any:
+        index, items = arg
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def _split(self, arg: Any) -> list[str]:
+        sep, text = arg
+        return str(self.resolve(text)).split(sep)
+
+    def _find_in_map(self, arg: Any) -> Any:
+        """`[Map, TopKey, SecondKey]`, or with a 4th `{DefaultValue: x}` for a missing key."""
+        name, top, second = (self.resolve(a) for a in arg[:3])
+        row = (self.mappings.get(name) or {}).get(top) or {}
+        if second in row:
+            return row[second]
+        if len(arg) > 3 and "DefaultValue" in (arg[3] or {}):
+            return self.resolve(arg[3]["DefaultValue"])
+        raise UnresolvableError(f"Fn::FindInMap {name}.{top}.{second}: no such entry")
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):
@@ -177,6 +277,17 @@ class Resolver:
                 out.append(str(self._ref(expr)))
             i = end + 1
         return "".join(out)
+
+
+_FUNCTIONS: dict[str, Callable[[Resolver, Any], Any]] = {
+    "Ref": Resolver._ref,
+    "Fn::Sub": Resolver._sub,
+    "Fn::GetAtt": Resolver._get_att,
+    "Fn::Join": Resolver._join,
+    "Fn::Select": Resolver._select,
+    "Fn::Split": Resolver._split,
+    "Fn::FindInMap": Resolver._find_in_map,
+}
 
 
 def references(value: Any) -> set[str]:
@@ -209,10 +320,12 @@ def references(value: Any) -> set[str]:
     return found
 
 
-def data_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def data_resources(template: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's table, queues and buckets, `Fn::ForEach` expanded with `parameters`."""
+    resources = expand_foreach(template.get("Resources") or {}, parameters)
     return {
         lid: res
-        for lid, res in (template.get("Resources") or {}).items()
+        for lid, res in resources.items()
         if isinstance(res, dict) and res.get("Type") in DATA_TYPES
     }
 
@@ -372,6 +485,7 @@ class ResourceCreator:
             },
             ref=self._ref,
             get_att=self._get_att,
+            mappings=self.template.get("Mappings") or {},
         )
 
     def _ref(self, logical_id: str) -> Any:
@@ -396,7 +510,7 @@ class ResourceCreator:
         return self._account
 
     def create_all(self) -> dict[str, dict[str, Any]]:
-        resources = data_resources(self.template)
+        resources = data_resources(self.template, self.resolver.parameters)
         for lid in creation_order(resources):
             res = resources[lid]
             props = self.resolver.resolve(res.get("Properties") or {})

@@ -1,5 +1,5 @@
-"""Static checks of the deployment files: docker-compose.yml, the five Dockerfiles,
-.dockerignore, infra/cloudformation.yaml (compute part), infra/iam/*.json.
+"""Static checks of the deployment files: docker-compose.yml, the Dockerfiles, .dockerignore,
+infra/cloudformation.yaml and its nested infra/data.yaml (Fn::ForEach expanded), infra/iam/*.json.
 
 There is no Docker engine or AWS account in CI, so these tests read the files the way the
 tools would and check what would otherwise only fail at `docker compose up` or
@@ -25,21 +25,26 @@ from typing import Any
 
 import pytest
 
+from shared.languages import LANGUAGES
+
 yaml = pytest.importorskip("yaml")
 
 REPO = Path(__file__).resolve().parents[2]
-LANGS = ("c", "cpp", "java", "python")
-CFN_L = {"c": "C", "cpp": "Cpp", "java": "Java", "python": "Python"}
-EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must (not) have, per image
-    "c": ({"gcc", "libc6-dev"}, {"g++", "openjdk-17-jdk-headless"}),
-    "cpp": ({"g++"}, {"openjdk-17-jdk-headless"}),
-    "java": ({"openjdk-17-jdk-headless"}, {"gcc", "g++", "libc6-dev"}),
-    "python": (set(), {"gcc", "g++", "libc6-dev", "openjdk-17-jdk-headless"}),
+LANGS = LANGUAGES  # the registry: every language gets an image, a compose service, a stack block
+EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must have, per image (a regression guard)
+    "c": {"gcc", "libc6-dev"},
+    "cpp": {"g++"},
+    "java": {"openjdk-17-jdk-headless"},
+    "python": set(),
 }
 BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}
-DOCKERFILES = {
-    "gateway": REPO / "api_gateway" / "Dockerfile",
-    **{lang: REPO / f"executor_{lang}" / "Dockerfile" for lang in LANGS},
+GATEWAY_DOCKERFILE = REPO / "api_gateway" / "Dockerfile"
+EXECUTOR_DOCKERFILE = REPO / "executor.Dockerfile"
+DOCKERFILES = {"gateway": GATEWAY_DOCKERFILE, "executor": EXECUTOR_DOCKERFILE}
+# Every image: its Dockerfile and build arguments (one executor image per language).
+IMAGES: dict[str, tuple[Path, tuple[tuple[str, str], ...]]] = {
+    "gateway": (GATEWAY_DOCKERFILE, ()),
+    **{lang: (EXECUTOR_DOCKERFILE, (("LANGUAGE", lang),)) for lang in LANGS},
 }
 SANDBOX_IN_IMAGE = "/app/native_sandbox/build/sandbox"
 
@@ -85,12 +90,17 @@ def _logical_lines(text: str) -> list[str]:
     return out
 
 
+def _substitute(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values.get(m.group(1) or m.group(2), m.group(0)), text)
+
+
 @cache
-def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
-    """(global ARG defaults, stages). Global ARGs are substituted in FROM."""
+def parse_dockerfile(path: Path, build_args: tuple[tuple[str, str], ...] = ()) -> tuple[dict[str, str], list[Stage]]:
+    """(global ARG defaults, stages). Global ARGs are substituted in FROM, the build
+    arguments given (`--build-arg`) in every instruction, as the builder would."""
     args: dict[str, str] = {}
     stages: list[Stage] = []
-    for line in _logical_lines(path.read_text()):
+    for line in _logical_lines(_substitute(path.read_text(), dict(build_args))):
         instr, _, rest = line.partition(" ")
         instr = instr.upper()
         rest = rest.strip()
@@ -149,12 +159,37 @@ def apt_packages(stage: Stage) -> set[str]:
             words = part.split()
             if "apt-get" in words and "install" in words:
                 after = words[words.index("install") + 1 :]
-                pkgs |= {w for w in after if not w.startswith("-")}
+                pkgs |= {w for w in after if not w.startswith(("-", "$"))}
     return pkgs
 
 
-def runtime_stage(path: Path) -> Stage:
-    return parse_dockerfile(path)[1][-1]
+def image_stages(image: str) -> list[Stage]:
+    path, build_args = IMAGES[image]
+    return parse_dockerfile(path, build_args)[1]
+
+
+def runtime_stage(image: str) -> Stage:
+    return image_stages(image)[-1]
+
+
+class Toolchain:
+    def __init__(self, packages: str, check: str) -> None:
+        self.packages = set(packages.split())
+        self.check = check
+
+
+@cache
+def toolchain_table() -> dict[str, Toolchain]:
+    """executor.Dockerfile's `case "${LANGUAGE}"` table: language -> packages and check."""
+    rows = re.findall(r'^\s*(\w+)\)\s+packages="([^"]*)";\s+check="([^"]*)"\s*;;', EXECUTOR_DOCKERFILE.read_text(),
+                      re.MULTILINE)
+    return {lang: Toolchain(packages, check) for lang, packages, check in rows}
+
+
+def image_packages(image: str) -> set[str]:
+    """The runtime stage's apt packages, the executors' with their toolchain row."""
+    pkgs = apt_packages(runtime_stage(image))
+    return pkgs | (toolchain_table()[image].packages if image != "gateway" else set())
 
 
 # --- .dockerignore ------------------------------------------------------------------------
@@ -205,9 +240,9 @@ def ignored(rel: str) -> bool:
 # =========================================================================================
 # Dockerfiles
 # =========================================================================================
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_dockerfile_is_multistage_on_bookworm(image: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[image])
+    stages = image_stages(image)
     assert len(stages) >= 2, "multi-stage build expected"
     names = set()
     for stage in stages:
@@ -220,9 +255,9 @@ def test_dockerfile_is_multistage_on_bookworm(image: str) -> None:
     assert stages[-1].name == "runtime"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_copy_sources_exist_and_are_in_the_build_context(image: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[image])
+    stages = image_stages(image)
     seen: set[str] = set()
     for stage in stages:
         for instr, args in stage.instructions:
@@ -250,35 +285,57 @@ def test_dockerignore_keeps_host_artefacts_out() -> None:
         "native_sandbox/Makefile",
         "requirements.txt",
         "infra/cloudformation.yaml",
+        "infra/data.yaml",
         "api_gateway/__main__.py",
         "executor_java/spec.py",
     ):
         assert not ignored(path), f"{path} is needed in the images"
+    assert ignored("executor.Dockerfile") and ignored("api_gateway/Dockerfile"), "build recipes stay out of images"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_one_executor_dockerfile_for_every_language() -> None:
+    """No per-language copies: every executor image is executor.Dockerfile with LANGUAGE."""
+    assert not list(REPO.glob("executor_*/Dockerfile")), "per-language Dockerfiles are back"
+    _, stages = parse_dockerfile(EXECUTOR_DOCKERFILE)
+    runtime = stages[-1]
+    assert "LANGUAGE" in runtime.all("ARG"), "LANGUAGE is required: no default"
+    assert any("TOOLCHAIN_PACKAGES" in a for a in runtime.all("ARG"))
+    (table_run,) = [r for r in runtime.all("RUN") if 'case "${LANGUAGE}"' in r]
+    assert re.search(r"\*\)[^;]*>&2; exit 1 ;;", table_run), "an unknown LANGUAGE must fail the build"
+    assert "${TOOLCHAIN_PACKAGES:-$packages}" in table_run
+
+
+def _cmd_module(cmd: list[str], env: dict[str, str]) -> str:
+    """The module CMD runs: `python -m M`, or `sh -c 'exec python -m "$VAR"'` with VAR in ENV."""
+    if cmd[:2] == ["python", "-m"] and len(cmd) == 3:
+        return cmd[2]
+    m = re.fullmatch(r'exec python -m "\$(\w+)"', cmd[2]) if cmd[:2] == ["sh", "-c"] and len(cmd) == 3 else None
+    assert m, f"CMD {cmd}: python -m <module>, exec'd (so python is tini's child and gets the signals)"
+    return env[m.group(1)]
+
+
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_entrypoint_runs_an_existing_module_under_tini(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
+    stage = runtime_stage(image)
     entry = exec_form(stage.last("ENTRYPOINT") or "[]")
     cmd = exec_form(stage.last("CMD") or "[]")
     assert entry == ["/usr/bin/tini", "--"], "tini as PID 1 forwards SIGTERM and reaps orphans"
     assert "tini" in apt_packages(stage)
-    assert cmd[:2] == ["python", "-m"] and len(cmd) == 3, cmd
-    module = cmd[2]
+    env = env_of(stage)
+    module = _cmd_module(cmd, env)
     expected = "api_gateway" if image == "gateway" else f"executor_{image}"
     assert module == expected
     assert (REPO / module / "__main__.py").is_file(), f"python -m {module}: no {module}/__main__.py"
     copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
     assert f"{module}" in copied, f"{module}/ is not copied into the image"
-    env = env_of(stage)
     assert env["PATH"].startswith("/opt/venv/bin:"), "`python` must be the venv's"
     assert env["PYTHONPATH"] == stage.last("WORKDIR") == "/app"
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_runtime_has_python_from_debian_and_a_healthcheck(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
-    pkgs = apt_packages(stage)
+    stage = runtime_stage(image)
+    pkgs = image_packages(image)
     assert "python3" in pkgs, "/usr/bin/python3 from Debian (the venv links to it)"
     assert not pkgs & BUILD_ONLY_PACKAGES, f"build tools in the runtime image: {pkgs & BUILD_ONLY_PACKAGES}"
     copies = [copy_parts(a) for a in stage.all("COPY")]
@@ -294,18 +351,21 @@ def test_runtime_has_python_from_debian_and_a_healthcheck(image: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str) -> None:
-    _, stages = parse_dockerfile(DOCKERFILES[lang])
+    stages = image_stages(lang)
     build = next(s for s in stages if s.name == "sandbox-build")
     assert {"gcc", "make", "pkg-config", "libseccomp-dev"} <= apt_packages(build)
     assert any("make -C native_sandbox" in r for r in build.all("RUN"))
     assert (REPO / "native_sandbox" / "Makefile").is_file()
 
     runtime = stages[-1]
-    pkgs = apt_packages(runtime)
+    pkgs = image_packages(lang)
     assert "libseccomp2" in pkgs, "the helper links against libseccomp"
-    must, must_not = EXECUTOR_TOOLCHAIN[lang]
+    must = EXECUTOR_TOOLCHAIN.get(lang, set())
     assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
-    assert not must_not & pkgs, f"another language's toolchain in the {lang} image: {must_not & pkgs}"
+    table = toolchain_table()
+    others = set().union(*(t.packages for other, t in table.items() if other != lang)) - table[lang].packages
+    assert not others & pkgs, f"another language's toolchain in the {lang} image: {others & pkgs}"
+    assert env_of(runtime)["EXECUTOR_MODULE"] == f"executor_{lang}"
     copies = [copy_parts(a) for a in runtime.all("COPY")]
     assert ({"from": "sandbox-build"}, ["/src/native_sandbox/build/sandbox"], SANDBOX_IN_IMAGE) in copies
     assert env_of(runtime)["CODEPIPE_SANDBOX"] == SANDBOX_IN_IMAGE
@@ -315,20 +375,17 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_toolchain_paths_are_debian_ones(lang: str) -> None:
-    """The specs call the toolchain by absolute /usr/bin paths: the packages above put them there."""
-    text = (REPO / f"executor_{lang}" / "spec.py").read_text()
+    """The specs call the toolchain by absolute /usr/bin paths: the toolchain row installs
+    them and its check command (run at build time) proves they are there."""
+    text = "\n".join(p.read_text() for p in (REPO / f"executor_{lang}").glob("*.py"))
     paths = set(re.findall(r'"(/usr/bin/[\w+.-]+)"', text))
-    provided = {
-        "c": {"/usr/bin/gcc"},
-        "cpp": {"/usr/bin/g++"},
-        "java": {"/usr/bin/java", "/usr/bin/javac"},
-        "python": {"/usr/bin/python3"},
-    }[lang]
-    assert paths <= provided | {"/usr/bin/env"}, f"spec uses {paths - provided}, which the image does not install"
+    provided = set(re.findall(r"/usr/bin/[\w+.-]+", toolchain_table()[lang].check))
+    assert provided, f"{lang}: the toolchain row checks nothing"
+    assert paths <= provided | {"/usr/bin/env"}, f"spec uses {paths - provided}, which the image does not check"
 
 
 def test_gateway_image_is_non_root_and_listens_on_all_interfaces() -> None:
-    stage = runtime_stage(DOCKERFILES["gateway"])
+    stage = runtime_stage("gateway")
     user = (stage.last("USER") or "root").split(":")[0]
     assert user not in ("root", "0")
     assert env_of(stage)["CODEPIPE_HOST"] == "0.0.0.0"
@@ -460,9 +517,9 @@ RUNTIME_IMPORTS = {
 }
 
 
-@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+@pytest.mark.parametrize("image", sorted(IMAGES))
 def test_image_code_imports_only_what_the_image_has(image: str) -> None:
-    stage = runtime_stage(DOCKERFILES[image])
+    stage = runtime_stage(image)
     copied = {copy_parts(a)[2].rstrip("/") for a in stage.all("COPY") if "from" not in copy_parts(a)[0]}
     if image == "gateway":
         roots = ["infra.resources"] + [f"api_gateway.{p.stem}" for p in (REPO / "api_gateway").glob("*.py")]
@@ -555,8 +612,9 @@ def test_gateway_service() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_executor_services(lang: str) -> None:
     svc = compose()["services"][f"executor-{lang}"]
-    assert svc["build"] == {"context": ".", "dockerfile": f"executor_{lang}/Dockerfile"}
+    assert svc["build"] == {"context": ".", "dockerfile": "executor.Dockerfile", "args": {"LANGUAGE": lang}}
     assert (REPO / svc["build"]["dockerfile"]).is_file()
+    assert svc["image"] == f"codepipe-executor-{lang}:local"
     assert svc["restart"] == "unless-stopped"
     assert svc["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
     assert "ports" not in svc, "executors take no traffic (and published ports break --scale)"
@@ -623,32 +681,67 @@ def test_compose_environment_matches_settings_and_template() -> None:
 
 
 # =========================================================================================
-# infra/cloudformation.yaml
+# infra/cloudformation.yaml (root: compute) and infra/data.yaml (its nested DataStack)
 # =========================================================================================
-class _CfnLoader(yaml.SafeLoader):
-    pass
+# Both loop over languages with Fn::ForEach; the checks read them expanded the way the
+# AWS::LanguageExtensions transform does (infra.resources.expand_foreach), with the
+# parameter defaults, i.e. what `aws cloudformation deploy` without overrides creates.
+ROOT_TEMPLATE = REPO / "infra" / "cloudformation.yaml"
+DATA_TEMPLATE = REPO / "infra" / "data.yaml"
+MAPPING = "ExecutorByLanguage"
+MAPPING_KEYS = {"Title", "DesiredCount", "MinCount", "MaxCount", "Cpu", "Memory"}
 
 
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
+def _raw(path: Path) -> dict[str, Any]:
+    from infra.resources import load_template  # noqa: PLC0415
+
+    return load_template(path)
 
 
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
+def _defaults(template: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        default = spec.get("Default")
+        if spec["Type"] == "CommaDelimitedList" and isinstance(default, str):
+            default = default.split(",")
+        out[name] = default
+    return out
+
+
+def _expanded(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    from infra.resources import expand_foreach  # noqa: PLC0415
+
+    template = _raw(path)
+    for section in ("Resources", "Outputs", "Conditions"):
+        template[section] = expand_foreach(template.get(section, {}), parameters)
+    return template
+
+
+@cache
+def raw_cfn() -> dict[str, Any]:
+    return _raw(ROOT_TEMPLATE)
+
+
+def template_languages() -> list[str]:
+    return _defaults(raw_cfn())["Languages"]
 
 
 @cache
 def cfn() -> dict[str, Any]:
-    return yaml.load((REPO / "infra" / "cloudformation.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    return _expanded(ROOT_TEMPLATE, _defaults(raw_cfn()))
+
+
+@cache
+def data_cfn() -> dict[str, Any]:
+    """data.yaml as DataStack creates it: with the root's languages."""
+    return _expanded(DATA_TEMPLATE, {**_defaults(_raw(DATA_TEMPLATE)), "Languages": template_languages()})
+
+
+def _resolver(mappings: dict[str, Any] | None = None) -> Any:
+    from infra.resources import Resolver  # noqa: PLC0415
+
+    return Resolver(parameters=_defaults(raw_cfn()), pseudo={},
+                    mappings=raw_cfn()["Mappings"] if mappings is None else mappings)
 
 
 PSEUDO = {
@@ -676,62 +769,122 @@ def _walk(value: Any, path: str = ""):  # yields (path, key, arg) for every intr
 
 def _sub_names(arg: Any) -> set[str]:
     text, local = (arg[0], set((arg[1] or {}).keys())) if isinstance(arg, list) else (arg, set())
-    names = {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
-    return {n for n in names if n not in local}
+    names = {m for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+    return {n for n in names if n.split(".")[0] not in local}
 
 
-def test_template_cross_references() -> None:
-    t = cfn()
+def _get_att_problem(name: str, attr: str, resources: dict[str, Any]) -> str | None:
+    if name not in resources:
+        return f"GetAtt {name}"
+    if resources[name]["Type"] == "AWS::CloudFormation::Stack":  # DataStack.Outputs.X
+        output = attr.removeprefix("Outputs.")
+        if not attr.startswith("Outputs.") or output not in data_cfn()["Outputs"]:
+            return f"GetAtt {name}.{attr}: data.yaml has no such output"
+    return None
+
+
+def _reference_problems(t: dict[str, Any]) -> list[str]:
     resources, params = t["Resources"], t.get("Parameters", {})
-    conditions = set(t.get("Conditions", {}))
+    conditions, mappings = set(t.get("Conditions", {})), t.get("Mappings", {})
     targets = set(resources) | set(params) | PSEUDO
-    problems = []
+    problems: list[str | None] = []
     for section in ("Resources", "Outputs", "Conditions"):
         for path, fn, arg in _walk(t.get(section, {}), section):
             if fn == "Ref" and arg not in targets:
                 problems.append(f"{path}: Ref {arg}")
             elif fn == "Fn::GetAtt":
-                name = arg[0] if isinstance(arg, list) else arg.split(".")[0]
-                if name not in resources:
-                    problems.append(f"{path}: GetAtt {name}")
+                name, attr = arg.split(".", 1) if isinstance(arg, str) else arg
+                problems.append(_get_att_problem(name, attr, resources))
             elif fn == "Fn::Sub":
-                for name in _sub_names(arg) - targets:
-                    problems.append(f"{path}: Sub ${{{name}}}")
+                for name in _sub_names(arg):
+                    if name.split(".")[0] not in targets:
+                        problems.append(f"{path}: Sub ${{{name}}}")
+                    elif "." in name and name.split(".")[0] in resources:
+                        problems.append(_get_att_problem(*name.split(".", 1), resources))
+            elif fn == "Fn::FindInMap" and (arg[0] not in mappings or arg[2] not in MAPPING_KEYS):
+                problems.append(f"{path}: FindInMap {arg[0]}.{arg[2]}")
             elif fn == "Fn::If" and arg[0] not in conditions:
                 problems.append(f"{path}: condition {arg[0]}")
             elif fn == "Condition" and isinstance(arg, str) and arg not in conditions:  # (IAM Conditions are maps)
                 problems.append(f"{path}: condition {arg}")
     for lid, res in resources.items():
         deps = res.get("DependsOn") or []
-        for dep in [deps] if isinstance(deps, str) else deps:
-            if dep not in resources:
-                problems.append(f"{lid}: DependsOn {dep}")
+        problems += [f"{lid}: DependsOn {dep}" for dep in ([deps] if isinstance(deps, str) else deps)
+                     if dep not in resources]
         if "Condition" in res and res["Condition"] not in conditions:
             problems.append(f"{lid}: Condition {res['Condition']}")
+    return [p for p in problems if p]
+
+
+@pytest.mark.parametrize("template", [cfn, data_cfn], ids=["cloudformation.yaml", "data.yaml"])
+def test_template_cross_references(template: Any) -> None:
+    problems = _reference_problems(template())
     assert not problems, problems
+
+
+def test_templates_loop_over_the_languages() -> None:
+    for path in (ROOT_TEMPLATE, DATA_TEMPLATE):
+        raw = _raw(path)
+        assert raw["Transform"] == "AWS::LanguageExtensions", path.name
+        assert raw["Parameters"]["Languages"]["Type"] == "CommaDelimitedList"
+    # data.yaml has no default: the root passes its list, infra/resources.py the registry's.
+    assert "Default" not in _raw(DATA_TEMPLATE)["Parameters"]["Languages"]
+    loops = [k for k in raw_cfn()["Resources"] if k.startswith("Fn::ForEach::")]
+    assert loops == ["Fn::ForEach::Executors"], "one loop holds everything per language"
+    for lang in template_languages():
+        assert f"{lang}ExecutorService" in cfn()["Resources"]
 
 
 def test_template_data_resources_are_intact() -> None:
     """infra/resources.py creates these on LocalStack / the emulator: their ids must stay."""
-    r = cfn()["Resources"]
+    r = data_cfn()["Resources"]
     assert r["JobsTable"]["Type"] == "AWS::DynamoDB::Table"
     assert r["OutputsBucket"]["Type"] == "AWS::S3::Bucket"
-    for lang in LANGS:
-        q, dlq = r[f"Queue{CFN_L[lang]}"], r[f"Queue{CFN_L[lang]}Dlq"]
+    for lid in ("JobsTable", "OutputsBucket"):
+        assert r[lid]["DeletionPolicy"] == r[lid]["UpdateReplacePolicy"] == {"Ref": "DataDeletionPolicy"}
+    indexes = {i["IndexName"] for i in r["JobsTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes == {"user_id-created_at", "unqueued_lang-created_at"}
+    for lang in template_languages():
+        q, dlq = r[f"{lang}Queue"], r[f"{lang}DeadLetterQueue"]
         assert q["Type"] == dlq["Type"] == "AWS::SQS::Queue"
-        assert q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
-            "Fn::GetAtt": [f"Queue{CFN_L[lang]}Dlq", "Arn"]
+        assert q["Properties"]["QueueName"] == {"Fn::Sub": f"${{QueuePrefix}}-{lang}"}
+        assert dlq["Properties"]["QueueName"] == {"Fn::Sub": f"${{QueuePrefix}}-{lang}-dlq"}
+        assert q["Properties"]["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [f"{lang}DeadLetterQueue", "Arn"]},
+            "maxReceiveCount": {"Ref": "MaxReceiveCount"},
         }
+        assert q["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
 
 
 def test_template_loads_with_infra_resources_loader() -> None:
     resources_mod = pytest.importorskip("infra.resources")
+    assert resources_mod.TEMPLATE_PATH == DATA_TEMPLATE
     t = resources_mod.load_template()
-    assert set(resources_mod.data_resources(t)) == {
+    params = resources_mod.parameter_values(t, resources_mod.get_settings())
+    from shared.languages import LANGUAGES  # noqa: PLC0415
+
+    assert set(resources_mod.data_resources(t, params)) == {
         "JobsTable",
         "OutputsBucket",
-        *(f"Queue{CFN_L[lang]}{s}" for lang in LANGS for s in ("", "Dlq")),
+        *(f"{lang}{s}" for lang in LANGUAGES for s in ("Queue", "DeadLetterQueue")),
     }
+
+
+def test_data_stack_gets_the_root_parameters() -> None:
+    """DataStack is infra/data.yaml with the root's values: the queues' redrive count and
+    visibility timeout are the executors' attempts and lease (same parameters below)."""
+    stack = cfn()["Resources"]["DataStack"]
+    assert stack["Type"] == "AWS::CloudFormation::Stack"
+    assert (ROOT_TEMPLATE.parent / stack["Properties"]["TemplateURL"]).resolve() == DATA_TEMPLATE
+    passed = stack["Properties"]["Parameters"]
+    data_params = _raw(DATA_TEMPLATE)["Parameters"]
+    assert set(passed) == set(data_params)
+    for name in data_params:
+        expected = {"Fn::Join": [",", {"Ref": name}]} if name == "Languages" else {"Ref": name}
+        assert passed[name] == expected, name
+        assert raw_cfn()["Parameters"][name]["Type"] == data_params[name]["Type"], name
+        if name != "Languages":
+            assert raw_cfn()["Parameters"][name].get("Default") == data_params[name].get("Default"), name
 
 
 REQUIRED = {
@@ -753,7 +906,9 @@ REQUIRED = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": ["PolicyName", "PolicyType", "ScalingTargetId"],
     "AWS::CloudWatch::Alarm": ["ComparisonOperator", "EvaluationPeriods"],
     "AWS::IAM::Role": ["AssumeRolePolicyDocument"],
+    "AWS::IAM::RolePolicy": ["RoleName", "PolicyName", "PolicyDocument"],
     "AWS::Logs::LogGroup": ["RetentionInDays"],
+    "AWS::CloudFormation::Stack": ["TemplateURL"],
 }
 
 
@@ -787,25 +942,42 @@ def _container_env(task: str) -> dict[str, Any]:
     return {e["Name"]: e["Value"] for e in _containers(task)[0]["Environment"]}
 
 
-@pytest.mark.parametrize("lang", LANGS)
+# What every task gets from the data: the names DataStack created, and the same parameters
+# the queues were made with.
+DATA_ENV = {
+    "CODEPIPE_TABLE": {"Fn::GetAtt": ["DataStack", "Outputs.TableName"]},
+    "CODEPIPE_BUCKET": {"Fn::GetAtt": ["DataStack", "Outputs.BucketName"]},
+    "CODEPIPE_QUEUE_PREFIX": {"Ref": "QueuePrefix"},
+    "CODEPIPE_MAX_ATTEMPTS": {"Ref": "MaxReceiveCount"},
+    "CODEPIPE_LEASE_SECONDS": {"Ref": "QueueVisibilityTimeout"},
+    "CODEPIPE_JOB_TTL_DAYS": {"Ref": "OutputRetentionDays"},
+}
+
+
+def test_gateway_task_definition_wiring() -> None:
+    env = _container_env("GatewayTaskDefinition")
+    assert {k: env[k] for k in DATA_ENV} == DATA_ENV
+    (c,) = _containers("GatewayTaskDefinition")
+    assert c["Image"] == {"Ref": "GatewayImage"}
+
+
+@pytest.mark.parametrize("lang", template_languages())
 def test_executor_task_definition_wiring(lang: str) -> None:
-    L = CFN_L[lang]
-    task = cfn()["Resources"][f"Executor{L}TaskDefinition"]["Properties"]
-    assert task["TaskRoleArn"] == {"Fn::GetAtt": [f"Executor{L}TaskRole", "Arn"]}
-    (c,) = _containers(f"Executor{L}TaskDefinition")
-    assert c["Image"] == {"Ref": f"Executor{L}Image"}
-    assert c["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": f"Executor{L}LogGroup"}
+    task = cfn()["Resources"][f"{lang}ExecutorTaskDefinition"]["Properties"]
+    assert task["TaskRoleArn"] == {"Fn::GetAtt": [f"{lang}ExecutorTaskRole", "Arn"]}
+    (c,) = _containers(f"{lang}ExecutorTaskDefinition")
+    assert c["Name"] == f"executor-{lang}"
+    # The image executor.Dockerfile builds with --build-arg LANGUAGE=<lang> (infra/README.md).
+    assert c["Image"] == {"Fn::Sub": f"${{ExecutorImageRepository}}-{lang}:${{ExecutorImageTag}}"}
+    assert c["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": f"{lang}ExecutorLogGroup"}
     assert c["HealthCheck"]["Command"] == ["CMD", SANDBOX_IN_IMAGE, "--probe"]
     assert "Privileged" in c and "LinuxParameters" in c
-    env = _container_env(f"Executor{L}TaskDefinition")
-    assert env["CODEPIPE_TABLE"] == {"Ref": "JobsTable"}
-    assert env["CODEPIPE_BUCKET"] == {"Ref": "OutputsBucket"}
-    assert env["CODEPIPE_QUEUE_PREFIX"] == {"Ref": "QueuePrefix"}
-    assert env["CODEPIPE_MAX_ATTEMPTS"] == {"Ref": "MaxReceiveCount"}
-    assert env["CODEPIPE_LEASE_SECONDS"] == {"Ref": "QueueVisibilityTimeout"}
+    env = _container_env(f"{lang}ExecutorTaskDefinition")
+    assert {k: env[k] for k in DATA_ENV} == DATA_ENV
     assert int(c["StopTimeout"]) > int(env["CODEPIPE_DRAIN_SECONDS"])
-    svc = cfn()["Resources"][f"Executor{L}Service"]["Properties"]
-    assert svc["TaskDefinition"] == {"Ref": f"Executor{L}TaskDefinition"}
+    svc = cfn()["Resources"][f"{lang}ExecutorService"]["Properties"]
+    assert svc["TaskDefinition"] == {"Ref": f"{lang}ExecutorTaskDefinition"}
+    assert svc["ServiceName"] == f"executor-{lang}"
 
 
 def test_task_environment_names_are_read_by_the_code() -> None:
@@ -817,56 +989,119 @@ def test_task_environment_names_are_read_by_the_code() -> None:
                     assert name in known, f"{lid}: {name} is read by nothing (typo?)"
 
 
-@pytest.mark.parametrize("lang", LANGS)
+def _queue_name(lang: str, dlq: bool = False) -> dict[str, str]:
+    """The QueueName of a language's (dead-letter) queue in data.yaml."""
+    return data_cfn()["Resources"][f"{lang}{'DeadLetterQueue' if dlq else 'Queue'}"]["Properties"]["QueueName"]
+
+
+def _queue_arn(lang: str, dlq: bool = False) -> dict[str, str]:
+    name = _queue_name(lang, dlq)["Fn::Sub"]
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}"}
+
+
+@pytest.mark.parametrize("lang", template_languages())
 def test_executor_backlog_autoscaling(lang: str) -> None:
-    L = CFN_L[lang]
     r = cfn()["Resources"]
-    target = r[f"Executor{L}ScalableTarget"]["Properties"]
-    assert target["ResourceId"] == {"Fn::Sub": f"service/${{Cluster}}/${{Executor{L}Service.Name}}"}
-    policy = r[f"Executor{L}BacklogScaling"]["Properties"]
+    target = r[f"{lang}ExecutorScalableTarget"]["Properties"]
+    assert target["ResourceId"] == {
+        "Fn::Sub": ["service/${Cluster}/${Service}", {"Service": {"Fn::GetAtt": [f"{lang}ExecutorService", "Name"]}}]
+    }
+    policy = r[f"{lang}ExecutorBacklogScaling"]["Properties"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
-    assert policy["ScalingTargetId"] == {"Ref": f"Executor{L}ScalableTarget"}
+    assert policy["ScalingTargetId"] == {"Ref": f"{lang}ExecutorScalableTarget"}
     metrics = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
     by_id = {m["Id"]: m for m in metrics}
     queue_dims = by_id["visible"]["MetricStat"]["Metric"]["Dimensions"]
-    assert queue_dims == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"Queue{L}", "QueueName"]}}]
+    assert queue_dims == [{"Name": "QueueName", "Value": _queue_name(lang)}]
     task_dims = {d["Name"]: d["Value"] for d in by_id["tasks"]["MetricStat"]["Metric"]["Dimensions"]}
-    assert task_dims["ServiceName"] == {"Fn::GetAtt": [f"Executor{L}Service", "Name"]}
+    assert task_dims["ServiceName"] == {"Fn::GetAtt": [f"{lang}ExecutorService", "Name"]}
     returned = [m for m in metrics if m.get("ReturnData", True)]
     assert len(returned) == 1 and returned[0]["Expression"].replace(" ", "") == "visible/tasks"
-    wake = r[f"Executor{L}WakeAlarm"]["Properties"]
-    assert wake["AlarmActions"] == [{"Ref": f"Executor{L}WakeScaling"}]
+    wake = r[f"{lang}ExecutorWakeAlarm"]["Properties"]
+    assert wake["AlarmActions"] == [{"Ref": f"{lang}ExecutorWakeScaling"}]
+    wake_dims = {m["Id"]: m["MetricStat"]["Metric"]["Dimensions"] for m in wake["Metrics"] if "MetricStat" in m}
+    assert wake_dims["visible"] == queue_dims
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", template_languages())
+def test_executor_scaling_bounds_are_the_shared_parameters(lang: str) -> None:
+    r, defaults, resolve = cfn()["Resources"], _defaults(raw_cfn()), _resolver().resolve
+    mapping = raw_cfn()["Mappings"][MAPPING].get(lang, {})
+    target = r[f"{lang}ExecutorScalableTarget"]["Properties"]
+    assert resolve(target["MinCapacity"]) == mapping.get("MinCount", defaults["ExecutorMinCount"])
+    assert resolve(target["MaxCapacity"]) == mapping.get("MaxCount", defaults["ExecutorMaxCount"])
+    desired = r[f"{lang}ExecutorService"]["Properties"]["DesiredCount"]
+    assert resolve(desired) == mapping.get("DesiredCount", defaults["ExecutorDesiredCount"])
+    task = r[f"{lang}ExecutorTaskDefinition"]["Properties"]
+    assert resolve(task["Memory"]) == mapping.get("Memory", defaults["ExecutorMemory"])
+    assert resolve(task["Cpu"]) == mapping.get("Cpu", defaults["ExecutorCpu"])
+
+
+def test_a_mapping_row_overrides_one_language_only() -> None:
+    """Per-language exceptions are rows of ExecutorByLanguage; the others keep the parameters."""
+    langs = template_languages()
+    resolve = _resolver({MAPPING: {langs[0]: {"MaxCount": 9, "Memory": 4096}}}).resolve
+    r = cfn()["Resources"]
+    assert resolve(r[f"{langs[0]}ExecutorScalableTarget"]["Properties"]["MaxCapacity"]) == 9
+    assert resolve(r[f"{langs[0]}ExecutorTaskDefinition"]["Properties"]["Memory"]) == 4096
+    assert resolve(r[f"{langs[1]}ExecutorScalableTarget"]["Properties"]["MaxCapacity"]) == int(
+        _defaults(raw_cfn())["ExecutorMaxCount"]
+    )
+
+
+def test_language_mapping_rows() -> None:
+    rows = raw_cfn()["Mappings"][MAPPING]
+    assert set(rows) <= set(template_languages()), "a row for a language the stack does not run"
+    for lang, row in rows.items():
+        assert set(row) <= MAPPING_KEYS, f"{lang}: unknown keys {set(row) - MAPPING_KEYS}"
+
+
+@pytest.mark.parametrize("lang", template_languages())
 def test_dlq_alarm(lang: str) -> None:
-    L = CFN_L[lang]
-    alarm = cfn()["Resources"][f"Queue{L}DlqAlarm"]["Properties"]
+    alarm = cfn()["Resources"][f"{lang}DeadLetterQueueAlarm"]["Properties"]
     assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"Queue{L}Dlq", "QueueName"]}}]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": _queue_name(lang, dlq=True)}]
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
 def test_outputs() -> None:
     outputs = cfn()["Outputs"]
-    assert {"ServiceUrl", "TableName", "BucketName"} <= set(outputs)
-    for lang in LANGS:
-        assert outputs[f"Queue{CFN_L[lang]}Url"]["Value"] == {"Ref": f"Queue{CFN_L[lang]}"}
+    assert {"ServiceUrl", "TableName", "BucketName", "DataStackId"} <= set(outputs)
+    for lang in template_languages():
+        assert outputs[f"{lang}QueueName"]["Value"] == _queue_name(lang)
+        assert outputs[f"{lang}DeadLetterQueueName"]["Value"] == _queue_name(lang, dlq=True)
+    data_outputs = data_cfn()["Outputs"]
+    for lang in template_languages():
+        assert data_outputs[f"{lang}QueueUrl"]["Value"] == {"Ref": f"{lang}Queue"}
 
 
 # --- IAM: least privilege ---------------------------------------------------------------------
-def _statements(role: str) -> list[dict[str, Any]]:
-    props = cfn()["Resources"][role]["Properties"]
+def _policy_documents(role: str) -> list[dict[str, Any]]:
+    """The role's inline policies and the AWS::IAM::RolePolicy resources attached to it."""
+    resources = cfn()["Resources"]
+    props = resources[role]["Properties"]
+    docs = [p["PolicyDocument"] for p in props.get("Policies", [])]
+    docs += [res["Properties"]["PolicyDocument"] for res in resources.values()
+             if res["Type"] == "AWS::IAM::RolePolicy" and res["Properties"]["RoleName"] == {"Ref": role}]
+    assert not props.get("ManagedPolicyArns"), f"{role}: task roles use inline, scoped policies only"
+    return docs
+
+
+def _normalised(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents' statements, Action and Resource always lists."""
     out = []
-    for policy in props.get("Policies", []):
-        for st in policy["PolicyDocument"]["Statement"]:
+    for doc in docs:
+        for st in doc["Statement"]:
             st = dict(st)
             for key in ("Action", "Resource"):
                 if not isinstance(st[key], list):
                     st[key] = [st[key]]
             out.append(st)
-    assert not props.get("ManagedPolicyArns"), f"{role}: task roles use inline, scoped policies only"
     return out
+
+
+def _statements(role: str) -> list[dict[str, Any]]:
+    return _normalised(_policy_documents(role))
 
 
 def _actions(statements: list[dict[str, Any]]) -> set[str]:
@@ -877,10 +1112,17 @@ def _resources_for(statements: list[dict[str, Any]], action: str) -> list[Any]:
     return [r for st in statements if action in st["Action"] for r in st["Resource"]]
 
 
+def _task_roles() -> list[str]:
+    return [lid for lid, res in cfn()["Resources"].items() if res["Type"] == "AWS::IAM::Role" and lid != "InstanceRole"]
+
+
+TABLE_ARN = {"Fn::GetAtt": ["DataStack", "Outputs.TableArn"]}
+INPUTS = {"Fn::Sub": "${DataStack.Outputs.BucketArn}/inputs/*"}
+OUTPUTS = {"Fn::Sub": "${DataStack.Outputs.BucketArn}/outputs/*"}
+
+
 def test_no_wildcard_actions_anywhere() -> None:
-    for lid, res in cfn()["Resources"].items():
-        if res["Type"] != "AWS::IAM::Role" or lid == "InstanceRole":
-            continue
+    for lid in _task_roles():
         for st in _statements(lid):
             assert st["Effect"] == "Allow"
             for action in st["Action"]:
@@ -890,17 +1132,28 @@ def test_no_wildcard_actions_anywhere() -> None:
 
 
 def test_task_roles_are_assumable_by_ecs_tasks_of_this_account_only() -> None:
-    for lid, res in cfn()["Resources"].items():
-        if res["Type"] == "AWS::IAM::Role" and lid != "InstanceRole":
-            (st,) = res["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-            assert st["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
-            assert "aws:SourceAccount" in st["Condition"]["StringEquals"]
+    for lid in _task_roles():
+        (st,) = cfn()["Resources"][lid]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert st["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert "aws:SourceAccount" in st["Condition"]["StringEquals"]
 
 
-@pytest.mark.parametrize("lang", LANGS)
+def test_task_execution_role_writes_only_this_stacks_log_groups() -> None:
+    r = cfn()["Resources"]
+    (logs,) = [st for st in _statements("TaskExecutionRole") if st["Sid"] == "Logs"]
+    prefix = "/ecs/${AWS::StackName}/"
+    assert logs["Resource"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*"}
+    ]
+    groups = [res["Properties"]["LogGroupName"]["Fn::Sub"] for res in r.values()
+              if res["Type"] == "AWS::Logs::LogGroup"]
+    assert len(groups) == 1 + len(template_languages())
+    assert all(g.startswith(prefix) for g in groups), groups
+
+
+@pytest.mark.parametrize("lang", template_languages())
 def test_executor_role_is_least_privilege(lang: str) -> None:
-    L = CFN_L[lang]
-    sts = _statements(f"Executor{L}TaskRole")
+    sts = _statements(f"{lang}ExecutorTaskRole")
     actions = _actions(sts)
     forbidden = {
         "dynamodb:DeleteItem",
@@ -927,22 +1180,20 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
         "s3:PutObject",
         "s3:AbortMultipartUpload",
     }
-    own_queue = {"Fn::GetAtt": [f"Queue{L}", "Arn"]}
-    own_dlq = {"Fn::GetAtt": [f"Queue{L}Dlq", "Arn"]}
+    own_queue, own_dlq = _queue_arn(lang), _queue_arn(lang, dlq=True)
     # SendMessage only to its own queue: the hand-back of a job on shutdown.
     for action in ("sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"):
         assert _resources_for(sts, action) == [own_queue], f"{action} on other queues"
     # Receive (and find) its own queue, and peek at its own DLQ for the dead-letter sweep.
     for action in ("sqs:ReceiveMessage", "sqs:GetQueueUrl"):
         assert _resources_for(sts, action) == [own_queue, own_dlq], f"{action} on other queues"
-    table = {"Fn::GetAtt": ["JobsTable", "Arn"]}
     for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"):
-        assert _resources_for(sts, action) == [table]
+        assert _resources_for(sts, action) == [TABLE_ARN]
     (put,) = [st for st in sts if "dynamodb:PutItem" in st["Action"]]
     assert put["Action"] == ["dynamodb:PutItem"]
     assert put["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"executor#{lang}"]}}
-    assert _resources_for(sts, "s3:GetObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
-    assert _resources_for(sts, "s3:PutObject") == [{"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}]
+    assert _resources_for(sts, "s3:GetObject") == [INPUTS]
+    assert _resources_for(sts, "s3:PutObject") == [OUTPUTS]
 
 
 def test_gateway_role_is_least_privilege() -> None:
@@ -966,15 +1217,24 @@ def test_gateway_role_is_least_privilege() -> None:
         "sqs:PurgeQueue",
         "s3:DeleteBucket",
     }
-    queues = [{"Fn::GetAtt": [f"Queue{CFN_L[lang]}", "Arn"]} for lang in LANGS]
+    queues = [_queue_arn(lang) for lang in template_languages()]
     for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
         assert sorted(map(json.dumps, _resources_for(sts, action))) == sorted(map(json.dumps, queues))
-    assert {"Fn::Sub": "${JobsTable.Arn}/index/*"} in _resources_for(sts, "dynamodb:Query")
-    inputs = [{"Fn::Sub": "${OutputsBucket.Arn}/inputs/*"}]
-    assert _resources_for(sts, "s3:PutObject") == inputs
+    assert {"Fn::Sub": "${DataStack.Outputs.TableArn}/index/*"} in _resources_for(sts, "dynamodb:Query")
+    assert _resources_for(sts, "s3:PutObject") == [INPUTS]
     # Withdrawing a job whose enqueue failed: the record, and its request document only.
-    assert _resources_for(sts, "dynamodb:DeleteItem") == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
-    assert _resources_for(sts, "s3:DeleteObject") == inputs
+    assert _resources_for(sts, "dynamodb:DeleteItem") == [TABLE_ARN]
+    assert _resources_for(sts, "s3:DeleteObject") == [INPUTS]
+
+
+def test_gateway_starts_only_once_it_may_reach_every_queue() -> None:
+    """The per-language enqueue policies are separate resources; the gateway's task definition
+    references each (a Docker label), so its service starts after all of them (its /health
+    looks up every language's queue)."""
+    labels = _containers("GatewayTaskDefinition")[0]["DockerLabels"]
+    policies = {lid for lid, res in cfn()["Resources"].items() if res["Type"] == "AWS::IAM::RolePolicy"}
+    assert policies == {f"{lang}GatewayEnqueuePolicy" for lang in template_languages()}
+    assert {v["Ref"] for v in labels.values()} == policies
 
 
 def test_gateway_role_covers_the_calls_the_gateway_makes() -> None:
@@ -1042,7 +1302,7 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
     used = set(re.findall(r"\b(?:self\.|ex\.|ctx\.)(store|claims|queue|blobs)\.(\w+)\(", text))
     unknown = {f"{obj}.{meth}" for obj, meth in used} - set(helpers)
     assert not unknown, f"executor calls {unknown}: add the IAM action to the executor roles and this map"
-    allowed = _actions(_statements("ExecutorCTaskRole"))
+    allowed = _actions(_statements(f"{template_languages()[0]}ExecutorTaskRole"))
     missing = {helpers[f"{obj}.{meth}"] for obj, meth in used} - allowed
     assert not missing, missing
 
@@ -1054,13 +1314,26 @@ def _policy_json(name: str) -> dict[str, Any]:
     return doc
 
 
+def _template_statements(source: str) -> list[dict[str, Any]]:
+    """Statements of a role's inline policies or of one RolePolicy resource, for language c."""
+    props = cfn()["Resources"][source]["Properties"]
+    if "PolicyDocument" in props:  # an AWS::IAM::RolePolicy
+        return _normalised([props["PolicyDocument"]])
+    return _normalised([p["PolicyDocument"] for p in props["Policies"]])
+
+
 @pytest.mark.parametrize(
-    ("name", "role"), [("gateway-policy.json", "GatewayTaskRole"), ("executor-policy.json", "ExecutorCTaskRole")]
+    ("name", "source"),
+    [
+        ("gateway-policy.json", "GatewayTaskRole"),
+        ("gateway-enqueue-policy.json", "cGatewayEnqueuePolicy"),
+        ("executor-policy.json", "cExecutorTaskRole"),
+    ],
 )
-def test_standalone_policies_match_the_template(name: str, role: str) -> None:
+def test_standalone_policies_match_the_template(name: str, source: str) -> None:
     doc = _policy_json(name)
     by_sid = {st["Sid"]: st for st in doc["Statement"]}
-    template = {st["Sid"]: st for st in _statements(role)}
+    template = {st["Sid"]: st for st in _template_statements(source)}
     assert set(by_sid) == set(template)
     for sid, st in by_sid.items():
         acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -1075,6 +1348,21 @@ def test_standalone_policies_match_the_template(name: str, role: str) -> None:
             ), sid
     text = json.dumps(doc)
     assert "${AWS_ACCOUNT_ID}" in text and "${AWS_REGION}" in text
+
+
+# --- one list of languages ------------------------------------------------------------------
+def test_the_language_list_is_the_same_everywhere() -> None:
+    """shared/languages.py is the list; each deployment file must carry exactly its names
+    (infra/README.md, "Adding a language")."""
+    registry = list(LANGUAGES)
+    assert sorted(template_languages()) == sorted(registry), "Languages default of infra/cloudformation.yaml"
+    executors = {name: svc for name, svc in compose()["services"].items() if name.startswith("executor-")}
+    assert sorted(executors) == sorted(f"executor-{lang}" for lang in registry), "docker-compose.yml services"
+    assert sorted(svc["build"]["args"]["LANGUAGE"] for svc in executors.values()) == sorted(registry)
+    assert sorted(toolchain_table()) == sorted(registry), "executor.Dockerfile toolchain table"
+    assert set(raw_cfn()["Mappings"][MAPPING]) <= set(registry), "ExecutorByLanguage rows"
+    for lang in registry:
+        assert (REPO / f"executor_{lang}" / "__main__.py").is_file(), f"executor_{lang} package"
 
 
 # --- linters (when installed) --------------------------------------------------------------
@@ -1099,7 +1387,7 @@ def test_cfn_lint() -> None:
     if exe is None:
         pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
     proc = subprocess.run(
-        [exe, "--format", "parseable", str(REPO / "infra" / "cloudformation.yaml")],
+        [exe, "--format", "parseable", str(ROOT_TEMPLATE), str(DATA_TEMPLATE)],
         capture_output=True,
         text=True,
         timeout=240,

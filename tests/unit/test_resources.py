@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import infra.resources
 from infra.resources import (
     TEMPLATE_PATH,
     Resolver,
@@ -19,12 +20,14 @@ from infra.resources import (
     creation_order,
     data_resources,
     dynamodb_create_args,
+    expand_foreach,
     load_template,
     parameter_values,
     references,
     s3_lifecycle_rules,
     sqs_attributes,
 )
+from shared.languages import LANGUAGES
 from shared.settings import Settings
 
 
@@ -40,20 +43,33 @@ def local_settings(**kw: object) -> Settings:
     return Settings(AWS_ENDPOINT_URL=None, **kw)  # type: ignore[call-arg, arg-type]
 
 
+def default_parameters() -> dict[str, object]:
+    return parameter_values(load_template(), local_settings())
+
+
 def test_template_loads_with_short_form_tags() -> None:
     t = load_template()
     res = t["Resources"]
     assert res["JobsTable"]["Properties"]["TableName"] == {"Ref": "TableName"}
-    assert res["QueueC"]["Properties"]["QueueName"] == {"Fn::Sub": "${QueuePrefix}-c"}
-    assert res["QueueC"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["QueueCDlq", "Arn"]}
+    identifier, collection, fragment = res["Fn::ForEach::LanguageQueues"]
+    assert (identifier, collection) == ("Lang", {"Ref": "Languages"})
+    queue = fragment["${Lang}Queue"]["Properties"]
+    assert queue["QueueName"] == {"Fn::Sub": "${QueuePrefix}-${Lang}"}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [{"Fn::Sub": "${Lang}DeadLetterQueue"}, "Arn"]
+    }
 
 
-def test_data_resources_are_the_table_eight_queues_and_bucket() -> None:
-    data = data_resources(load_template())
+def test_data_resources_are_the_table_a_queue_and_dlq_per_language_and_the_bucket() -> None:
+    data = data_resources(load_template(), default_parameters())
     kinds = sorted(r["Type"] for r in data.values())
-    assert kinds.count("AWS::SQS::Queue") == 8
+    assert kinds.count("AWS::SQS::Queue") == 2 * len(LANGUAGES)
     assert kinds.count("AWS::DynamoDB::Table") == 1
     assert kinds.count("AWS::S3::Bucket") == 1
+    for lang in LANGUAGES:
+        queue = data[f"{lang}Queue"]["Properties"]
+        assert queue["QueueName"] == {"Fn::Sub": f"${{QueuePrefix}}-{lang}"}
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{lang}DeadLetterQueue", "Arn"]}
 
 
 def test_other_resource_types_and_unknown_tags_are_ignored(tmp_path: Path) -> None:
@@ -76,7 +92,7 @@ def test_other_resource_types_and_unknown_tags_are_ignored(tmp_path: Path) -> No
               QueueName: !Join ["-", [!Ref Env, q]]
     """))
     t = load_template(path)
-    assert list(data_resources(t)) == ["Q"]
+    assert list(data_resources(t, {"Env": "dev"})) == ["Q"]
     assert t["Resources"]["Role"]["Properties"]["RoleName"]["Fn::If"][0] == "IsProd"
 
 
@@ -88,6 +104,17 @@ def test_parameters_overridden_by_settings() -> None:
     assert values["BucketName"] == "b1"
     assert values["MaxReceiveCount"] == 7
     assert values["QueueVisibilityTimeout"] == 42
+
+
+def test_languages_come_from_the_registry() -> None:
+    """A registry entry is all a new language needs locally: it overrides the parameter."""
+    assert default_parameters()["Languages"] == list(LANGUAGES)
+
+
+def test_comma_delimited_list_defaults_are_lists(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("Parameters:\n  L: {Type: CommaDelimitedList, Default: 'a, b,c'}\nResources: {}\n")
+    assert parameter_values(load_template(path), local_settings())["L"] == ["a", "b", "c"]
 
 
 def test_resolver_functions() -> None:
@@ -113,12 +140,69 @@ def test_resolver_functions() -> None:
         r.resolve({"Fn::If": ["C", 1, 2]})
 
 
+def test_resolver_find_in_map_with_default() -> None:
+    r = Resolver(parameters={"Max": 4}, pseudo={}, mappings={"M": {"java": {"MaxCount": 8}}})
+    assert r.resolve({"Fn::FindInMap": ["M", "java", "MaxCount"]}) == 8
+    assert r.resolve({"Fn::FindInMap": ["M", "c", "MaxCount", {"DefaultValue": {"Ref": "Max"}}]}) == 4
+    with pytest.raises(UnresolvableError):
+        r.resolve({"Fn::FindInMap": ["M", "c", "MaxCount"]})
+
+
+# --- Fn::ForEach ---------------------------------------------------------------------------
+def test_foreach_substitutes_keys_sub_strings_and_refs() -> None:
+    tree = {
+        "Fn::ForEach::Q": ["L", ["c", "c-x"], {
+            "&{L}Queue": {
+                "Name": {"Fn::Sub": "${P}-${L}"},
+                "Plain": {"Fn::Sub": "q-${L}"},
+                "Escaped": {"Fn::Sub": "${!L}-${L}"},
+                "Vars": {"Fn::Sub": ["${L}/${V}", {"V": {"Ref": "L"}}]},
+                "Lang": {"Ref": "L"},
+                "Dlq": {"Fn::GetAtt": [{"Fn::Sub": "&{L}Dlq"}, "Arn"]},
+                "Other": {"Ref": {"Fn::Sub": "${L}Thing"}},
+                "Untouched": "${L}",
+            },
+        }],
+        "Kept": {"Fn::Sub": "${L}"},
+    }
+    out = expand_foreach(tree, {})
+    assert list(out) == ["cQueue", "cxQueue", "Kept"]
+    assert out["cxQueue"] == {
+        "Name": {"Fn::Sub": "${P}-c-x"},
+        "Plain": "q-c-x",
+        "Escaped": {"Fn::Sub": "${!L}-c-x"},
+        "Vars": {"Fn::Sub": ["c-x/${V}", {"V": "c-x"}]},
+        "Lang": "c-x",
+        "Dlq": {"Fn::GetAtt": ["cxDlq", "Arn"]},
+        "Other": {"Ref": "c-xThing"},
+        "Untouched": "${L}",
+    }
+    assert out["Kept"] == {"Fn::Sub": "${L}"}, "outside a loop nothing is bound"
+
+
+def test_foreach_collection_from_a_parameter_and_nested_loops() -> None:
+    tree = {"Fn::ForEach::A": ["X", {"Ref": "Names"}, {
+        "Fn::ForEach::B": ["Y", ["1", "2"], {"${X}${Y}": {"Ref": "Y"}}],
+    }]}
+    assert expand_foreach(tree, {"Names": ["a", "b"]}) == {"a1": "1", "a2": "2", "b1": "1", "b2": "2"}
+    assert expand_foreach(tree, {"Names": "a"}) == {"a1": "1", "a2": "2"}, "a comma-separated string"
+
+
+def test_foreach_errors() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        expand_foreach({"Fn::ForEach::A": ["X", ["a", "b"], {"Same": 1}]}, {})
+    with pytest.raises(UnresolvableError):
+        expand_foreach({"Fn::ForEach::A": ["X", {"Ref": "Missing"}, {"${X}": 1}]}, {})
+    with pytest.raises(UnresolvableError):
+        expand_foreach({"Fn::ForEach::A": ["X", ["a"]]}, {})
+
+
 def test_references_and_order_put_dlqs_first() -> None:
-    data = data_resources(load_template())
-    assert references(data["QueueC"]["Properties"]) >= {"QueueCDlq", "QueuePrefix", "MaxReceiveCount"}
+    data = data_resources(load_template(), default_parameters())
+    assert references(data["cQueue"]["Properties"]) >= {"cDeadLetterQueue", "QueuePrefix", "MaxReceiveCount"}
     order = creation_order(data)
-    for lang in ("C", "Cpp", "Java", "Python"):
-        assert order.index(f"Queue{lang}Dlq") < order.index(f"Queue{lang}")
+    for lang in LANGUAGES:
+        assert order.index(f"{lang}DeadLetterQueue") < order.index(f"{lang}Queue")
 
 
 def test_circular_references_are_reported() -> None:
@@ -177,7 +261,7 @@ def test_create_resources_on_moto_is_idempotent(aws_env: None) -> None:
     assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
 
     sqs = boto3.client("sqs", region_name="us-east-1")
-    for lang in ("c", "cpp", "java", "python"):
+    for lang in LANGUAGES:
         url = sqs.get_queue_url(QueueName=f"qx-{lang}")["QueueUrl"]
         dlq_url = sqs.get_queue_url(QueueName=f"qx-{lang}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -187,6 +271,8 @@ def test_create_resources_on_moto_is_idempotent(aws_env: None) -> None:
 
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.head_bucket(Bucket="bucket-x")
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket="bucket-x")["Rules"]
+    assert {r["Filter"]["Prefix"] for r in lifecycle} == {"inputs/", "outputs/"}
     enc = s3.get_bucket_encryption(Bucket="bucket-x")["ServerSideEncryptionConfiguration"]
     assert enc["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert s3.get_public_access_block(Bucket="bucket-x")["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
@@ -200,3 +286,13 @@ def test_changed_max_receive_count_is_reconciled(aws_env: None) -> None:
     url = sqs.get_queue_url(QueueName="qr-c")["QueueUrl"]
     policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
     assert json.loads(policy)["maxReceiveCount"] == 6
+
+
+@mock_aws
+def test_a_new_registry_language_gets_its_queues(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infra.resources, "LANGUAGES", ("c", "go"))
+    physical = create_resources(local_settings(queue_prefix="qn"), TEMPLATE_PATH)
+    assert {"goQueue", "goDeadLetterQueue"} <= set(physical)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    names = {url.rsplit("/", 1)[1] for url in sqs.list_queues(QueueNamePrefix="qn-")["QueueUrls"]}
+    assert names == {"qn-c", "qn-c-dlq", "qn-go", "qn-go-dlq"}

@@ -1,15 +1,23 @@
 # syntax=docker/dockerfile:1
 #
-# codepipe C executor image: `python -m executor_c` (the shared executor loop with the
-# C language spec), the native sandbox helper, and gcc - nothing else.
+# codepipe executor image, one per language: `python -m executor_<LANGUAGE>` (the shared
+# executor loop with that language's spec), the native sandbox helper, and that language's
+# toolchain - nothing else.
 #
-# Build from the repository root (the build context must be the whole repo):
-#     docker build -f executor_c/Dockerfile -t codepipe-c .
-# docker-compose.yml does this for you (service `executor-c`).
+# Build from the repository root (the build context must be the whole repo), once per language:
+#     docker build -f executor.Dockerfile --build-arg LANGUAGE=java -t codepipe-executor-java .
+# docker-compose.yml does this for you (services `executor-<language>`).
 #
-# Base image: Debian bookworm, because the executor runs the toolchain by absolute path
-# (/usr/bin/gcc, /usr/bin/python3) and the sandbox runs programs against the image's own
-# system files; python:*-slim images put python in /usr/local/bin instead.
+# Build arguments:
+#   LANGUAGE            required: a name of shared/languages.py. Picks the executor package and
+#                       the toolchain from the table in the runtime stage.
+#   TOOLCHAIN_PACKAGES  optional: Debian packages to install instead of the table's (e.g. another
+#                       JDK with another DEBIAN_IMAGE); they must provide the same /usr/bin paths.
+#   DEBIAN_IMAGE        the base of every stage.
+#
+# Base image: Debian bookworm, because the executors run the toolchain by absolute path
+# (/usr/bin/gcc, /usr/bin/javac, /usr/bin/python3, ...) and the sandbox runs programs against
+# the image's own system files; python:*-slim images put python in /usr/local/bin instead.
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
@@ -52,39 +60,59 @@ RUN grep -viE '^[[:space:]]*moto([[:space:]]|\[|[<>=!~;]|$)' /tmp/requirements.t
 # Stage 3: runtime.
 # ---------------------------------------------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS runtime
-# python3: runs the service (the venv links to /usr/bin/python3).
-# libseccomp2: the sandbox helper's only shared library besides libc.
-# tini: PID 1 that forwards SIGTERM to the executor (so `docker stop` / ECS let it finish or
-#       release its job) and reaps any orphan the sandbox leaves behind.
-# ca-certificates: TLS to the real AWS endpoints.
-# gcc + libc6-dev: the C compiler and the headers/crt files it links against.
+ARG LANGUAGE
+ARG TOOLCHAIN_PACKAGES=""
+# Every image: python3 (runs the service; the venv links to /usr/bin/python3), libseccomp2
+# (the sandbox helper's only shared library besides libc), tini (PID 1: forwards SIGTERM to
+# the executor, so `docker stop` / ECS let it finish or release its job, and reaps any orphan
+# the sandbox leaves behind), ca-certificates (TLS to the real AWS endpoints).
+#
+# The toolchain table: one line per language, its Debian packages and the command that
+# proves the /usr/bin paths its spec calls are there.
+#   c       gcc + libc6-dev: the C compiler and the headers/crt files it links against.
+#   cpp     g++ (pulls gcc, libstdc++-12-dev and libc6-dev).
+#   java    openjdk-17-jdk-headless: javac + java (alternatives in /usr/bin); no GUI libraries.
+#   python  nothing more: submissions run on the same Debian /usr/bin/python3 (3.11), outside
+#           the service's venv, so they see only the standard library.
+# The mkdir: a JDK's postinst registers man pages with update-alternatives, which fails on
+# some JDK builds where slim images lack /usr/share/man/man1.
 # hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-        python3 libseccomp2 tini ca-certificates \
-        gcc libc6-dev \
- && rm -rf /var/lib/apt/lists/* \
- && /usr/bin/gcc --version >/dev/null
+RUN set -eu; \
+    case "${LANGUAGE}" in \
+      c)      packages="gcc libc6-dev";           check="/usr/bin/gcc --version" ;; \
+      cpp)    packages="g++";                     check="/usr/bin/g++ --version" ;; \
+      java)   packages="openjdk-17-jdk-headless"; check="/usr/bin/javac -version && /usr/bin/java -version" ;; \
+      python) packages="";                        check="/usr/bin/python3 --version" ;; \
+      *) echo "LANGUAGE='${LANGUAGE}': not in the toolchain table of executor.Dockerfile" >&2; exit 1 ;; \
+    esac; \
+    mkdir -p /usr/share/man/man1; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends python3 libseccomp2 tini ca-certificates ${TOOLCHAIN_PACKAGES:-$packages}; \
+    rm -rf /var/lib/apt/lists/*; \
+    sh -c "$check" >/dev/null
 
 COPY --from=python-deps /opt/venv /opt/venv
 COPY --from=sandbox-build /src/native_sandbox/build/sandbox /app/native_sandbox/build/sandbox
 
 WORKDIR /app
 COPY shared/ shared/
-COPY executor_c/ executor_c/
+COPY executor_${LANGUAGE}/ executor_${LANGUAGE}/
 
 # CODEPIPE_SANDBOX is where settings look by default too (REPO_ROOT/native_sandbox/build);
 # set explicitly so a moved WORKDIR cannot silently break it. Per-job work directories stay
 # at the default CODEPIPE_WORK_ROOT (/tmp/codepipe-work, created 0700 by the executor).
+# EXECUTOR_MODULE: what CMD runs (an ARG is gone at run time).
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    CODEPIPE_SANDBOX=/app/native_sandbox/build/sandbox
+    CODEPIPE_SANDBOX=/app/native_sandbox/build/sandbox \
+    EXECUTOR_MODULE=executor_${LANGUAGE}
+LABEL org.opencontainers.image.title="codepipe-executor-${LANGUAGE}"
 
 # Byte-compile now (nothing is written under /app at run time) and fail the build if the
 # helper misses a shared library in this stage.
-RUN python -m compileall -q /app/shared /app/executor_c \
+RUN python -m compileall -q /app/shared "/app/${EXECUTOR_MODULE}" \
  && (ldd /app/native_sandbox/build/sandbox || true) > /tmp/ldd.txt \
  && ! grep -q 'not found' /tmp/ldd.txt \
  && rm -f /tmp/ldd.txt
@@ -103,5 +131,6 @@ USER 0:0
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["/app/native_sandbox/build/sandbox", "--probe"]
 
+# `exec`: the shell is replaced by python, which stays tini's direct child (signals reach it).
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["python", "-m", "executor_c"]
+CMD ["sh", "-c", "exec python -m \"$EXECUTOR_MODULE\""]
