@@ -5,9 +5,9 @@
 1. Unless `AWS_ENDPOINT_URL` is set (LocalStack, ...) or `CODEPIPE_USE_REAL_AWS=1`, starts the
    embedded emulator (`python -m infra.emulator`) and points every child at it with dummy
    credentials.
-2. Creates the table, queues and bucket (`infra.resources`, from infra/cloudformation.yaml).
+2. Creates the table, queues and bucket (`infra.resources`, from infra/data.yaml).
 3. Starts the gateway (`python -m api_gateway`) and one process per executor
-   (`python -m executor_c|cpp|java|python`), restarting any that dies, with backoff.
+   (`python -m executor_<language>` for every language of the registry), restarting any that dies, with backoff.
 4. Prints the URL and a ready-to-paste curl line.
 5. Ctrl-C / SIGTERM: SIGTERM to every child's process group, then SIGKILL to stragglers.
 
@@ -33,9 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from shared.languages import LANGUAGES
 from shared.settings import REPO_ROOT
 
-EXECUTORS = ("c", "cpp", "java", "python")
+# One executor process per registered language (shared.languages).
+EXECUTORS = LANGUAGES
 PR_SET_PDEATHSIG = 1
 
 

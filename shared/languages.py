@@ -6,8 +6,9 @@ validation and /languages, `make run`'s process list, infra/resources.py (queues
 the tests all read it. Its queue is `{CODEPIPE_QUEUE_PREFIX}-{name}` (Settings.queue_name).
 
 Adding a language (docs/ARCHITECTURE.md, "Adding a language"): an `executor_<name>/` package
-with its spec module, one entry here, and its name in the `Languages` parameter of
-infra/cloudformation.yaml.
+with its spec module, one entry here, its name in the `Languages` default of
+infra/cloudformation.yaml, its toolchain row in executor.Dockerfile and its four-line service
+in docker-compose.yml (tests/unit/test_deploy_files.py checks that all of them agree).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The real stack for integration tests: separate processes talking over HTTP, as in
 production: the emulator (moto server mode) on a free port, the data resources (created from
-infra/cloudformation.yaml with a unique name prefix), the gateway on a free port and the four
-executors. Logs go to files; `tail()` shows them when a test fails.
+infra/data.yaml with a unique name prefix), the gateway on a free port and one executor per
+language. Logs go to files; `tail()` shows them when a test fails.
 
 `CODEPIPE_TEST_ENDPOINT=http://localhost:4566` runs against an existing endpoint (LocalStack)
 instead of starting the emulator; the unique prefix keeps sessions apart there too.
