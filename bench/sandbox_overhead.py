@@ -122,6 +122,16 @@ def best_pair(helper_fn, bare_fn, tests: Path, repeat: int) -> tuple[float, floa
     return min(h), min(b)
 
 
+def print_table(probe: dict, args: argparse.Namespace, rows: list[tuple[str, float, float]]) -> None:
+    load = os.getloadavg()[0]
+    print(f"host: {os.cpu_count()} cores, load {load:.1f}, isolation level {probe['level']}, cgroup "
+          f"{probe['cgroup']}, interleaved best of {args.repeat} (startup rows: best of {args.startup_runs})\n")
+    print("| workload | sandbox (ms/run) | bare fork+exec+wait (ms/run) | ratio |")
+    print("|---|---:|---:|---:|")
+    for name, h, b in rows:
+        print(f"| {name} | {h:.2f} | {b:.2f} | {h / b:.2f}x |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200, help="tests per invocation")
@@ -175,13 +185,7 @@ def main() -> None:
                          lambda: run_bare(cargv, box, one, 1, 1), one, args.startup_runs)
         startup.append(("C trivial, whole invocation (1 run)", h * 1000, b * 1000))
 
-        load = os.getloadavg()[0]
-        print(f"host: {os.cpu_count()} cores, load {load:.1f}, isolation level {probe['level']}, cgroup "
-              f"{probe['cgroup']}, interleaved best of {args.repeat} (startup rows: best of {args.startup_runs})\n")
-        print("| workload | sandbox (ms/run) | bare fork+exec+wait (ms/run) | ratio |")
-        print("|---|---:|---:|---:|")
-        for name, h, b in rows + startup:
-            print(f"| {name} | {h:.2f} | {b:.2f} | {h / b:.2f}x |")
+        print_table(probe, args, rows + startup)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -307,6 +307,20 @@ class Stack:
             if body["status"] in ("completed", "failed"):
                 return body
 
+    def run_all(self, bodies: dict[str, dict[str, Any]], timeout: float) -> dict[str, dict[str, Any]]:
+        """Submit every body at once (the executors work through their queues in parallel),
+        then wait for each job's terminal result; keyed like `bodies`."""
+        import concurrent.futures
+
+        ids: dict[str, str] = {}
+        for key, body in bodies.items():
+            resp = self.client.post("/submit", json=body)
+            assert resp.status_code == 202, f"{key}: submit answered {resp.status_code}: {resp.text[:500]}"
+            ids[key] = resp.json()["id"]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            futures = {key: pool.submit(self.wait_result, job_id, timeout) for key, job_id in ids.items()}
+            return {key: f.result() for key, f in futures.items()}
+
     def run(self, language: str, code: str, test_cases: Iterable[dict[str, Any]] | None = None,
             timeout: float = 90.0, **fields: Any) -> dict[str, Any]:
         """Submit and wait for the terminal result."""

@@ -8,6 +8,7 @@ import random
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -20,19 +21,20 @@ STOP_POLL_GRACE_S = 5.0
 MAX_BACKOFF_S = 30.0
 
 
+@dataclass
 class PollLoop:
-    def __init__(self, ctx: ExecutorContext, ops: QueueOps, handle: Callable[[Message], None],
-                 between_polls: Callable[[], None], stopping: threading.Event,
-                 hand_back: threading.Event) -> None:
-        self.ctx = ctx
-        self.ops = ops
-        self.handle = handle
-        self.between_polls = between_polls
-        self.stopping = stopping
-        self.hand_back = hand_back
-        self.poll_seconds = ctx.settings.poll_seconds
-        self.working = False
-        self._drain_timer: threading.Timer | None = None
+    ctx: ExecutorContext
+    ops: QueueOps
+    handle: Callable[[Message], None]
+    between_polls: Callable[[], None]
+    stopping: threading.Event
+    hand_back: threading.Event
+    working: bool = field(default=False, init=False)
+    _drain_timer: threading.Timer | None = field(default=None, init=False)
+
+    @property
+    def poll_seconds(self) -> int:
+        return self.ctx.settings.poll_seconds
 
     # --- signals ------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:

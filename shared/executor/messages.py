@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from shared.claims import now_ms
@@ -34,17 +35,15 @@ _JOB_STATUSES = frozenset(s.value for s in Status)
 _FINISHED = (Status.COMPLETED, Status.FAILED)
 
 
+@dataclass
 class MessageHandler:
-    def __init__(self, ctx: ExecutorContext, ops: QueueOps, compiler: Compiler, attempts: AttemptRunner,
-                 stopping: threading.Event, hand_back: threading.Event,
-                 keep_alive: Callable[[], None]) -> None:
-        self.ctx = ctx
-        self.ops = ops
-        self.compiler = compiler
-        self.attempts = attempts
-        self.stopping = stopping
-        self.hand_back = hand_back
-        self.keep_alive = keep_alive
+    ctx: ExecutorContext
+    ops: QueueOps
+    compiler: Compiler
+    attempts: AttemptRunner
+    stopping: threading.Event
+    hand_back: threading.Event
+    keep_alive: Callable[[], None]  # refresh the executor record while a long job runs
 
     def handle(self, msg: Message) -> None:
         ctx = self.ctx

@@ -8,7 +8,6 @@ and the executor works through them concurrently; each test then checks its job'
 
 from __future__ import annotations
 
-import concurrent.futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,14 +99,7 @@ CASES: dict[str, Case] = {
 @pytest.fixture(scope="module")
 def results(stack: Stack) -> dict[str, dict[str, Any]]:
     stack.require_executors("java")
-    ids: dict[str, str] = {}
-    for key, case in CASES.items():
-        resp = stack.client.post("/submit", json=case.body())
-        assert resp.status_code == 202, f"{key}: submit answered {resp.status_code}: {resp.text[:500]}"
-        ids[key] = resp.json()["id"]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        futures = {key: pool.submit(stack.wait_result, job_id, 240) for key, job_id in ids.items()}
-        return {key: f.result() for key, f in futures.items()}
+    return stack.run_all({key: case.body() for key, case in CASES.items()}, timeout=240)
 
 
 def _explain(result: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ through their queues in parallel; each test then only checks its job's result.
 
 from __future__ import annotations
 
-import concurrent.futures
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,14 +142,7 @@ CASES = _matrix()
 
 
 def _submit_all(stack: Stack, cases: dict[str, Case], timeout: float) -> dict[str, dict[str, Any]]:
-    ids: dict[str, str] = {}
-    for key, case in cases.items():
-        resp = stack.client.post("/submit", json=case.body())
-        assert resp.status_code == 202, f"{key}: submit answered {resp.status_code}: {resp.text[:500]}"
-        ids[key] = resp.json()["id"]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        futures = {key: pool.submit(stack.wait_result, job_id, timeout) for key, job_id in ids.items()}
-        return {key: f.result() for key, f in futures.items()}
+    return stack.run_all({key: case.body() for key, case in cases.items()}, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from shared.languages import LANGUAGES
+from shared.settings import Settings
 
 yaml = pytest.importorskip("yaml")
 
@@ -684,7 +685,7 @@ def test_compose_environment_matches_settings_and_template() -> None:
 # infra/cloudformation.yaml (root: compute) and infra/data.yaml (its nested DataStack)
 # =========================================================================================
 # Both loop over languages with Fn::ForEach; the checks read them expanded the way the
-# AWS::LanguageExtensions transform does (infra.resources.expand_foreach), with the
+# AWS::LanguageExtensions transform does (infra.template.expand_foreach), with the
 # parameter defaults, i.e. what `aws cloudformation deploy` without overrides creates.
 ROOT_TEMPLATE = REPO / "infra" / "cloudformation.yaml"
 DATA_TEMPLATE = REPO / "infra" / "data.yaml"
@@ -693,7 +694,7 @@ MAPPING_KEYS = {"Title", "DesiredCount", "MinCount", "MaxCount", "Cpu", "Memory"
 
 
 def _raw(path: Path) -> dict[str, Any]:
-    from infra.resources import load_template  # noqa: PLC0415
+    from infra.template import load_template  # noqa: PLC0415
 
     return load_template(path)
 
@@ -709,7 +710,7 @@ def _defaults(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _expanded(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
-    from infra.resources import expand_foreach  # noqa: PLC0415
+    from infra.template import expand_foreach  # noqa: PLC0415
 
     template = _raw(path)
     for section in ("Resources", "Outputs", "Conditions"):
@@ -738,7 +739,7 @@ def data_cfn() -> dict[str, Any]:
 
 
 def _resolver(mappings: dict[str, Any] | None = None) -> Any:
-    from infra.resources import Resolver  # noqa: PLC0415
+    from infra.template import Resolver  # noqa: PLC0415
 
     return Resolver(parameters=_defaults(raw_cfn()), pseudo={},
                     mappings=raw_cfn()["Mappings"] if mappings is None else mappings)
@@ -857,10 +858,10 @@ def test_template_data_resources_are_intact() -> None:
 
 
 def test_template_loads_with_infra_resources_loader() -> None:
-    resources_mod = pytest.importorskip("infra.resources")
+    resources_mod = pytest.importorskip("infra.template")
     assert resources_mod.TEMPLATE_PATH == DATA_TEMPLATE
     t = resources_mod.load_template()
-    params = resources_mod.parameter_values(t, resources_mod.get_settings())
+    params = resources_mod.parameter_values(t, Settings())
     from shared.languages import LANGUAGES  # noqa: PLC0415
 
     assert set(resources_mod.data_resources(t, params)) == {

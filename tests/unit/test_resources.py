@@ -1,4 +1,4 @@
-"""infra/resources.py: template loading, intrinsic functions, translation to API calls, and
+"""infra/template.py and infra/resources.py: template loading, intrinsic functions, translation to API calls, and
 idempotent creation against moto (in-process)."""
 
 from __future__ import annotations
@@ -11,21 +11,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import infra.resources
-from infra.resources import (
+import infra.template
+from infra.resources import create_resources, dynamodb_create_args, s3_lifecycle_rules, sqs_attributes
+from infra.template import (
     TEMPLATE_PATH,
     Resolver,
     UnresolvableError,
-    create_resources,
     creation_order,
     data_resources,
-    dynamodb_create_args,
     expand_foreach,
     load_template,
     parameter_values,
     references,
-    s3_lifecycle_rules,
-    sqs_attributes,
 )
 from shared.languages import LANGUAGES
 from shared.settings import Settings
@@ -290,7 +287,7 @@ def test_changed_max_receive_count_is_reconciled(aws_env: None) -> None:
 
 @mock_aws
 def test_a_new_registry_language_gets_its_queues(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(infra.resources, "LANGUAGES", ("c", "go"))
+    monkeypatch.setattr(infra.template, "LANGUAGES", ("c", "go"))
     physical = create_resources(local_settings(queue_prefix="qn"), TEMPLATE_PATH)
     assert {"goQueue", "goDeadLetterQueue"} <= set(physical)
     sqs = boto3.client("sqs", region_name="us-east-1")
