@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.jobs import JobStore, now_rfc3339
+from shared.jobs import JobStore, dynamo_value, now_rfc3339
 from shared.models import Status
 
 _NAMES = {"#s": "status"}
@@ -185,7 +185,7 @@ class Claims:
                 removes.append(f"#f{i}")
             else:
                 sets.append(f"#f{i} = :f{i}")
-                values[f":f{i}"] = value
+                values[f":f{i}"] = dynamo_value(value)  # scores are floats: Decimal for DynamoDB
         # The status goes last: DynamoDB applies an update atomically, but the embedded
         # emulator (moto) applies its actions one by one on the live item, so a concurrent
         # read could otherwise see `completed` without the verdict.

@@ -45,7 +45,7 @@ VIEW_FIELDS = (
     "id", "status", "language", "verdict", "passed", "total", "tests_done", "created_at", "started_at",
     "completed_at",
     "error", "compile_ms", "compilation_error", "stdout_preview", "results", "results_key", "result_key",
-    "output_prefix",
+    "output_prefix", "score", "max_score", "groups", "problem_id", "problem_version",
 )
 
 
@@ -234,7 +234,7 @@ class JobStore:
             self.blobs.put_bytes(key, encoded, content_type="application/json")
             item["request_key"] = key
         else:
-            item["request"] = dumped
+            item["request"] = dynamo_value(dumped)  # points are numbers: Decimal for DynamoDB
 
         if self.create(item):
             return item, True

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchema
 from pydantic.json_schema import JsonDict, JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from shared.judge_config import FunctionSpec, JudgeOptions
 from shared.languages import ALIASES, LANGUAGES
 from shared.limits import limit_ranges
 from shared.settings import Settings, get_settings
@@ -47,6 +48,11 @@ class Verdict(StrEnum):
     SECURITY_VIOLATION = "SECURITY_VIOLATION"
     COMPILATION_ERROR = "COMPILATION_ERROR"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # The checker or interactor failed (its own fault, or the problem setter's): never the solution's.
+    JUDGE_ERROR = "JUDGE_ERROR"
+    # Not run: a group it belongs to depends on one that did not score fully, or an earlier
+    # test failed under stop_on_first_failure. Never a job's verdict.
+    SKIPPED = "SKIPPED"
 
 
 # --- what the JSON schema publishes ------------------------------------------------------
@@ -179,9 +185,11 @@ class TestCase(BaseModel):
 
     input: str = ""
     expected: str | None = None
+    points: float = Field(default=1, ge=0, description="what the test scores when accepted (x its partial fraction)")
+    group: str | None = Field(default=None, description="the name of its group (subtask), if any")
 
 
-class SubmitRequest(BaseModel):
+class SubmitRequest(JudgeOptions):
     """POST /submit body."""
 
     model_config = ConfigDict(extra="forbid",
@@ -195,9 +203,11 @@ class SubmitRequest(BaseModel):
     compare: CompareMode = "lines"
     user_id: NonBlank | None = Field(default=None, max_length=128)
     idempotency_key: NonBlank | None = Field(default=None, max_length=256)
+    problem_id: str | None = Field(default=None, description="judge against a stored problem (no test_cases then)")
+    function: FunctionSpec | None = None
 
 
-class JobRequest(BaseModel):
+class JobRequest(JudgeOptions):
     """What the executor needs to run a job: the validated submission with limits resolved
     and the language canonical. Stored inline in the job record (`request`) when small,
     else in S3 at `inputs/{id}/request.json` (the record then holds `request_key`)."""
@@ -208,6 +218,10 @@ class JobRequest(BaseModel):
     stdin: str = ""
     limits: ResolvedLimits
     compare: str = "lines"
+    # A problem job: its tests, groups, checker, interactor and files come from this version.
+    problem_id: str | None = None
+    problem_version: str | None = None
+    function: FunctionSpec | None = None
 
 
 class SubmitResponse(BaseModel):
@@ -233,6 +247,13 @@ class TestResult(BaseModel):
     memory_kb: int = 0
     stdout_bytes: int = 0
     stderr_bytes: int = 0
+    points: float = 1
+    score: float = 0
+    group: str | None = None
+    # The first 4 KiB of the checker's (or interactor's) stderr.
+    checker_message: str | None = None
+    # Interactive tests: bytes the program wrote to the interactor and read from it.
+    interaction_bytes: dict[str, int] | None = None
     # Filled in by the gateway in /result: presigned GETs of the full outputs (1 hour).
     stdout_url: str | None = None
     stderr_url: str | None = None
@@ -253,8 +274,20 @@ class StatusResponse(BaseModel):
     error: str | None = None
 
 
+class GroupResult(BaseModel):
+    name: str
+    score: float
+    points: float
+    verdict: Verdict
+
+
 class ResultResponse(StatusResponse):
     language: str | None = None
+    score: float | None = None
+    max_score: float | None = None
+    groups: list[GroupResult] = Field(default_factory=list)
+    problem_id: str | None = None
+    problem_version: str | None = None
     compilation_error: str | None = None
     compile_ms: int | None = None
     results: list[TestResult] = Field(default_factory=list)

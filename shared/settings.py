@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     default_memory_mb: int = 256
     default_output_kb: int = 1024
 
+    # Additional files (SPEC §7): per submission, problem, checker or interactor.
+    max_files: int = 100
+    max_files_bytes: int = 16 * 1024 * 1024
+    # Problem archives: entries at most (the size caps above apply after decompression).
+    max_archive_entries: int = 10_000
+    # Checkers and interactors (untrusted, profile checker/interactor): their own limits.
+    checker_time_ms: int = 5000
+    checker_wall_ms: int = 10_000
+    checker_memory_mb: int = 512
+    checker_output_kb: int = 1024
+    # Executors keep problem versions' test data on local disk, least recently used out first.
+    problem_cache_mb: int = Field(default=4096, ge=1)
+
     # Compile step limits (the compiler's own sandbox limits).
     compile_time_ms: int = 20_000
     compile_wall_ms: int = 30_000
@@ -91,6 +104,7 @@ class Settings(BaseSettings):
         checks = {f"max_{n}": (n, getattr(self, f"max_{n}")) for n in LIMIT_NAMES}
         checks.update({f"default_{n}": (n, getattr(self, f"default_{n}")) for n in LIMIT_NAMES if n != "wall_ms"})
         checks.update({f"compile_{n}": (n, getattr(self, f"compile_{n}")) for n in ("time_ms", "wall_ms", "memory_mb")})
+        checks.update({f"checker_{n}": (n, getattr(self, f"checker_{n}")) for n in LIMIT_NAMES})
         for setting, (limit, value) in checks.items():
             rng = helper[limit]
             if value not in rng:
