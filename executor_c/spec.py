@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
@@ -16,10 +16,13 @@ class CSpec(LanguageSpec):
     source_file = "main.c"
     version_command = (GCC, "--version")
 
-    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
+    source_suffixes = (".c",)
+
+    def compile_command(self, source_name: str, linked: Collection[str] = (),
+                        sources: Sequence[str] = ()) -> list[str]:
         # gnu17: the C17 language with POSIX and GNU declarations visible (strdup, getline, ...),
         # as judges usually build C; -std=c17 would hide them behind feature macros.
-        return [GCC, "-std=gnu17", "-O2", "-pipe", "-o", "main", source_name, "-lm"]
+        return [GCC, "-std=gnu17", "-O2", "-pipe", "-o", "main", source_name, *sources, "-lm"]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return ["./main"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from shared.language_spec import LanguageSpec, build_atomically
@@ -38,9 +38,12 @@ class CppSpec(LanguageSpec):
 
         return {PCH: build_atomically(cache_dir / "stdc++.h.gch", build)}
 
-    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
+    source_suffixes = (".cpp", ".cc", ".cxx", ".c++")
+
+    def compile_command(self, source_name: str, linked: Collection[str] = (),
+                        sources: Sequence[str] = ()) -> list[str]:
         pch = ["-Ipch"] if PCH in linked else []
-        return [GXX, *FLAGS, "-pipe", *pch, "-o", "main", source_name]
+        return [GXX, *FLAGS, "-pipe", *pch, "-o", "main", source_name, *sources]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return ["./main"]

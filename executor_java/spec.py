@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
@@ -278,9 +278,12 @@ class JavaSpec(LanguageSpec):
         jvm = (f"-J{flag}" for flag in (*_JVM_FAST, *_JAVAC_JIT, *_UTF8_IO))
         return [JAVAC, "-J-Xmx512m", *jvm, "-encoding", "UTF-8", "-nowarn"]
 
-    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
+    source_suffixes = (".java",)
+
+    def compile_command(self, source_name: str, linked: Collection[str] = (),
+                        sources: Sequence[str] = ()) -> list[str]:
         cds = [f"-J-XX:SharedArchiveFile={JAVAC_CDS}"] if JAVAC_CDS in linked else []
-        return [*self._javac(), *cds, "-proc:none", "-d", ".", source_name]
+        return [*self._javac(), *cds, "-proc:none", "-d", ".", source_name, *sources]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return [JAVA, f"-Xmx{limits.memory_mb}m", "-Xss64m", *_JVM_FAST, *_UTF8_IO, "-cp", ".", run_class(code)]

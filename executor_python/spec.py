@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits, Verdict
@@ -28,7 +28,8 @@ class PythonSpec(LanguageSpec):
     version_command = (PYTHON, "--version")
     env = {**LanguageSpec.env, "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"}
 
-    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str]:
+    def compile_command(self, source_name: str, linked: Collection[str] = (),
+                        sources: Sequence[str] = ()) -> list[str]:
         # -I: ignore PYTHON* variables and the user site; -B: no __pycache__ writes.
         return [PYTHON, "-I", "-B", "-c", _COMPILE]
 

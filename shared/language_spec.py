@@ -80,10 +80,19 @@ class LanguageSpec:
         compile_command() uses them when present. Trusted input only: runs unsandboxed."""
         return {}
 
-    def compile_command(self, source_name: str, linked: Collection[str] = ()) -> list[str] | None:
+    # Extra files with these suffixes are sources of the language: compiled and linked with
+    # the main source (SPEC §7). Others (headers, data) are only present in the box.
+    source_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def compile_command(self, source_name: str, linked: Collection[str] = (),
+                        sources: Sequence[str] = ()) -> list[str] | None:
         """argv of the compile step (run in box/), or None when nothing is compiled.
-        `linked`: the warm_up() files present in this job's box."""
+        `linked`: the warm_up() files present in this job's box; `sources`: the job's extra
+        source files (box-relative names), compiled with the main one."""
         return None
+
+    def extra_sources(self, names: Collection[str]) -> list[str]:
+        return sorted(n for n in names if n.endswith(self.source_suffixes)) if self.source_suffixes else []
 
     @property
     def compiles(self) -> bool:

@@ -53,6 +53,8 @@ class Manifest(JudgeOptions):
 
 @dataclass(frozen=True)
 class TestData:
+    __test__ = False  # not a pytest test class
+
     input: bytes
     answer: bytes
     points: float = 1

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.models import ResolvedLimits
 
 SandboxStatus = Literal["OK", "TLE", "MLE", "OLE", "RE", "SV", "IE"]
-Profile = Literal["c", "cpp", "java", "python", "compile"]
+Profile = Literal["c", "cpp", "java", "python", "compile", "checker", "interactor"]
 
 # Slack on top of the helper's own wall limits before we decide it hung (it enforces the
 # limits itself; this only guards against a wedged helper).
@@ -117,6 +117,7 @@ def build_command(
     workdir: Path | str | None = None,
     env: Mapping[str, str] | None = None,
     tests_dir: Path | str | None = None,
+    test_files: Path | str | None = None,
     stdin: Path | str | None = None,
     stdout: Path | str | None = None,
     stderr: Path | str | None = None,
@@ -152,6 +153,8 @@ def build_command(
         cmd += ["--env", f"{key}={value}"]
     if tests_dir is not None:
         cmd += ["--tests", str(tests_dir)]
+        if test_files is not None:  # test N's run sees test_files/N at /judge
+            cmd += ["--test-files", str(test_files)]
     else:
         cmd += ["--stdin", str(stdin), "--stdout", str(stdout), "--stderr", str(stderr)]
     cmd.append("--")
@@ -328,11 +331,12 @@ class Sandbox:
         procs: int | None = None,
         env: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
+        test_files: Path | None = None,
     ) -> list[SandboxRun]:
         """Run every test; `on_progress(done, total)` (from another thread) as runs finish."""
         cmd = build_command(
             self.binary, profile=profile, limits=limits, argv=argv, procs=procs, parallel=parallel,
-            workdir=workdir, env=env, tests_dir=tests_dir, progress=on_progress is not None,
+            workdir=workdir, env=env, tests_dir=tests_dir, test_files=test_files, progress=on_progress is not None,
         )
         return parse_runs(self._invoke(cmd, self._timeout(limits, count, parallel), on_progress), count)
 

@@ -64,7 +64,7 @@ class WorkDir:
         if "/" in name or name in ("", ".", ".."):
             raise ValueError(f"bad source file name {name!r}")
         path = self.box / name
-        _write_new(path, code.encode("utf-8"))
+        write_new(path, code.encode("utf-8"))
         return path
 
     def link_into_box(self, name: str, source: Path) -> None:
@@ -82,7 +82,7 @@ class WorkDir:
 
     def write_test_input(self, n: int, data: bytes) -> Path:
         path = self.tests / f"{n}.in"
-        _write_new(path, data)
+        write_new(path, data)
         return path
 
     # --- reading (after the program ran) --------------------------------------------------
@@ -90,12 +90,12 @@ class WorkDir:
         """`N.out` / `N.err` from tests/ ("" when the helper did not create it)."""
         if stream not in ("out", "err"):
             raise ValueError(stream)
-        return _read_nofollow(self.tests, f"{n}.{stream}")
+        return read_nofollow(self.tests, f"{n}.{stream}")
 
     def read_compile_output(self, name: str) -> bytes:
         if name not in ("out", "err"):
             raise ValueError(name)
-        return _read_nofollow(self.compile, name)
+        return read_nofollow(self.compile, name)
 
     def remove(self) -> None:
         try:
@@ -139,7 +139,7 @@ def sweep_stale(work_root: Path) -> int:
     return removed
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def write_new(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         view = memoryview(data)
@@ -150,7 +150,7 @@ def _write_new(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _read_nofollow(directory: Path, name: str, limit: int | None = None) -> bytes:
+def read_nofollow(directory: Path, name: str, limit: int | None = None) -> bytes:
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         try:

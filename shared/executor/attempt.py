@@ -7,25 +7,29 @@ round trips."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any
 
 from shared import blobs as keys
-from shared.executor.compile_errors import compile_error_text
+from shared.executor.checking import CheckerJudge
 from shared.executor.compiling import CompileOutcome, Compiler, EarlyCompile, remove_workdir
 from shared.executor.context import ExecutorContext
-from shared.executor.lease import Lease, LeaseLost
-from shared.executor.progress import ProgressReporter
+from shared.executor.judge_programs import JudgePrograms, ProgramCompileError, place_file
+from shared.executor.lease import Lease
+from shared.executor.problem_cache import ProblemCache
 from shared.executor.result import Outcome, final_fields, result_document
+from shared.executor.running import TestRun
+from shared.executor.test_set import InlineTests, ProblemTests, TestSet
 from shared.executor.timing import Stopwatch
 from shared.executor.uploads import Uploads
 from shared.jobs import now_rfc3339
-from shared.judging import CompareJudge, Judge, TestOutcome
-from shared.judging.verdicts import job_verdict, preview
-from shared.models import JobRequest, TestCase, TestResult, Verdict
-from shared.sandbox import SandboxError, SandboxRun
+from shared.judge_config import JudgeOptions
+from shared.judging import CompareJudge, Judge
+from shared.models import JobRequest, ResolvedLimits, Verdict
 from shared.workdir import WorkDir
 
 
@@ -42,21 +46,17 @@ class Attempt:
     watch: Stopwatch
     prefix: str  # this attempt's outputs prefix (see shared.blobs.output_prefix)
     uploads: Uploads
-
-    @property
-    def tests(self) -> list[TestCase]:
-        return self.request.test_cases or [TestCase(input=self.request.stdin, expected=None)]
-
-
-def judge_for(ctx: ExecutorContext, request: JobRequest) -> Judge:
-    """How this job's tests are judged."""
-    return CompareJudge(request.compare, judged=bool(request.test_cases), refine=ctx.spec.refine_verdict)
+    tests: TestSet
+    options: JudgeOptions  # the request's, or its problem version's
 
 
 class AttemptRunner:
-    def __init__(self, ctx: ExecutorContext, compiler: Compiler) -> None:
+    def __init__(self, ctx: ExecutorContext, compiler: Compiler, problems: ProblemCache,
+                 programs: JudgePrograms) -> None:
         self.ctx = ctx
         self.compiler = compiler
+        self.problems = problems
+        self.programs = programs
 
     def run(self, job_id: str, record: dict[str, Any], receive_count: int, lease: Lease, watch: Stopwatch,
             early: EarlyCompile | None) -> bool:
@@ -68,20 +68,23 @@ class AttemptRunner:
         try:
             request = ctx.store.load_request(record)
             lease.check()
-            if early is not None and early.code == request.code:
+            # The hint is the code alone: with extra files (the request's or a problem's) the
+            # early compilation is not the job's.
+            if early is not None and early.code == request.code and not request.files and not request.problem_id:
                 wd, compiled = early.wd, early.future
             else:
                 if early is not None:
-                    ctx.log.info("the message's code hint differs from the job's code; recompiling")
+                    ctx.log.info("the message's code hint is not the job's program; recompiling")
                     self.compiler.drop_early(early)
                 wd = WorkDir.create(ctx.settings.work_root, job_id)
             early = None
-            attempt = Attempt(
-                job_id=job_id, record=record, request=request, receive_count=receive_count, wd=wd, lease=lease,
-                watch=watch, prefix=keys.output_prefix(job_id, int(record.get("attempts") or 0)),
-                uploads=Uploads(ctx.io, ctx.blobs, lease.check),
-            )
-            fields = self._execute(attempt, compiled)
+            with self._tests(request) as (tests, options):
+                attempt = Attempt(
+                    job_id=job_id, record=record, request=request, receive_count=receive_count, wd=wd,
+                    lease=lease, watch=watch, prefix=keys.output_prefix(job_id, int(record.get("attempts") or 0)),
+                    uploads=Uploads(ctx.io, ctx.blobs, lease.check), tests=tests, options=options,
+                )
+                fields = self._execute(attempt, compiled)
             lease.check()
             if not ctx.claims.complete(job_id, fields):
                 ctx.log.warning("final write refused: lease lost before it; result discarded")
@@ -98,17 +101,23 @@ class AttemptRunner:
             if wd is not None:
                 remove_workdir(ctx, wd)
 
+    @contextlib.contextmanager
+    def _tests(self, request: JobRequest) -> Iterator[tuple[TestSet, JudgeOptions]]:
+        """The job's tests and judging options: inline, or its problem version's (kept in the
+        local cache, and not evicted while the attempt runs)."""
+        if request.problem_id is None or request.problem_version is None:
+            yield InlineTests(request), request
+            return
+        with self.problems.use(request.problem_id, request.problem_version) as cached:
+            yield ProblemTests(cached), cached.manifest
+
     def _log_completed(self, fields: dict[str, Any], watch: Stopwatch, early_compile: bool) -> None:
         self.ctx.log.info(
             "job completed",
             extra={
-                "verdict": fields["verdict"],
-                "passed": fields["passed"],
-                "total": fields["total"],
-                "compile_ms": fields.get("compile_ms"),
-                "early_compile": early_compile,
-                "elapsed_ms": watch.total_ms,
-                "phases_ms": watch.phases,
+                "verdict": fields["verdict"], "passed": fields["passed"], "total": fields["total"],
+                "compile_ms": fields.get("compile_ms"), "early_compile": early_compile,
+                "elapsed_ms": watch.total_ms, "phases_ms": watch.phases,
             },
         )
 
@@ -122,10 +131,12 @@ class AttemptRunner:
             a.uploads.settle()  # none of this attempt's puts outlives it
 
     def _outcome(self, a: Attempt, compiled: Future[CompileOutcome | None] | None) -> Outcome:
-        source_name = self.ctx.spec.source_name(a.request.code)
+        spec = self.ctx.spec
+        source_name = spec.source_name(a.request.code)
         if compiled is None:
             a.wd.write_source(source_name, a.request.code)
-            outcome = self.compiler.compile(a.wd, source_name)
+            names = self._place_files(a)
+            outcome = self.compiler.compile(a.wd, source_name, spec.extra_sources(names))
         else:
             outcome = compiled.result()
         compile_ms = None if outcome is None else outcome.ms
@@ -133,89 +144,65 @@ class AttemptRunner:
             failed = self._compile_failure(a, outcome)
             if failed is not None:
                 return failed
-        runs = self._run_tests(a, source_name)
-        return self._judge(a, runs, compile_ms)
+        judge = self._judge(a)
+        if isinstance(judge, Outcome):
+            return judge
+        argv = spec.run_command(source_name, a.request.limits, a.request.code)
+        judged = TestRun(self.ctx, a.job_id, a.request, a.receive_count, a.wd, a.tests, judge, a.lease, a.watch,
+                         a.uploads, a.prefix, argv).run()
+        return Outcome(judged.verdict, judged.results, compile_ms, None, judged.stdout_preview,
+                       score=judged.score, max_score=judged.max_score, groups=judged.groups, error=judged.error)
+
+    def _place_files(self, a: Attempt) -> list[str]:
+        """The submission's files, then the problem's (a problem's file of the same name wins:
+        it is the problem's grader or header)."""
+        placed: dict[str, bytes] = {f.name: f.data() for f in a.request.files}
+        if a.options is not a.request:
+            placed.update({f.name: f.data() for f in a.options.files})
+        for name, data in placed.items():
+            place_file(a.wd.box, name, data)
+        return list(placed)
 
     def _compile_failure(self, a: Attempt, outcome: CompileOutcome) -> Outcome | None:
         """The COMPILATION_ERROR outcome when the compiler failed, else None."""
-        crun = outcome.run
         a.watch.lap("compile")
         a.lease.check()
-        if crun.status == "IE":
-            raise SandboxError(f"sandbox internal error while compiling: {crun.message or ''}".strip())
-        cerr = a.wd.read_compile_output("err")
-        cout = a.wd.read_compile_output("out")
-        a.uploads.put(keys.compile_stderr_key_in(a.prefix), cerr)
-        if crun.status == "OK" and crun.exit_code == 0:
+        message = self.compiler.failure_text(outcome, a.wd.compile, (a.wd.box, a.wd.root))
+        a.uploads.put(keys.compile_stderr_key_in(a.prefix), a.wd.read_compile_output("err"))
+        if message is None:
             return None
-        message = compile_error_text(crun.status, crun.exit_code, crun.signal, cerr, cout, a.wd,
-                                     self.compiler.limits())
-        self.ctx.log.info("compilation failed", extra={"status": crun.status, "exit_code": crun.exit_code})
+        run = outcome.run
+        self.ctx.log.info("compilation failed", extra={"status": run.status, "exit_code": run.exit_code})
         return Outcome(Verdict.COMPILATION_ERROR, [], outcome.ms, message, "")
 
-    def _run_tests(self, a: Attempt, source_name: str) -> list[SandboxRun]:
-        ctx, spec, request = self.ctx, self.ctx.spec, a.request
-        # compiling -> running goes out while the tests run; it must have landed before judging.
-        running = ctx.io.submit(ctx.claims.set_running, a.job_id)
-        tests = a.tests
-        for n, case in enumerate(tests, 1):
-            a.wd.write_test_input(n, case.input.encode("utf-8"))
-        progress = ProgressReporter(ctx.io, lambda done: ctx.claims.progress(a.job_id, done))
-        try:
-            runs = ctx.sandbox.run_tests(
-                profile=spec.profile, limits=spec.limits(request.limits),
-                argv=spec.run_command(source_name, request.limits, request.code),
-                tests_dir=a.wd.tests, count=len(tests), workdir=a.wd.box, parallel=ctx.settings.parallel,
-                procs=spec.run_procs, env=spec.env, on_progress=progress.update,
-            )
-        finally:
-            # Whatever happens, this attempt's writes land before the attempt ends: a late
-            # one must not meet the final write or the next attempt's claim.
-            progress.close()
-            futures_wait([running])
-        a.watch.lap("run")
-        if not running.result():
-            raise LeaseLost("lease lost before running")
-        a.lease.check()
-        return runs
+    def _judge(self, a: Attempt) -> Judge | Outcome:
+        """How the tests are judged; a checker that does not compile ends the job here as a
+        JUDGE_ERROR with its compiler output in `error` (never the solution's fault)."""
+        checker = a.options.checker
+        if checker is None:
+            return CompareJudge(a.request.compare, self.ctx.spec.refine_verdict)
+        limits = self.checker_limits()
+        program = self.programs.get(checker, limits)
+        a.watch.lap("checker")
+        if isinstance(program, ProgramCompileError):
+            self.ctx.log.info("the checker does not compile: JUDGE_ERROR")
+            return Outcome(Verdict.JUDGE_ERROR, [], None, None, "", error=f"the checker does not compile:\n"
+                                                                      f"{program.message}")
+        points = {m.n: m.points for m in a.tests.meta()}
+        return CheckerJudge(self.ctx, program, limits, a.tests, points, a.wd.root, self.ctx.spec.refine_verdict)
 
-    def _judge(self, a: Attempt, runs: list[SandboxRun], compile_ms: int | None) -> Outcome:
-        judge = judge_for(self.ctx, a.request)
-        results: list[TestResult] = []
-        first_stdout = ""
-        for n, (case, run) in enumerate(zip(a.tests, runs, strict=True), 1):
-            o = TestOutcome(n, case, run, a.wd.read_test_output(n, "out"), a.wd.read_test_output(n, "err"))
-            results.append(test_result(o, judge.judge(o).verdict))
-            if n == 1:
-                first_stdout = preview(o.stdout)
-            # Full outputs, byte-exact.
-            a.uploads.put(keys.test_stdout_key_in(a.prefix, n), o.stdout)
-            a.uploads.put(keys.test_stderr_key_in(a.prefix, n), o.stderr)
-        internal = [r.test_case for r in results if r.verdict == Verdict.INTERNAL_ERROR]
-        if internal and a.receive_count < self.ctx.settings.max_attempts:
-            # A sandbox failure on some test: retry the job while attempts remain; on the last
-            # one the INTERNAL_ERROR verdict is reported rather than hidden.
-            raise SandboxError(f"sandbox internal error on tests {internal[:10]}")
-        return Outcome(job_verdict(r.verdict for r in results), results, compile_ms, None, first_stdout)
+    def checker_limits(self) -> ResolvedLimits:
+        s = self.ctx.settings
+        return ResolvedLimits(time_ms=s.checker_time_ms, wall_ms=s.checker_wall_ms, memory_mb=s.checker_memory_mb,
+                              output_kb=s.checker_output_kb)
 
     def _finish(self, a: Attempt, outcome: Outcome) -> dict[str, Any]:
         """Upload the result document (under this attempt's prefix, alongside the outputs
         still in flight), wait for every upload, and build the fields of the final write."""
         completed_at = now_rfc3339()
-        total = len(a.tests)
-        document = result_document(a.job_id, a.record, a.request.language, total, outcome, completed_at)
+        total = len(a.tests.meta())
+        document = result_document(a.job_id, a.record, a.request, total, outcome, completed_at)
         a.uploads.put_json(keys.result_key_in(a.prefix), document)
         a.uploads.wait()
         a.watch.lap("upload")
         return final_fields(a.record, a.prefix, total, outcome, completed_at)
-
-
-def test_result(o: TestOutcome, verdict: Verdict) -> TestResult:
-    case, run = o.case, o.run
-    return TestResult(
-        test_case=o.n, verdict=verdict, passed=verdict == Verdict.ACCEPTED,
-        expected=preview(case.expected) if case.expected is not None else None,
-        actual=preview(o.stdout), stderr=preview(o.stderr), exit_code=run.exit_code,
-        signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
-        memory_kb=run.memory_kb, stdout_bytes=len(o.stdout), stderr_bytes=len(o.stderr),
-    )

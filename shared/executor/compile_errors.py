@@ -3,8 +3,10 @@ the job's box, with the reason when the sandbox stopped the compiler, bounded in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from shared.models import ResolvedLimits
-from shared.workdir import WorkDir
 
 # What the `compilation_error` field holds at most (the full compiler stderr is in S3).
 COMPILE_ERROR_LIMIT = 8 * 1024
@@ -13,7 +15,8 @@ COMPILE_OUTPUT_KB = 1024
 
 
 def compile_error_text(
-    status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, wd: WorkDir, limits: ResolvedLimits
+    status: str, exit_code: int, signal_number: int, err: bytes, out: bytes, roots: Sequence[Path],
+    limits: ResolvedLimits,
 ) -> str:
     reason = {
         "TLE": f"compilation exceeded its time limit ({limits.time_ms} ms CPU / {limits.wall_ms} ms wall)",
@@ -27,7 +30,7 @@ def compile_error_text(
     if out.strip():
         text += ("\n" if text and not text.endswith("\n") else "") + out.decode("utf-8", "replace")
     # Host paths mean nothing to the user (and should not leak): make them relative.
-    for path in (str(wd.box) + "/", str(wd.box), str(wd.root) + "/", str(wd.root)):
+    for path in (p for root in roots for p in (str(root) + "/", str(root))):
         text = text.replace(path, "")
     if reason:
         text = f"{reason}\n{text}" if text.strip() else reason

@@ -7,16 +7,19 @@ early compilation only if the claimed job's code is byte-identical, else drops i
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
+from pathlib import Path
 
-from shared.executor.compile_errors import COMPILE_OUTPUT_KB
+from shared.executor.compile_errors import COMPILE_OUTPUT_KB, compile_error_text
 from shared.executor.context import ExecutorContext
+from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
 from shared.queue import Message
-from shared.sandbox import SandboxRun
-from shared.workdir import WorkDir
+from shared.sandbox import SandboxError, SandboxRun
+from shared.workdir import WorkDir, read_nofollow
 
 
 @dataclass(frozen=True)
@@ -43,19 +46,35 @@ class Compiler:
         return ResolvedLimits(time_ms=s.compile_time_ms, wall_ms=s.compile_wall_ms,
                               memory_mb=s.compile_memory_mb, output_kb=COMPILE_OUTPUT_KB)
 
-    def compile(self, wd: WorkDir, source_name: str) -> CompileOutcome | None:
-        """Compile the box's source in the sandbox; None when the language has no compile step."""
-        spec = self.ctx.spec
-        argv = spec.compile_command(source_name, self._link_caches(wd))
+    def compile(self, wd: WorkDir, source_name: str, sources: Sequence[str] = ()) -> CompileOutcome | None:
+        """Compile the job's box in the sandbox; None when the language has no compile step."""
+        return self.compile_in(self.ctx.spec, wd.box, wd.compile, source_name, self._link_caches(wd), sources)
+
+    def compile_in(self, spec: LanguageSpec, box: Path, out_dir: Path, source_name: str,
+                   linked: Sequence[str] = (), sources: Sequence[str] = ()) -> CompileOutcome | None:
+        """Compile `source_name` (+ `sources`) in `box` with `spec`'s compiler, its output in
+        out_dir/out and out_dir/err."""
+        argv = spec.compile_command(source_name, linked, sources)
         if argv is None:
             return None
         t0 = time.monotonic()
         run = self.ctx.sandbox.run_single(
             profile="compile", limits=self.limits(), argv=argv, stdin="/dev/null",
-            stdout=wd.compile / "out", stderr=wd.compile / "err", workdir=wd.box,
+            stdout=out_dir / "out", stderr=out_dir / "err", workdir=box,
             procs=spec.compile_procs, env=spec.env,
         )
         return CompileOutcome(run, int((time.monotonic() - t0) * 1000))
+
+    def failure_text(self, outcome: CompileOutcome, out_dir: Path, roots: Sequence[Path]) -> str | None:
+        """What the user reads when this compilation failed (None when it did not). The
+        sandbox failing is ours, not the user's: SandboxError."""
+        run = outcome.run
+        if run.status == "IE":
+            raise SandboxError(f"sandbox internal error while compiling: {run.message or ''}".strip())
+        if run.status == "OK" and run.exit_code == 0:
+            return None
+        err, out = read_nofollow(out_dir, "err"), read_nofollow(out_dir, "out")
+        return compile_error_text(run.status, run.exit_code, run.signal, err, out, roots, self.limits())
 
     def _link_caches(self, wd: WorkDir) -> list[str]:
         linked = []

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared import blobs as keys
-from shared.models import Status, TestResult, Verdict
+from shared.models import GroupResult, JobRequest, Status, TestResult, Verdict
 
 # DynamoDB's item limit is 400 KB; keep the record well under it and put the per-test
 # results in the S3 result document beyond that.
@@ -23,15 +23,26 @@ class Outcome:
     compile_ms: int | None
     compilation_error: str | None
     stdout_preview: str
+    # None when no test was judged (a compilation error, a checker that does not compile)
+    score: float | None = None
+    max_score: float | None = None
+    groups: list[GroupResult] = field(default_factory=list)
+    error: str | None = None  # a JUDGE_ERROR's reason (the checker's compiler output, ...)
+
+    def scores(self) -> dict[str, Any]:
+        return {"score": self.score, "max_score": self.max_score}
+
+    def group_dumps(self) -> list[dict[str, Any]]:
+        return [g.model_dump(mode="json") for g in self.groups]
 
 
-def result_document(job_id: str, record: dict[str, Any], language: str, total: int, outcome: Outcome,
+def result_document(job_id: str, record: dict[str, Any], request: JobRequest, total: int, outcome: Outcome,
                     completed_at: str) -> dict[str, Any]:
     """The full result (every test), stored beside the outputs as result.json."""
     return {
         "id": job_id,
         "status": Status.COMPLETED.value,
-        "language": language,
+        "language": request.language,
         "verdict": outcome.verdict.value,
         "passed": _passed(outcome),
         "total": total,
@@ -41,6 +52,11 @@ def result_document(job_id: str, record: dict[str, Any], language: str, total: i
         "compile_ms": outcome.compile_ms,
         "compilation_error": outcome.compilation_error,
         "stdout_preview": outcome.stdout_preview,
+        "error": outcome.error,
+        **outcome.scores(),
+        "groups": outcome.group_dumps(),
+        "problem_id": request.problem_id,
+        "problem_version": request.problem_version,
         "results": [r.model_dump(mode="json") for r in outcome.results],
     }
 
@@ -62,7 +78,9 @@ def final_fields(record: dict[str, Any], prefix: str, total: int, outcome: Outco
         "result_key": result_key,
         "output_prefix": prefix,
         "stdout_preview": outcome.stdout_preview,
-        "error": None,
+        "error": outcome.error,
+        **outcome.scores(),
+        "groups": outcome.group_dumps() or None,
         "results": [r.model_dump(mode="json", exclude_none=True) for r in results],
         "results_key": None,
         "tests_done": len(results) if results else None,

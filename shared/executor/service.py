@@ -21,13 +21,16 @@ from shared.claims import Claims
 from shared.executor.attempt import AttemptRunner
 from shared.executor.compiling import Compiler
 from shared.executor.context import IO_THREADS, ExecutorContext, settings_summary
+from shared.executor.judge_programs import JudgePrograms
 from shared.executor.loop import PollLoop
 from shared.executor.maintenance import Maintenance
 from shared.executor.messages import MessageHandler
+from shared.executor.problem_cache import ProblemCache
 from shared.executor.queue_ops import QueueOps
 from shared.jobs import JobStore
 from shared.language_spec import LanguageSpec
 from shared.log import get_logger, setup_logging
+from shared.problems import ProblemStore
 from shared.queue import JobQueue, Message
 from shared.sandbox import Sandbox, SandboxError
 from shared.settings import Settings, get_settings
@@ -55,7 +58,11 @@ class Executor:
         self.maintenance = Maintenance(ctx)
         ops = QueueOps(ctx)
         compiler = Compiler(ctx)
-        self.messages = MessageHandler(ctx, ops, compiler, AttemptRunner(ctx, compiler), self.stopping,
+        self.problem_cache = ProblemCache(settings.work_root / ".cache" / "problems", settings.problem_cache_mb << 20,
+                                          ProblemStore(store, blobs), ctx.log)
+        self.judge_programs = JudgePrograms(ctx, compiler)
+        attempts = AttemptRunner(ctx, compiler, self.problem_cache, self.judge_programs)
+        self.messages = MessageHandler(ctx, ops, compiler, attempts, self.stopping,
                                        self.hand_back, keep_alive=self.maintenance.refresh_record)
         self.loop = PollLoop(ctx, ops, self.messages.handle, self.maintenance.periodic, self.stopping,
                              self.hand_back)

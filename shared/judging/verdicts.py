@@ -47,9 +47,9 @@ def judge_one(
 
 
 def job_verdict(verdicts: Iterable[Verdict]) -> Verdict:
-    """The job's verdict: its first non-ACCEPTED test's verdict, else ACCEPTED."""
+    """The job's verdict: its first non-ACCEPTED, non-SKIPPED test's verdict, else ACCEPTED."""
     for verdict in verdicts:
-        if verdict != Verdict.ACCEPTED:
+        if verdict not in (Verdict.ACCEPTED, Verdict.SKIPPED):
             return verdict
     return Verdict.ACCEPTED
 
