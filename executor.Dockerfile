@@ -74,6 +74,9 @@ ARG TOOLCHAIN_PACKAGES=""
 #   java    openjdk-17-jdk-headless: javac + java (alternatives in /usr/bin); no GUI libraries.
 #   python  nothing more: submissions run on the same Debian /usr/bin/python3 (3.11), outside
 #           the service's venv, so they see only the standard library.
+# Every image also gets the judge-program toolchain: a problem's checker or interactor may be
+# C, C++ or Python (SPEC §7) whatever the submission's language, and is compiled by the
+# executor that judges the job (g++ pulls gcc and libc6-dev).
 # The mkdir: a JDK's postinst registers man pages with update-alternatives, which fails on
 # some JDK builds where slim images lack /usr/share/man/man1.
 # hadolint ignore=DL3008
@@ -87,7 +90,8 @@ RUN set -eu; \
     esac; \
     mkdir -p /usr/share/man/man1; \
     apt-get update; \
-    apt-get install -y --no-install-recommends python3 libseccomp2 tini ca-certificates ${TOOLCHAIN_PACKAGES:-$packages}; \
+    apt-get install -y --no-install-recommends python3 libseccomp2 tini ca-certificates g++ \
+      ${TOOLCHAIN_PACKAGES:-$packages}; \
     rm -rf /var/lib/apt/lists/*; \
     sh -c "$check" >/dev/null
 
@@ -97,6 +101,10 @@ COPY --from=sandbox-build /src/native_sandbox/build/sandbox /app/native_sandbox/
 WORKDIR /app
 COPY shared/ shared/
 COPY executor_${LANGUAGE}/ executor_${LANGUAGE}/
+# The judge programs' languages: their specs compile checkers and interactors.
+COPY executor_c/ executor_c/
+COPY executor_cpp/ executor_cpp/
+COPY executor_python/ executor_python/
 
 # CODEPIPE_SANDBOX is where settings look by default too (REPO_ROOT/native_sandbox/build);
 # set explicitly so a moved WORKDIR cannot silently break it. Per-job work directories stay
@@ -112,7 +120,7 @@ LABEL org.opencontainers.image.title="codepipe-executor-${LANGUAGE}"
 
 # Byte-compile now (nothing is written under /app at run time) and fail the build if the
 # helper misses a shared library in this stage.
-RUN python -m compileall -q /app/shared "/app/${EXECUTOR_MODULE}" \
+RUN python -m compileall -q /app/shared "/app/${EXECUTOR_MODULE}" /app/executor_c /app/executor_cpp /app/executor_python \
  && (ldd /app/native_sandbox/build/sandbox || true) > /tmp/ldd.txt \
  && ! grep -q 'not found' /tmp/ldd.txt \
  && rm -f /tmp/ldd.txt

@@ -38,6 +38,7 @@ EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must have, per image (a
     "java": {"openjdk-17-jdk-headless"},
     "python": set(),
 }
+JUDGE_TOOLCHAIN = {"g++"}  # checkers/interactors in C or C++ (g++ pulls gcc and libc6-dev)
 BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}
 GATEWAY_DOCKERFILE = REPO / "api_gateway" / "Dockerfile"
 EXECUTOR_DOCKERFILE = REPO / "executor.Dockerfile"
@@ -364,7 +365,10 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
     must = EXECUTOR_TOOLCHAIN.get(lang, set())
     assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
     table = toolchain_table()
+    # every image compiles checkers and interactors (C, C++, Python) whatever its language
+    assert JUDGE_TOOLCHAIN <= pkgs, f"the judge-program toolchain is missing: {JUDGE_TOOLCHAIN - pkgs}"
     others = set().union(*(t.packages for other, t in table.items() if other != lang)) - table[lang].packages
+    others -= JUDGE_TOOLCHAIN | {"gcc", "libc6-dev"}  # what g++ pulls in
     assert not others & pkgs, f"another language's toolchain in the {lang} image: {others & pkgs}"
     assert env_of(runtime)["EXECUTOR_MODULE"] == f"executor_{lang}"
     copies = [copy_parts(a) for a in runtime.all("COPY")]
