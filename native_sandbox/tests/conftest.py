@@ -30,6 +30,15 @@ CANARY_VALUE = "secret123"
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 HELPER_PIDS: list[int] = []           # every helper we started (cleanup checks)
+# Inside the emulated cgroup-v2 VM (tests/vm/run_v2.sh) everything runs ~6-10x slower: the
+# limits the tests give the helper, and their own waits, are multiplied by this there. It is
+# 1 on a real host, where no limit is ever loosened.
+TIME_SCALE = max(1, int(os.environ.get("CODEPIPE_TEST_TIME_SCALE", "1")))
+
+
+def scaled(ms: float) -> float:
+    """A duration the tests expect (a limit, a bound on measured wall time), for this host."""
+    return ms * TIME_SCALE
 TEST_PIDS_CGROUP: dict[str, Any] = {}
 
 
@@ -134,6 +143,7 @@ class Runner:
             extra: list[str] = (), job: Path | None = None, timeout: float = 60,
             helper_extra_env: dict[str, str] | None = None, expect_ok: bool = True) -> Result:
         job = job or self.job(list(files))
+        time_ms, wall_ms, timeout = int(scaled(time_ms)), int(scaled(wall_ms)), scaled(timeout)
         cmd = [str(BIN), "--profile", profile, "--time-ms", str(time_ms), "--wall-ms", str(wall_ms),
                "--memory-mb", str(memory_mb), "--output-kb", str(output_kb)]
         if procs is not None:
@@ -247,7 +257,7 @@ def uid_processes(uid: int) -> list[int]:
 
 
 def wait_no_uid_processes(uid: int, timeout: float = 3.0) -> list[int]:
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         left = uid_processes(uid)
         if not left or time.monotonic() > end:

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The sandbox helper's whole suite (hostile programs included) inside a VM whose kernel has
+# cgroup v1 switched off: the cgroup v2 path every production host takes (Amazon Linux 2023,
+# Ubuntu 24.04, Debian 12 defaults) is tested on every run, not just written.
+#
+#   tests/vm/run_v2.sh [pytest args...]     (make test-v2)
+#
+# How: virtme-ng boots the distribution kernel under QEMU (TCG: nested KVM does not work on
+# these machines) with the host root shared read-only, `cgroup_no_v1=all`, and a writable copy
+# of the checkout. Emulation is ~6-10x slower, so the helper's limits in the tests are scaled
+# by CODEPIPE_TEST_TIME_SCALE inside the VM (never on the host). Exit status: the suite's.
+# CODEPIPE_VM_REQUIRED=1: a machine that cannot boot the VM is an error, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+VENV=${VENV:-$ROOT/.venv}
+SCALE=${CODEPIPE_VM_TIME_SCALE:-8}
+MEM=${CODEPIPE_VM_MEMORY:-2G}
+CPUS=${CODEPIPE_VM_CPUS:-$(nproc)}
+
+cannot() {
+  echo "=================================================================="
+  echo "  test-v2: CANNOT BOOT THE cgroup-v2 VM HERE: $*"
+  echo "  the sandbox's cgroup v2 path was NOT tested on this machine."
+  echo "=================================================================="
+  [ "${CODEPIPE_VM_REQUIRED:-0}" = 1 ] && exit 1
+  exit 0
+}
+
+install_missing() {
+  local missing=""
+  command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
+  compgen -G "/boot/vmlinuz-*" >/dev/null || missing="$missing linux-image-amd64"
+  command -v busybox >/dev/null || [ -x /bin/busybox ] || missing="$missing busybox-static"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "test-v2: installing$missing"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || cannot "apt-get install$missing failed"
+    else
+      cannot "missing$missing (install them as root)"
+    fi
+  fi
+  [ -x "$VENV/bin/vng" ] || cannot "no virtme-ng in $VENV (requirements-dev.txt)"
+}
+
+[ "$(uname -m)" = x86_64 ] || cannot "not an x86_64 host"
+install_missing
+KERNEL=$(ls -1 /boot/vmlinuz-* | sort -V | tail -n 1)
+make -s -C native_sandbox
+
+COPY=$(mktemp -d /tmp/codepipe-vm.XXXXXX)
+trap 'rm -rf "$COPY"' EXIT
+# A writable copy: the suite writes its build and temp files there; the host tree stays as is.
+tar -C "$ROOT" --exclude=./.git --exclude=./.venv --exclude='./.venv-*' --exclude='*/__pycache__' -cf - . \
+  | tar -C "$COPY" -xf -
+cat > "$COPY/in-vm.sh" <<EOF
+#!/bin/sh
+cd "$COPY"
+echo "--- probe inside the VM (kernel \$(uname -r)):"
+./native_sandbox/build/sandbox --probe
+echo
+export CODEPIPE_TEST_TIME_SCALE=$SCALE TMPDIR="$COPY/tmp"
+mkdir -p "$COPY/tmp"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -o addopts="" --timeout 900 native_sandbox/tests $*
+EOF
+chmod +x "$COPY/in-vm.sh"
+
+echo "test-v2: booting $KERNEL with cgroup v1 off (TCG, $CPUS vCPUs, $MEM), limits x$SCALE inside"
+start=$(date +%s)
+set +e
+PATH="$VENV/bin:$PATH" timeout "${CODEPIPE_VM_TIMEOUT_S:-1800}" vng --disable-kvm -r "$KERNEL" --user root \
+  -m "$MEM" -p "$CPUS" --rwdir "$COPY" \
+  --append "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1" -- "$COPY/in-vm.sh" 2>&1 | tee "$COPY/vm.log"
+rc=${PIPESTATUS[0]}
+set -e
+echo "test-v2: VM run took $(( $(date +%s) - start )) s, exit $rc"
+grep -q '"cgroup": "v2"' "$COPY/vm.log" || { echo "test-v2: the VM did not report cgroup v2"; exit 1; }
+grep -qE '[0-9]+ passed' "$COPY/vm.log" || { echo "test-v2: no test summary from the VM"; exit 1; }
+exit "$rc"
