@@ -10,7 +10,7 @@ SANDBOX_DIR := native_sandbox
 APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3
 PYTEST_ARGS ?=
 
-.PHONY: run test lint sandbox clean bench setup deps venv
+.PHONY: run test test-v2 lint sandbox clean bench setup deps venv
 
 run: setup
 	exec $(PY) -m infra.stack
@@ -23,6 +23,11 @@ test: setup
 	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
 	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
+
+# The helper's suite inside a VM booted with cgroup v1 off (QEMU/TCG via virtme-ng): the
+# cgroup v2 path of every production host. Prints the probe JSON from inside the VM.
+test-v2: setup
+	tests/vm/run_v2.sh $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
