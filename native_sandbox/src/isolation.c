@@ -181,16 +181,16 @@ static int make_run_mount_points(struct sandbox *sb)
     return 0;
 }
 
-/* the workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
-static int bind_workdir(struct sandbox *sb, int wfd)
+/* a workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
+static int bind_workdir(const struct side *sd, int wfd)
 {
     char p[4200];
-    snprintf(p, sizeof(p), "%s%s", root_dir, sb->workdir_real);
+    snprintf(p, sizeof(p), "%s%s", root_dir, sd->workdir_real);
     if (mkdir_p(p, 0755) < 0) return -1;
     char src[64];
     snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0) return -1;
-    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sb->workdir_rw ? 0 : MS_RDONLY);
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sd->workdir_rw ? 0 : MS_RDONLY);
     return mount(NULL, p, NULL, fl, NULL);
 }
 
@@ -216,13 +216,18 @@ static int enter_root(struct sandbox *sb)
 
 static int build_root(struct sandbox *sb)
 {
-    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (wfd < 0) return -1;
-    if (mount_root_tmpfs() < 0) { close(wfd); return -1; }
-    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0 ||
-        bind_workdir(sb, wfd) < 0)
+    int wfd[NSIDES] = { [0 ... NSIDES - 1] = -1 };
+    for (int i = 0; i < sb->nsides; i++) {
+        wfd[i] = open(sb->side[i].workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (wfd[i] < 0) return -1;
+    }
+    if (mount_root_tmpfs() < 0) return -1;
+    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0)
         return -1;
-    close(wfd);
+    for (int i = 0; i < sb->nsides; i++) {
+        if (bind_workdir(&sb->side[i], wfd[i]) < 0) return -1;
+        close(wfd[i]);
+    }
     return enter_root(sb);
 }
 
@@ -275,7 +280,7 @@ int isolation_setup_once(struct sandbox *sb)
     c->ns_mount = true;
     /* run profiles: a per-run copy-on-write workdir (each keeper falls back to the read-only
      * bind if the kernel refuses the overlay) */
-    c->workdir = sb->workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
+    c->workdir = sb->side[SIDE_PROGRAM].workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
 }
 
@@ -306,14 +311,14 @@ const char *workdir_mode_name(int mode)
  * clean up, nothing written to the host.  The tmpfs is size-limited like /tmp (= the memory
  * limit) and its pages are charged to the writer's memory cgroup.  On failure the tmpfs is
  * taken off again and the read-only bind is what the program gets. */
-static int mount_workdir_overlay(struct sandbox *sb, int lower_fd)
+static int mount_workdir_overlay(struct sandbox *sb, const struct side *sd, int lower_fd)
 {
-    const char *wd = sb->workdir_real;
+    const char *wd = sd->workdir_real;
     struct stat lst;
     char opts[320];
     int tfd = -1, ufd = -1, kfd = -1, e;
     if (fstat(lower_fd, &lst) < 0) return -1;
-    snprintf(opts, sizeof(opts), "size=%ldm,mode=700,nr_inodes=4096", sb->cfg.memory_mb);
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=700,nr_inodes=4096", sd->opt->memory_mb);
     if (mount("codepipe-cow", wd, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
     tfd = open(wd, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (tfd < 0) goto fail;
@@ -351,36 +356,36 @@ fail:
 }
 
 /* Keeper (PID 1 of the run's namespaces): per-run mounts. */
-int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
+int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_shared *sh)
 {
     if (!sb->caps.ns_mount) return 0;
     /* hidepid: the program (another uid) does not even see the keeper, PID 1 */
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
-    bool cow = sb->caps.workdir == WORKDIR_OVERLAY && !*sb->overlay_broken;
+    bool cow = sb->caps.workdir == WORKDIR_OVERLAY && !sd->workdir_rw && !*sb->overlay_broken;
     int wfd = -1;
-    if (sb->workdir_under_tmp || cow) {
+    if (sd->workdir_under_tmp || cow) {
         /* this namespace's copy of the read-only bind (overlay wants a mount of our namespace) */
-        wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        wfd = open(sd->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (wfd < 0) return -1;
     }
     char opts[64];
-    snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sd->opt->memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
-    if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
+    if (sd->workdir_under_tmp && mkdir_p(sd->workdir_real, 0755) < 0) return -1;
     STAGE(sh, STAGE_BASE_MOUNTS);
-    if (cow && mount_workdir_overlay(sb, wfd) < 0) {
+    if (cow && mount_workdir_overlay(sb, sd, wfd) < 0) {
         int e = errno;
         if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))
             warnx_("warning: overlayfs refused for the workdir (%s): the workdir is read-only", strerror(e));
         cow = false;
     }
     sb->run_overlay = cow;
-    if (!cow && sb->workdir_under_tmp) {
+    if (!cow && sd->workdir_under_tmp) {
         char src[64];
         snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
-        if (mount(src, sb->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
+        if (mount(src, sd->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
     }
     if (wfd >= 0) close(wfd);
     return 0;
@@ -429,17 +434,18 @@ static int drop_privileges(struct sandbox *sb)
  * credentials.  It does all of its set-up, joins its (idle, already reset) cgroup, loads the
  * seccomp filter, and only then waits for the helper's "go": the per-test critical path is
  * just a wake-up, closing fds and execve. */
-void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
+void isolation_enter_child(struct sandbox *sb, const struct child_job *cj)
 {
-    struct slot_shared *sh = &sb->shared[shidx];
+    const struct side *sd = cj->sd;
+    struct slot_shared *sh = &sb->shared[cj->sh];
     STAGE(sh, STAGE_CHILD_START);
     if (setpriority(PRIO_PROCESS, 0, 0) < 0) { /* raising nice always works; ignore */ }
-    cgroup_join_slot(sb, cg);
+    cgroup_join_slot(sb, cj->cg);
     STAGE(sh, STAGE_CGROUP_JOINED);
     setsid();
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
-    apply_rlimits(sb);
-    if (chdir(sb->workdir_real) < 0) goto fail;
+    if (dup2(cj->in_fd, 0) < 0 || dup2(cj->out_fd, 1) < 0 || dup2(cj->err_fd, 2) < 0) goto fail;
+    apply_rlimits(sd);
+    if (chdir(sd->workdir_real) < 0) goto fail;
     STAGE(sh, STAGE_FDS_SET);
 
     /* Handlers are reset by execve; only the mask (and ignored signals: we ignore none)
@@ -453,19 +459,19 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
     STAGE(sh, STAGE_PRIVS_DROPPED);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
     STAGE(sh, STAGE_NNP_SET);
-    if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
+    if (sd->have_bpf && seccomp_load_prepared(&sd->bpf) < 0) goto fail;
     STAGE(sh, STAGE_SECCOMP_LOADED);
 
     char go;
     ssize_t n;
-    while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    while ((n = read(cj->go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (n != 1) _exit(0);                      /* the helper gave up on this test */
     sh->t_go = now_us();
     STAGE(sh, STAGE_GO);
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         for (int fd = 3; fd < 65536; fd++) close(fd);   /* kernels < 5.9 */
     }
-    execve(sb->exec_path, sb->cfg.argv, sb->cfg.envv);
+    execve(sd->exec_path, sd->opt->argv, sd->opt->envv);
 fail:
     sh->exec_errno = errno ? errno : EINVAL;
     _exit(127);

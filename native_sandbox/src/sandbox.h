@@ -43,14 +43,23 @@ typedef enum {
     ST_OK, ST_TLE, ST_MLE, ST_OLE, ST_RE, ST_SV, ST_IE
 } status_t;
 
-struct config {
+/* One sandboxed program of a run as the command line gives it.  A run has one side (the
+ * program); everything that may differ between two sides of a run is here. */
+struct side_opts {
     const struct profile *profile;
-    long time_ms, wall_ms, memory_mb, output_kb, procs, parallel;
-    const char *workdir, *tests, *stdin_path, *stdout_path, *stderr_path;
+    long time_ms, wall_ms, memory_mb, output_kb, procs;
+    const char *workdir;
     char **envv;          /* NULL-terminated, PATH first */
     int envc;
     char **argv;          /* program + args, NULL-terminated */
     int argc;
+};
+enum { SIDE_PROGRAM = 0, NSIDES = 1 };
+
+struct config {
+    struct side_opts side[NSIDES];
+    long parallel;
+    const char *tests, *stdin_path, *stdout_path, *stderr_path;
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
     /* The helper's own environment, read once at start (config.c); nothing else reads it. */
@@ -141,25 +150,34 @@ struct slot_shared {
 /* The files of a single run (without --tests); all -1 in tests mode. */
 struct run_files { int in, out, err; };
 
-/* Global state of one invocation. */
-struct sandbox {
-    struct config cfg;
-    struct host_caps caps;
-    uid_t uid; gid_t gid;          /* the program's credentials */
+/* What the helper derived for one side: its resolved paths, filter and limits. */
+struct side {
+    const struct side_opts *opt;
     char *exec_path;               /* resolved program path (the execve pointer) */
     char *workdir_real;            /* absolute workdir path (same path inside the sandbox) */
     bool workdir_under_tmp;
     bool workdir_rw;
-    bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
-    volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
-    int tests_fd;                  /* --tests DIR */
     struct sock_fprog bpf;         /* compiled seccomp filter */
     bool have_bpf;
     long long mem_limit_bytes;     /* cgroup memory limit actually set */
     long long output_limit;        /* bytes */
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
-    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) */
+    int cg_first;                  /* its cgroup sets: cg_first .. cg_first + ncg_side - 1 */
+};
+
+/* Global state of one invocation. */
+struct sandbox {
+    struct config cfg;
+    struct host_caps caps;
+    uid_t uid; gid_t gid;          /* the program's credentials */
+    struct side side[NSIDES];
+    int nsides;                    /* sides per run */
+    bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
+    volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
+    int tests_fd;                  /* --tests DIR */
+    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) per side */
+    int ncg_side;                  /* ... of which each side has this many */
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
@@ -169,8 +187,8 @@ struct sandbox {
 extern struct sandbox G;
 
 /* prepare.c */
-void prepare_workdir(struct sandbox *sb);
-void prepare_program(struct sandbox *sb);
+void prepare_workdir(struct side *sd);
+void prepare_program(struct sandbox *sb, struct side *sd);
 int prepare_files(struct sandbox *sb, struct run_files *single);
 void hand_over_workdir(struct sandbox *sb);
 
@@ -184,13 +202,14 @@ void scheduler_wait_keepers(void);
 int open_output_at(int dfd, const char *name);
 int open_output_path(const char *path);
 bool path_in_workdir(const char *path, const char *workdir);
-char *resolve_program(const char *prog, const char *workdir);
+char *resolve_program(const char *prog, const char *workdir, char *const *envv);
 
 /* keeper.c */
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
 /* What the scheduler hands a run's keeper. */
 struct keeper_job {
+    int side;                /* which side of the run (SIDE_PROGRAM) */
     int cg;                  /* the cgroup set the run uses */
     int sh;                  /* its shared page */
     int idx;                 /* the test (index into the results) */
@@ -211,14 +230,15 @@ const char *probe_level(const struct host_caps *c);
 
 /* isolation.c */
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
-int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
+int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
-void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
-    __attribute__((noreturn));
+/* What the keeper hands its program child. */
+struct child_job { const struct side *sd; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
+void isolation_enter_child(struct sandbox *sb, const struct child_job *cj) __attribute__((noreturn));
 
 /* rlimits.c */
-void apply_rlimits(struct sandbox *sb);
+void apply_rlimits(const struct side *sd);
 
 /* cgroup.c (backends: cgroup.h, cgroup_v1.c, cgroup_v2.c); slot = a cgroup set */
 int cgroup_setup(struct sandbox *sb);
@@ -234,15 +254,15 @@ void cgroup_describe(FILE *f);
 int cgroup_detect_version(void);
 
 /* seccomp_policy.c */
-int seccomp_build(struct sandbox *sb);
+int seccomp_build(struct sandbox *sb, struct side *sd);
 int seccomp_load_prepared(const struct sock_fprog *prog);
 
 /* measure.c */
 long long now_us(void);
 void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap);
-void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+void classify(const struct side *sd, const struct cg_snapshot *snap, const struct keeper_report *rep,
               struct run_result *r);
-bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size);
+bool stderr_oom_marker(const struct side *sd, int err_fd, long long size);
 
 /* output.c */
 void print_result(FILE *f, const struct run_result *r);

@@ -71,9 +71,11 @@ void scheduler_catch_signals(void)
 void scheduler_plan(struct sandbox *sb, int ntests)
 {
     sb->nslots = (int)(sb->cfg.parallel < ntests ? sb->cfg.parallel : (ntests > 0 ? ntests : 1));
-    /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
-     * the idle one ahead of time */
-    sb->ncg = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+    /* two cgroup sets per slot (and side) when a slot runs several tests: the next test's
+     * child joins the idle one ahead of time */
+    sb->ncg_side = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+    sb->ncg = sb->ncg_side * sb->nsides;
+    for (int i = 0; i < sb->nsides; i++) sb->side[i].cg_first = i * sb->ncg_side;
     sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
@@ -164,7 +166,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
-        struct keeper_job job = { cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
+        struct keeper_job job = { SIDE_PROGRAM, cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
         keeper_main(sb, &job);
     }
     int e = errno;
@@ -198,7 +200,7 @@ static void go_run(struct sched *q, int s)
         give_token(s);
     }
     cur->state = R_RUNNING;
-    cur->deadline_us = cur->t_go + q->sb->cfg.wall_ms * 1000LL + 3000000LL;
+    cur->deadline_us = cur->t_go + q->sb->side[SIDE_PROGRAM].opt->wall_ms * 1000LL + 3000000LL;
 }
 
 /* CODEPIPE_SANDBOX_TRACE: what the run held, and where its time went. */
@@ -239,7 +241,7 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
 static void finish_run(struct sched *q, struct running *r, const struct keeper_report *rep, bool ok,
                        const struct cg_snapshot *snap)
 {
-    classify(q->sb, snap, ok ? rep : NULL, &q->res[r->idx]);
+    classify(&q->sb->side[SIDE_PROGRAM], snap, ok ? rep : NULL, &q->res[r->idx]);
     if (q->sb->cfg.progress) fprintf(stderr, "sandbox: progress %d/%d\n", ++q->finished, q->ntests);
     /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
     if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
@@ -289,7 +291,7 @@ static bool start_next(struct sched *q, int s, int idx)
     int par = cur->state == R_FREE ? (q->gen[s] & 1) : !(cur->sh & 1);
     q->gen[s] = par + 1;
     int sh = s * 2 + par;
-    int cg = sb->ncg == 2 * sb->nslots ? s * 2 + par : s;
+    int cg = sb->ncg_side == 2 * sb->nslots ? s * 2 + par : s;
     if (cur->state != R_FREE && cg == cur->cg) {   /* cannot happen: see the callers */
         set_ie(&q->res[idx], "no free cgroup set for test %d", idx + 1);
         return false;
@@ -314,10 +316,10 @@ static void start_idle_slots(struct sched *q)
 }
 
 /* Prepared-ahead runs need the slot's second cgroup set; with no more tests than slots
- * (ncg == nslots) every slot runs at most one test at a time. */
+ * (ncg_side == nslots) every slot runs at most one test at a time. */
 static void prepare_ahead(struct sched *q)
 {
-    if (q->sb->ncg != 2 * q->sb->nslots) return;
+    if (q->sb->ncg_side != 2 * q->sb->nslots) return;
     for (int s = 0; s < q->sb->nslots; s++) {
         struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
         while (cur->state != R_FREE && pre->state == R_FREE && q->next < q->ntests)
