@@ -142,14 +142,31 @@ static int keeper_setup(struct keeper *k)
     return setup;
 }
 
-/* Set-up failed: still take the slot's token in turn and pass it on, then report. */
-static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
+/* The runs of a slot take turns (scheduler.c): a run's child starts when it reads the token
+ * of its half of the slot, and its keeper passes the token to the other half as soon as the
+ * run is over.  A keeper whose child never took the token (set-up failed, or the child died
+ * before "go") first waits for its turn, so that a run never starts before the one before. */
+static void take_turn(struct keeper *k)
 {
+    if (k->shp->t_go || k->shp->turn_taken) return;
     char go;
     ssize_t gn;
     while ((gn = read(k->job.go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (gn != 1) _exit(0);                  /* the helper gave up on this test */
-    if (write(k->job.go_wr, "g", 1) != 1) { /* pass the token on */ }
+    k->shp->turn_taken = 1;
+}
+
+static void pass_turn(struct keeper *k)
+{
+    take_turn(k);
+    if (write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    k->shp->turn_passed = 1;
+}
+
+/* Set-up failed: still take the slot's token in turn and pass it on, then report. */
+static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
+{
+    pass_turn(k);
     write_full(k->job.rep_fd, &k->rep, sizeof(k->rep));
     _exit(0);
 }
@@ -217,9 +234,8 @@ static void __attribute__((noreturn)) report(struct keeper *k)
     rep->wall_us = k->t_end - k->t0;
     rep->exec_errno = k->shp->exec_errno;
     rep->setup_stage = k->shp->setup_stage;
-    /* our run is over: hand the slot's token to the next prepared child right away (only if
-     * our child took one: a child that died before "go" left it in the pipe) */
-    if (k->shp->t_go && write(k->job.go_wr, "g", 1) != 1) { /* cannot happen */ }
+    /* our run is over: hand the slot's turn to its next run right away */
+    pass_turn(k);
     getrusage(RUSAGE_CHILDREN, &rep->ru);
     measure_outputs(k->sb, k->sd, k->job.files.out, k->job.files.err, rep);
     if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb, k->sd);
@@ -251,8 +267,7 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     if (k.prog < 0) {
         k.rep.setup_errno = errno;
         k.rep.setup_stage = STAGE_CLONE;
-        write_full(job->rep_fd, &k.rep, sizeof(k.rep));
-        _exit(0);
+        report_setup_failure(&k);
     }
     close(k.job.files.in);
     watch_program(&k);

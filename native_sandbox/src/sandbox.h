@@ -144,6 +144,8 @@ struct slot_shared {
     volatile int setup_stage;
     volatile long long ts[STAGE_N];   /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
     volatile long long t_go;          /* when the program child got "go" (wall clock start) */
+    volatile int turn_taken;          /* the keeper took the slot's token itself (its child did not) */
+    volatile int turn_passed;         /* the keeper passed the token to the slot's next run */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
@@ -215,7 +217,7 @@ struct keeper_job {
     int idx;                 /* the test (index into the results) */
     struct run_files files;  /* single mode: the run's files; tests mode: -1, the keeper opens them */
     int rep_fd;              /* the report pipe */
-    int go_fd, go_wr;        /* the slot's token pipe */
+    int go_fd, go_wr;        /* the token pipe of the run's half of the slot, of the other half */
 };
 void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__((noreturn));
 

@@ -130,15 +130,31 @@ void scheduler_wait_keepers(void)
 
 /* ---------------------------------------------------------------- one run */
 
-/* One "go" token pipe per slot: the helper puts the first token in; from then on each keeper
- * passes the token to the slot's next (prepared) program child the moment its own run is over,
- * without waiting for the helper to wake up. */
-static int slot_go[MAX_SLOTS][2];
+/* One "go" token pipe per half of a slot (indexed like the shared pages): the helper puts the
+ * slot's first token into its first run's half; from then on each keeper passes the token to
+ * the other half, where the slot's next (prepared) program child waits, the moment its own run
+ * is over, without waiting for the helper to wake up.  One pipe per half, not per slot: two
+ * children reading one pipe would take the token in any order, and a prepared run could start
+ * before the slot's current one (whose backstop deadline would then run out while it waits). */
+static int half_go[2 * MAX_SLOTS][2];
 static bool slot_started[MAX_SLOTS];
 
-static void give_token(int s)
+static void give_token(int half)
 {
-    if (write(slot_go[s][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    if (write(half_go[half][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+}
+
+/* A keeper died without a report: pass its run's turn on in its stead, after taking the token
+ * out of the run's half if its child never did (the run was current: the token is there). */
+static void pass_dead_turn(struct sandbox *sb, const struct running *r)
+{
+    int st;
+    while (waitpid(r->keeper, &st, 0) < 0 && errno == EINTR) {}   /* killed: it writes no more */
+    volatile struct slot_shared *sh = &sb->shared[r->sh];
+    if (sh->turn_passed) return;
+    char go;
+    if (!sh->t_go && !sh->turn_taken && read(half_go[r->sh][0], &go, 1) != 1) { /* it is there */ }
+    give_token(r->sh ^ 1);
 }
 
 static int clone_flags(struct sandbox *sb)
@@ -151,7 +167,7 @@ static int clone_flags(struct sandbox *sb)
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
  * next test's keeper while the current test runs hides the namespace/mount set-up. */
-static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, int sh, int idx,
+static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, int idx,
                         struct run_result *res, const struct run_files *f)
 {
     int p[2];
@@ -159,6 +175,9 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
     r->t_prepared = now_us();
     if (cg_last_keeper[cg] > 0) wait_keeper_gone(cg_last_keeper[cg]);   /* reported: exiting */
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
+    struct slot_shared *page = &sb->shared[sh];   /* idle too: its turn flags start over */
+    page->t_go = 0;
+    page->turn_taken = page->turn_passed = 0;
     if (pipe2(p, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
         return false;
@@ -166,7 +185,7 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
     pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
     if (pid == 0) {
         close(p[0]);
-        struct keeper_job job = { SIDE_PROGRAM, cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
+        struct keeper_job job = { SIDE_PROGRAM, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1] };
         keeper_main(sb, &job);
     }
     int e = errno;
@@ -188,7 +207,8 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
 }
 
 /* The prepared run becomes the slot's current one.  It starts with the slot's token: the first
- * one comes from us, later ones from the previous keeper (written before its report). */
+ * one comes from us, later ones from the previous keeper (written before its report) or, when
+ * that one died, from pass_dead_turn. */
 static void go_run(struct sched *q, int s)
 {
     struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
@@ -197,7 +217,7 @@ static void go_run(struct sched *q, int s)
     cur->t_go = now_us();
     if (!slot_started[s]) {
         slot_started[s] = true;
-        give_token(s);
+        give_token(cur->sh);
     }
     cur->state = R_RUNNING;
     cur->deadline_us = cur->t_go + q->sb->side[SIDE_PROGRAM].opt->wall_ms * 1000LL + 3000000LL;
@@ -289,7 +309,6 @@ static bool start_next(struct sched *q, int s, int idx)
     struct sandbox *sb = q->sb;
     struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
     int par = cur->state == R_FREE ? (q->gen[s] & 1) : !(cur->sh & 1);
-    q->gen[s] = par + 1;
     int sh = s * 2 + par;
     int cg = sb->ncg_side == 2 * sb->nslots ? s * 2 + par : s;
     if (cur->state != R_FREE && cg == cur->cg) {   /* cannot happen: see the callers */
@@ -297,7 +316,10 @@ static bool start_next(struct sched *q, int s, int idx)
         return false;
     }
     /* tests mode: the keeper opens the test's files itself (q->single is all -1) */
-    return prepare_run(sb, pre, s, cg, sh, idx, q->res, q->single);
+    if (!prepare_run(sb, pre, cg, sh, idx, q->res, q->single)) return false;
+    /* the halves alternate; a half whose run could not be prepared keeps the slot's turn */
+    q->gen[s] = par + 1;
+    return true;
 }
 
 /* First give every idle slot a run, then prepare the next tests ahead: filling one slot
@@ -336,8 +358,8 @@ static void complete_run(struct sched *q, int s, bool late)
     struct cg_snapshot snap;
     bool ok;
     collect_run(q->sb, cur, q->res, late, &rep, &ok, &snap);
-    /* a keeper that died without a report did not pass the token on */
-    if (!ok) give_token(s);
+    /* a keeper that died without a report may not have passed the turn on */
+    if (!ok) pass_dead_turn(q->sb, cur);
     /* the prepared run has started (or will, with the token); then the bookkeeping */
     struct running fin = *cur;
     cur->state = R_FREE;
@@ -388,7 +410,8 @@ void scheduler_run(struct sandbox *sb, struct run_result *res, int ntests, const
     q->ntests = ntests;
     q->single = single;
     for (int s = 0; s < sb->nslots; s++)
-        if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+        for (int h = 2 * s; h < 2 * s + 2; h++)
+            if (pipe2(half_go[h], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     for (;;) {
         if (got_signal) terminate(q);
         start_idle_slots(q);
