@@ -44,6 +44,7 @@ static void read_env(struct config *cfg)
     cfg->no_userns = getenv("CODEPIPE_SANDBOX_NO_USERNS") != NULL;
     cfg->no_overlay = getenv("CODEPIPE_SANDBOX_NO_OVERLAY") != NULL;
     cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
+    cfg->no_run_ns = getenv("CODEPIPE_SANDBOX_NO_RUN_NS") != NULL;
 }
 
 /* --env K=V: an explicit PATH replaces the fixed one. */

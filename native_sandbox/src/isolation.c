@@ -1,13 +1,13 @@
 /* Isolation: namespaces, the read-only mount tree, credentials, capabilities, fds, env.
  *
- * Once per invocation (helper):  [user ns if not root] -> net ns (shared by all runs, just a
- *   down loopback) -> mount ns with a private tree: tmpfs root + read-only binds of /usr /bin
- *   /lib* /sbin /etc (shadow files hidden), minimal /dev, the workdir at its own path, then
- *   pivot_root into it.  The host tree is gone from the helper's view after this; everything
+ * Once per invocation (helper):  [user ns if not root] -> net ns (a down loopback, shared by
+ *   the runs that cannot make sockets) -> IPC + UTS ns -> mount ns with a private tree: tmpfs
+ *   root + read-only binds of /usr /bin /lib* /sbin /etc (shadow files hidden), minimal /dev,
+ *   the workdir at its own path, then pivot_root into it.  The host tree is gone from the helper's view after this; everything
  *   it still needs (tests dir, output files, cgroup files) is held as file descriptors.
- * Per run (keeper = PID 1 of a fresh PID+mount namespace): fresh /proc, private tmpfs /tmp,
- *   and for the run profiles a copy-on-write overlay of the workdir (upper layer on its own
- *   size-limited tmpfs; read-only bind as the fallback, re-bound if it lives under /tmp).
+ * Per run (keeper = PID 1 of fresh PID + mount + IPC [+ net] namespaces): fresh /proc, private
+ *   tmpfs /tmp, and for the run profiles a copy-on-write overlay of the workdir (upper layer on
+ *   its own size-limited tmpfs; read-only bind as the fallback, re-bound if under /tmp).
  * Per program child: cgroups, fds 0-2, rlimits, cwd, signals, caps/uid drop, fds > 2 closed,
  *   no_new_privs, seccomp, execve with a clean env. */
 #include "sandbox.h"
@@ -19,7 +19,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -254,10 +258,13 @@ int isolation_setup_once(struct sandbox *sb)
     else warnx_("warning: no network namespace (%s)", strerror(errno));
     TRI("net ns");
 
-    /* IPC and UTS namespaces: once per invocation, shared by its runs (all runs are the same
-     * submission; per-run creation would cost ~50us each for no gain). */
+    /* IPC and UTS namespaces for the helper, once; each run then gets its own IPC namespace
+     * (and, where its program can make sockets, its own network namespace: scheduler.c).
+     * UTS stays shared: nothing in it can be changed (sethostname needs CAP_SYS_ADMIN). */
     if (unshare(CLONE_NEWIPC) == 0) c->ns_ipc = true;
     else warnx_("warning: no IPC namespace (%s)", strerror(errno));
+    c->ipc_per_run = c->ns_ipc && !sb->cfg.no_run_ns;
+    c->net_per_run = c->ns_net && !sb->cfg.no_run_ns;
     if (unshare(CLONE_NEWUTS) == 0 && sethostname("codepipe", 8) == 0) c->ns_uts = true;
     else warnx_("warning: no UTS namespace (%s)", strerror(errno));
     TRI("ipc+uts ns");
@@ -296,6 +303,38 @@ void isolation_probe_run_ns(struct sandbox *sb)
         sb->caps.ns_pid = true;
     }
     if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
+}
+
+/* Keeper, after its run was reaped, in the run's own IPC namespace: remove the SysV objects the
+ * run left.  They would go with the namespace anyway, but only after our exit and an RCU grace
+ * period in a kernel worker; until then a shm segment's pages (and queued messages) stay
+ * charged to the run's cgroup set, into its next run's baseline and limit. */
+void isolation_clear_run_ipc(void)
+{
+    union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; } su;
+    struct shm_info shi;
+    struct seminfo sei;
+    struct msginfo msi;
+    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shi);
+    for (int i = 0; max >= 0 && shi.used_ids && i <= max; i++) {
+        struct shmid_ds ds;
+        int id = shmctl(i, SHM_STAT, &ds);
+        if (id >= 0) shmctl(id, IPC_RMID, NULL);
+    }
+    su.__buf = &sei;
+    max = semctl(0, 0, SEM_INFO, su);
+    for (int i = 0; max >= 0 && sei.semusz && i <= max; i++) {
+        struct semid_ds ds;
+        su.buf = &ds;
+        int id = semctl(i, 0, SEM_STAT, su);
+        if (id >= 0) semctl(id, 0, IPC_RMID);
+    }
+    max = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msi);
+    for (int i = 0; max >= 0 && msi.msgpool && i <= max; i++) {
+        struct msqid_ds ds;
+        int id = msgctl(i, MSG_STAT, &ds);
+        if (id >= 0) msgctl(id, IPC_RMID, NULL);
+    }
 }
 
 const char *workdir_mode_name(int mode)

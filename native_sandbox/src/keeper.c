@@ -273,5 +273,6 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     watch_program(&k);
     STAGE(k.shp, STAGE_PROGRAM_DONE);
     reap_all(&k);
+    if (job->ns_flags & CLONE_NEWIPC) isolation_clear_run_ipc();
     report(&k);
 }

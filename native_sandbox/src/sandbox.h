@@ -67,6 +67,7 @@ struct config {
     bool trace;           /* CODEPIPE_SANDBOX_TRACE: per-stage timings on stderr */
     /* testing knobs that switch a layer off to exercise the degraded paths */
     bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
+    bool no_run_ns;       /* the runs share the invocation's IPC and network namespaces */
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */
@@ -74,6 +75,7 @@ struct host_caps {
     bool root;
     bool userns_used;     /* we entered a user namespace to get the other layers */
     bool ns_net, ns_pid, ns_mount, ns_ipc, ns_uts, ns_user;
+    bool ipc_per_run, net_per_run;   /* runs get their own IPC / network namespaces (scheduler.c) */
     int cgroup;           /* 0 none, 1 v1, 2 v2 */
     bool seccomp;
     bool uid_switch;
@@ -212,6 +214,7 @@ extern void *child_stack;
 /* What the scheduler hands a run's keeper. */
 struct keeper_job {
     int side;                /* which side of the run (SIDE_PROGRAM) */
+    int ns_flags;            /* the namespaces the keeper was cloned with */
     int cg;                  /* the cgroup set the run uses */
     int sh;                  /* its shared page */
     int idx;                 /* the test (index into the results) */
@@ -235,6 +238,7 @@ int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree
 int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
+void isolation_clear_run_ipc(void);
 /* What the keeper hands its program child. */
 struct child_job { const struct side *sd; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
 void isolation_enter_child(struct sandbox *sb, const struct child_job *cj) __attribute__((noreturn));
@@ -257,6 +261,7 @@ int cgroup_detect_version(void);
 
 /* seccomp_policy.c */
 int seccomp_build(struct sandbox *sb, struct side *sd);
+bool seccomp_policy_sockets(const struct seccomp_policy *policy);
 int seccomp_load_prepared(const struct sock_fprog *prog);
 
 /* measure.c */

@@ -157,12 +157,34 @@ static void pass_dead_turn(struct sandbox *sb, const struct running *r)
     give_token(r->sh ^ 1);
 }
 
-static int clone_flags(struct sandbox *sb)
+/* The namespaces of a run's keeper (and so of its program).  IPC: per run, because SysV
+ * objects outlive their creator, so with one namespace per invocation a test found what an
+ * earlier or a parallel test had left.  Network: per run only where the program can make a
+ * socket at all (abstract unix socket names are per network namespace) or where the run is
+ * one side of a pair that must not reach the other: a network namespace costs far more than
+ * the rest of a run's namespaces (README, Performance), and c/cpp programs have no socket
+ * call. */
+static int clone_flags(struct sandbox *sb, const struct side *sd)
 {
     int f = 0;
     if (sb->caps.ns_pid) f |= CLONE_NEWPID;
     if (sb->caps.ns_mount) f |= CLONE_NEWNS;
+    if (sb->caps.ipc_per_run) f |= CLONE_NEWIPC;
+    if (sb->caps.net_per_run && (sb->nsides > 1 || seccomp_policy_sockets(sd->opt->profile->seccomp)))
+        f |= CLONE_NEWNET;
     return f;
+}
+
+/* clone() for a keeper (fork-like: 0 in the child).  Where the kernel refuses the per-run
+ * IPC/network namespaces (a namespace limit), the runs share the helper's, with a warning. */
+static pid_t clone_keeper(struct sandbox *sb, int *flags)
+{
+    pid_t pid = (pid_t)syscall(SYS_clone, *flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid >= 0 || !(*flags & (CLONE_NEWIPC | CLONE_NEWNET)) || errno == EAGAIN || errno == ENOMEM) return pid;
+    warnx_("warning: no per-run IPC/network namespaces (%s): the runs share the invocation's", strerror(errno));
+    sb->caps.ipc_per_run = sb->caps.net_per_run = false;
+    *flags &= ~(CLONE_NEWIPC | CLONE_NEWNET);
+    return (pid_t)syscall(SYS_clone, *flags | SIGCHLD, 0, 0, 0, 0);
 }
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
@@ -182,10 +204,12 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, i
         set_ie(&res[idx], "pipe: %s", strerror(errno));
         return false;
     }
-    pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
+    const struct side *sd = &sb->side[SIDE_PROGRAM];
+    int flags = clone_flags(sb, sd);
+    pid_t pid = clone_keeper(sb, &flags);
     if (pid == 0) {
         close(p[0]);
-        struct keeper_job job = { SIDE_PROGRAM, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1] };
+        struct keeper_job job = { SIDE_PROGRAM, flags, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1] };
         keeper_main(sb, &job);
     }
     int e = errno;

@@ -162,10 +162,18 @@ static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const s
 struct seccomp_policy {
     uint32_t default_action;
     int (*rules)(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd);
+    bool sockets;         /* the program can create (AF_UNIX) sockets */
 };
-const struct seccomp_policy seccomp_native = { KILL, native_rules };
-const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules };
-const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules };
+const struct seccomp_policy seccomp_native = { KILL, native_rules, false };
+const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules, true };
+const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules, true };
+
+/* Whether a program under this policy can make a socket at all (and so bind an abstract unix
+ * socket name, which is per network namespace): such runs get their own network namespace. */
+bool seccomp_policy_sockets(const struct seccomp_policy *policy)
+{
+    return policy->sockets;
+}
 
 /* Export the compiled filter to BPF in memory (through a memfd: libseccomp writes to an fd). */
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *out)
