@@ -20,7 +20,7 @@
 enum oom_marker { OOM_MARKER_NONE, OOM_MARKER_ANYWHERE, OOM_MARKER_LAST_LINE };
 
 struct seccomp_policy;            /* seccomp_policy.c */
-extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler;
+extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler, seccomp_judge;
 
 /* One --profile: the table in profile.c. */
 struct profile {

@@ -7,6 +7,8 @@
  *             io_uring, ...
  *   compiler  (compile) default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the
  *             same wall on network, namespaces, ptrace, mounts, kernel interfaces.
+ *   judge     (checker, interactor) the runtime policy and no sockets at all: an AF_UNIX one
+ *             fails (EACCES), any other is a kill.
  * Threads are allowed everywhere (clone with CLONE_THREAD); clone3 fails with ENOSYS so that
  * glibc falls back to clone, whose flags we can inspect.  A denied call kills the whole process
  * with SIGSYS, which the helper reports as SV. */
@@ -149,6 +151,19 @@ static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const st
     return deny_kill_all(ctx, sb);
 }
 
+/* Checkers and interactors, C/C++ binaries or Python scripts: the runtime policy (they may be
+ * either), and no socket of any family: they need none, and without sockets they can reach no
+ * other run (nor the interactive program) and need no network namespace of their own.
+ * AF_UNIX fails instead of killing: glibc asks nscd over one when Python looks up its uid's
+ * home directory at start-up, and goes on without it. */
+static int judge_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
+{
+    R(runtime_rules(ctx, sb, sd));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    return 0;
+}
+
 static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
 {
     (void)sd;
@@ -167,6 +182,7 @@ struct seccomp_policy {
 const struct seccomp_policy seccomp_native = { KILL, native_rules, false };
 const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules, true };
 const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules, true };
+const struct seccomp_policy seccomp_judge = { SCMP_ACT_ALLOW, judge_rules, false };
 
 /* Whether a program under this policy can make a socket at all (and so bind an abstract unix
  * socket name, which is per network namespace): such runs get their own network namespace. */
