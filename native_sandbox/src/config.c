@@ -14,7 +14,7 @@ void usage(void)
         "usage: sandbox --profile %s --time-ms MS --wall-ms MS\n"
         "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
         "               [--workdir DIR] [--env K=V ...] [--progress]\n"
-        "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
+        "               [--tests DIR [--test-files DIR] | --stdin FILE --stdout FILE --stderr FILE]\n"
         "               -- PROGRAM [ARGS...]\n"
         "       sandbox --probe\n", profile_names("|"));
 }
@@ -75,6 +75,7 @@ static int parse_option(struct config *cfg, const char *a, const char *v)
     const struct { const char *name; const char **dst; } paths[] = {
         { "--workdir", &p->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
         { "--stdout", &cfg->stdout_path }, { "--stderr", &cfg->stderr_path },
+        { "--test-files", &cfg->test_files },
     };
     if (!strcmp(a, "--profile")) {
         p->profile = profile_find(v);
@@ -105,6 +106,7 @@ static int check_options(struct config *cfg)
         fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
         return -1;
     }
+    if (cfg->test_files && !cfg->tests) { fprintf(stderr, "sandbox: --test-files needs --tests\n"); return -1; }
     return 0;
 }
 

@@ -182,7 +182,25 @@ static int make_run_mount_points(struct sandbox *sb)
     snprintf(p, sizeof(p), "%s/tmp", root_dir);
     if (mkdir(p, 01777) < 0) return -1;
     chmod(p, 01777);
+    /* --test-files: the empty mount point of a run's /judge (absent without the option) */
+    snprintf(p, sizeof(p), "%s%s", root_dir, JUDGE_DIR);
+    if (sb->cfg.test_files && mkdir(p, 0555) < 0) return -1;
     return 0;
+}
+
+/* What the keepers bind from, in the tree (a bind's source must be a mount of the keeper's own
+ * namespace: the host's mounts, held by fd, were detached with the old root).  tfd: DIR,
+ * opened before the root tmpfs could cover it. */
+static int stage_mounts(int tfd)
+{
+    if (tfd < 0) return 0;
+    char p[4200], src[64];
+    snprintf(p, sizeof(p), "%s%s", root_dir, STAGING_DIR);
+    if (mkdir(p, 0) < 0 || chmod(p, 0) < 0) return -1;
+    snprintf(p, sizeof(p), "%s%s", root_dir, STAGED_TEST_FILES);
+    if (mkdir(p, 0) < 0) return -1;
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", tfd);
+    return bind_ro(src, p, MS_NODEV | MS_NOEXEC);
 }
 
 /* a workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
@@ -225,9 +243,13 @@ static int build_root(struct sandbox *sb)
         wfd[i] = open(sb->side[i].workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (wfd[i] < 0) return -1;
     }
+    int tfd = sb->test_files_real ? open(sb->test_files_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (sb->test_files_real && tfd < 0) return -1;
     if (mount_root_tmpfs() < 0) return -1;
-    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0)
+    if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0 ||
+        stage_mounts(tfd) < 0)
         return -1;
+    if (tfd >= 0) close(tfd);
     for (int i = 0; i < sb->nsides; i++) {
         if (bind_workdir(&sb->side[i], wfd[i]) < 0) return -1;
         close(wfd[i]);
@@ -428,6 +450,28 @@ int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_s
     }
     if (wfd >= 0) close(wfd);
     return 0;
+}
+
+/* Keeper, --test-files: the test's own directory DIR/N (by name in the staged DIR, in this
+ * mount namespace, never through a symlink) bound at /judge, read-only, nosuid, nodev, noexec.
+ * Links inside it resolve in the sandbox's tree, where the host's is not. */
+int isolation_mount_judge(struct sandbox *sb, int test)
+{
+    if (!sb->caps.ns_mount) { errno = ENOTSUP; return -1; }
+    char name[32], src[64];
+    snprintf(name, sizeof(name), "%d", test);
+    int sfd = open(STAGED_TEST_FILES, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) return -1;
+    int dfd = openat(sfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(sfd);
+    if (dfd < 0) { errno = e; return -1; }
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", dfd);
+    int r = bind_ro(src, JUDGE_DIR, MS_NODEV | MS_NOEXEC);
+    e = errno;
+    close(dfd);
+    errno = e;
+    return r;
 }
 
 /* Helper, once, after its own set-up: empty the capability bounding set, the ambient and the

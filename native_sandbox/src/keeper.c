@@ -135,6 +135,7 @@ static int keeper_setup(struct keeper *k)
     errno = 0;
     int setup = j->files.in < 0 ? open_test_files(k->sb, j->idx, &j->files.in, &j->files.out, &j->files.err, &stage) : 0;
     if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(k->sb, k->sd, k->shp); }
+    if (setup == 0 && k->sd->judge_files) { stage = STAGE_JUDGE_FILES; setup = isolation_mount_judge(k->sb, j->idx + 1); }
     if (setup < 0) {
         k->rep.setup_errno = errno ? errno : EINVAL;
         k->rep.setup_stage = stage;

@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 {
     struct sandbox *sb = &G;
     memset(sb, 0, sizeof(*sb));
-    sb->tests_fd = -1;
+    sb->tests_fd = sb->test_files_fd = -1;
     if (parse_config(argc, argv, &sb->cfg) < 0) { usage(); return 2; }
     sb->uid = sb->gid = sb->cfg.sandbox_uid;
     if (sb->cfg.probe) {

@@ -73,6 +73,10 @@ static void setup_failure(const struct keeper_report *rep, struct run_result *r)
     else if (rep->setup_stage == STAGE_OPEN_OUT || rep->setup_stage == STAGE_OPEN_ERR)
         set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
                strerror(rep->setup_errno));
+    else if (rep->setup_stage == STAGE_JUDGE_FILES)
+        set_ie(r, "test files %d: %s", r->test, rep->setup_errno == ENOTDIR || rep->setup_errno == ELOOP ?
+               "not a directory, or a symlink (refused)" : rep->setup_errno == ENOTSUP ?
+               "needs a mount namespace" : strerror(rep->setup_errno));
     else if (rep->exec_errno)
         set_ie(r, "could not start the program: %s", strerror(rep->exec_errno));
     else

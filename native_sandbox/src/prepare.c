@@ -98,6 +98,24 @@ static int open_tests_dir(struct sandbox *sb)
     return ntests;
 }
 
+/* --test-files DIR: held as an fd (its test dirs are opened by name in it, never following a
+ * link); like the tests dir, never inside a workdir, whose contents a program controls. */
+static void open_test_files_dir(struct sandbox *sb)
+{
+    const char *dir = sb->cfg.test_files;
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) die("test files dir %s: %s", dir, strerror(errno));
+    sb->test_files_fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sb->test_files_fd < 0) die("test files dir %s: %s", dir, strerror(errno));
+    sb->test_files_real = strdup(real);
+    for (int i = 0; i < sb->nsides; i++) {
+        const char *wd = sb->side[i].workdir_real;
+        if (!strcmp(real, wd) || path_under(real, wd)) die("test files dir %s must not be inside the workdir %s", real, wd);
+    }
+    /* the checker's (or, interactive, the interactor's) runs get them; never the program's */
+    sb->side[sb->nsides - 1].judge_files = true;
+}
+
 /* One run: --stdin (default /dev/null), --stdout, --stderr; a missing output is a memfd
  * (counted and limited, then discarded). */
 static void open_single_files(struct sandbox *sb, struct run_files *f)
@@ -127,6 +145,7 @@ static void open_single_files(struct sandbox *sb, struct run_files *f)
 int prepare_files(struct sandbox *sb, struct run_files *single)
 {
     single->in = single->out = single->err = -1;
+    if (sb->cfg.test_files) open_test_files_dir(sb);
     if (sb->cfg.tests) return open_tests_dir(sb);
     open_single_files(sb, single);
     return 1;

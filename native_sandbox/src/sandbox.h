@@ -60,6 +60,7 @@ struct config {
     struct side_opts side[NSIDES];
     long parallel;
     const char *tests, *stdin_path, *stdout_path, *stderr_path;
+    const char *test_files;   /* --test-files DIR: DIR/N at /judge in test N's runs */
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
     /* The helper's own environment, read once at start (config.c); nothing else reads it. */
@@ -111,7 +112,13 @@ struct keeper_report {
     bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
 };
 /* Where a keeper's own set-up failed (setup_stage with setup_errno; the IE message says it). */
-enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
+enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12,
+       STAGE_JUDGE_FILES = -13 };
+#define JUDGE_DIR "/judge"        /* where a run sees its --test-files DIR/N */
+/* In the sandbox tree, what keepers bind from and their programs must never reach: a directory
+ * of mode 0000 on the read-only root (no sandboxed uid has the capabilities to enter it). */
+#define STAGING_DIR "/.codepipe"
+#define STAGED_TEST_FILES STAGING_DIR "/test-files"
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
@@ -168,6 +175,7 @@ struct side {
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
     int cg_first;                  /* its cgroup sets: cg_first .. cg_first + ncg_side - 1 */
+    bool judge_files;              /* its runs get --test-files DIR/N at /judge */
 };
 
 /* Global state of one invocation. */
@@ -180,6 +188,8 @@ struct sandbox {
     bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
     volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
     int tests_fd;                  /* --tests DIR */
+    int test_files_fd;             /* --test-files DIR (the host's mount: for files, not for binds) */
+    char *test_files_real;         /* its absolute path */
     int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) per side */
     int ncg_side;                  /* ... of which each side has this many */
     int nslots;
@@ -239,6 +249,7 @@ int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_s
 int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
 void isolation_clear_run_ipc(void);
+int isolation_mount_judge(struct sandbox *sb, int test);
 /* What the keeper hands its program child. */
 struct child_job { const struct side *sd; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
 void isolation_enter_child(struct sandbox *sb, const struct child_job *cj) __attribute__((noreturn));
