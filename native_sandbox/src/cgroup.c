@@ -14,7 +14,7 @@
 
 const char *const cg_ctl_names[C_N] = { "memory", "pids", "cpuacct" };
 struct cg_hier cg_hier[C_N];
-static struct cg_set sets[2 * MAX_SLOTS];   /* two per parallel slot (ping-pong) */
+static struct cg_set sets[2 * MAX_SLOTS * NSIDES];   /* two per parallel slot (ping-pong) and side */
 static const struct cg_backend *backend;
 
 bool cg_has_word(const char *list, const char *w)
@@ -253,25 +253,28 @@ static struct cg_set *active_set(struct sandbox *sb, int slot)
     return sb->caps.cgroup && set->active ? set : NULL;
 }
 
-static int create_sets(struct sandbox *sb, long long limit, bool *pids_limited)
+/* The sets of one side, with its limits; false when one could not be made. */
+static bool create_sets(struct sandbox *sb, struct side *sd)
 {
-    int made = 0;
-    *pids_limited = false;
-    for (int s = 0; s < sb->ncg; s++) {
+    const struct side_opts *o = sd->opt;
+    long long limit = ((long long)o->memory_mb + o->profile->headroom_mb) << 20;
+    bool pids_limited = false;
+    for (int s = sd->cg_first; s < sd->cg_first + sb->ncg_side; s++) {
         struct cg_set *set = &sets[s];
         snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
-        if (backend->create_set(set, limit, sb->pids_max) < 0) break;
+        if (backend->create_set(set, limit, sd->pids_max) < 0) return false;
         set->active = true;
-        *pids_limited = *pids_limited || set->pids_limited;
-        made++;
+        pids_limited = pids_limited || set->pids_limited;
     }
-    return made;
+    sd->mem_limit_bytes = limit;
+    sd->pids_cg = pids_limited;
+    return true;
 }
 
 int cgroup_setup(struct sandbox *sb)
 {
     const struct config *cfg = &sb->cfg;
-    for (int s = 0; s < 2 * MAX_SLOTS; s++) {
+    for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
         struct cg_set *set = &sets[s];
         set->join_fd[0] = set->join_fd[1] = set->join_fd[2] = -1;
         set->peak_fd = set->usage_fd = set->failcnt_fd = set->oom_fd = -1;
@@ -279,7 +282,6 @@ int cgroup_setup(struct sandbox *sb)
     }
     for (int k = 0; k < C_N; k++) cg_hier[k].parent_fd = -1;
 
-    long long limit = ((long long)cfg->memory_mb + cfg->profile->headroom_mb) << 20;
     int ver = cfg->no_cgroup ? 0 : cg_detect();
     if (ver == 0) {
         warnx_("warning: no usable cgroups: memory by RLIMIT_AS, processes by RLIMIT_NPROC, CPU by rusage");
@@ -292,16 +294,15 @@ int cgroup_setup(struct sandbox *sb)
         sb->caps.cgroup = 0;
         return 0;
     }
-    bool pids_limited;
-    if (create_sets(sb, limit, &pids_limited) < sb->ncg) {
+    for (int i = 0; i < sb->nsides; i++) {
+        if (create_sets(sb, &sb->side[i])) continue;
         warnx_("warning: could not create cgroups (%s); falling back to rlimits", strerror(errno));
         cgroup_cleanup(sb);
+        for (int j = 0; j < sb->nsides; j++) { sb->side[j].mem_limit_bytes = 0; sb->side[j].pids_cg = false; }
         sb->caps.cgroup = 0;
         return 0;
     }
     sb->caps.cgroup = backend->version;
-    sb->mem_limit_bytes = limit;
-    sb->pids_cg = pids_limited;
     return 0;
 }
 

@@ -14,7 +14,7 @@ void usage(void)
         "usage: sandbox --profile %s --time-ms MS --wall-ms MS\n"
         "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
         "               [--workdir DIR] [--env K=V ...] [--progress]\n"
-        "               [--tests DIR | --stdin FILE --stdout FILE --stderr FILE]\n"
+        "               [--tests DIR [--test-files DIR] | --stdin FILE --stdout FILE --stderr FILE]\n"
         "               -- PROGRAM [ARGS...]\n"
         "       sandbox --probe\n", profile_names("|"));
 }
@@ -44,39 +44,42 @@ static void read_env(struct config *cfg)
     cfg->no_userns = getenv("CODEPIPE_SANDBOX_NO_USERNS") != NULL;
     cfg->no_overlay = getenv("CODEPIPE_SANDBOX_NO_OVERLAY") != NULL;
     cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
+    cfg->no_run_ns = getenv("CODEPIPE_SANDBOX_NO_RUN_NS") != NULL;
 }
 
 /* --env K=V: an explicit PATH replaces the fixed one. */
-static int parse_env_option(struct config *cfg, const char *v)
+static int parse_env_option(struct side_opts *so, const char *v)
 {
     const char *eq = strchr(v, '=');
     if (!eq || eq == v) {
         fprintf(stderr, "sandbox: --env: expected K=V, got '%s'\n", v);
         return -1;
     }
-    if (!strncmp(v, "PATH=", 5)) cfg->envv[0] = (char *)v;
-    else cfg->envv[cfg->envc++] = (char *)v;
+    if (!strncmp(v, "PATH=", 5)) so->envv[0] = (char *)v;
+    else so->envv[so->envc++] = (char *)v;
     return 0;
 }
 
 /* One option that takes a value. */
 static int parse_option(struct config *cfg, const char *a, const char *v)
 {
+    struct side_opts *p = &cfg->side[SIDE_PROGRAM];
     const struct { const char *name; long lo, hi; long *dst; } nums[] = {
-        { "--time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &cfg->time_ms },
-        { "--wall-ms", RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &cfg->wall_ms },
-        { "--memory-mb", RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &cfg->memory_mb },
-        { "--output-kb", RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &cfg->output_kb },
-        { "--procs", RANGE_PROCS_MIN, RANGE_PROCS_MAX, &cfg->procs },
+        { "--time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &p->time_ms },
+        { "--wall-ms", RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &p->wall_ms },
+        { "--memory-mb", RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &p->memory_mb },
+        { "--output-kb", RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &p->output_kb },
+        { "--procs", RANGE_PROCS_MIN, RANGE_PROCS_MAX, &p->procs },
         { "--parallel", RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &cfg->parallel },
     };
     const struct { const char *name; const char **dst; } paths[] = {
-        { "--workdir", &cfg->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
+        { "--workdir", &p->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
         { "--stdout", &cfg->stdout_path }, { "--stderr", &cfg->stderr_path },
+        { "--test-files", &cfg->test_files },
     };
     if (!strcmp(a, "--profile")) {
-        cfg->profile = profile_find(v);
-        if (cfg->profile) return 0;
+        p->profile = profile_find(v);
+        if (p->profile) return 0;
         fprintf(stderr, "sandbox: --profile: unknown profile '%s' (%s)\n", v, profile_names(", "));
         return -1;
     }
@@ -84,7 +87,7 @@ static int parse_option(struct config *cfg, const char *a, const char *v)
         if (!strcmp(a, nums[k].name)) return parse_long(a, v, nums[k].lo, nums[k].hi, nums[k].dst);
     for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
         if (!strcmp(a, paths[k].name)) { *paths[k].dst = v; return 0; }
-    if (!strcmp(a, "--env")) return parse_env_option(cfg, v);
+    if (!strcmp(a, "--env")) return parse_env_option(p, v);
     fprintf(stderr, "sandbox: unknown option '%s'\n", a);
     return -1;
 }
@@ -92,27 +95,30 @@ static int parse_option(struct config *cfg, const char *a, const char *v)
 /* What a run needs and what does not go together. */
 static int check_options(struct config *cfg)
 {
-    if (!cfg->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
-    if (cfg->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
-    if (cfg->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
-    if (cfg->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
-    if (cfg->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
-    if (cfg->procs < 0) cfg->procs = cfg->profile->default_procs;
+    struct side_opts *p = &cfg->side[SIDE_PROGRAM];
+    if (!p->profile) { fprintf(stderr, "sandbox: --profile is required\n"); return -1; }
+    if (p->time_ms < 0) { fprintf(stderr, "sandbox: --time-ms is required\n"); return -1; }
+    if (p->wall_ms < 0) { fprintf(stderr, "sandbox: --wall-ms is required\n"); return -1; }
+    if (p->memory_mb < 0) { fprintf(stderr, "sandbox: --memory-mb is required\n"); return -1; }
+    if (p->output_kb < 0) { fprintf(stderr, "sandbox: --output-kb is required\n"); return -1; }
+    if (p->procs < 0) p->procs = p->profile->default_procs;
     if (cfg->tests && (cfg->stdin_path || cfg->stdout_path || cfg->stderr_path)) {
         fprintf(stderr, "sandbox: --tests cannot be combined with --stdin/--stdout/--stderr\n");
         return -1;
     }
+    if (cfg->test_files && !cfg->tests) { fprintf(stderr, "sandbox: --test-files needs --tests\n"); return -1; }
     return 0;
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
-    cfg->time_ms = cfg->wall_ms = cfg->memory_mb = cfg->output_kb = -1;
-    cfg->procs = -1;
+    struct side_opts *p = &cfg->side[SIDE_PROGRAM];
+    p->time_ms = p->wall_ms = p->memory_mb = p->output_kb = -1;
+    p->procs = -1;
     cfg->parallel = 1;
-    cfg->envv = calloc((size_t)argc + 2, sizeof(char *));
-    if (!cfg->envv) return -1;
-    cfg->envv[cfg->envc++] = SANDBOX_PATH_ENV;
+    p->envv = calloc((size_t)argc + 2, sizeof(char *));
+    if (!p->envv) return -1;
+    p->envv[p->envc++] = SANDBOX_PATH_ENV;
 
     int i = 1;
     for (; i < argc; i++) {
@@ -131,7 +137,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         }
         if (parse_option(cfg, a, argv[++i]) < 0) return -1;
     }
-    cfg->envv[cfg->envc] = NULL;
+    p->envv[p->envc] = NULL;
 
     if (cfg->probe) return 0;
     if (check_options(cfg) < 0) return -1;
@@ -140,8 +146,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         return -1;
     }
     if (!argv[i][0]) { fprintf(stderr, "sandbox: empty program name\n"); return -1; }
-    cfg->argv = &argv[i];
-    cfg->argc = argc - i;
+    p->argv = &argv[i];
+    p->argc = argc - i;
     return 0;
 }
 

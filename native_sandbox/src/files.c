@@ -82,7 +82,7 @@ static int stat_in_workdir(const char *workdir, const char *rel, struct stat *st
     return r;
 }
 
-char *resolve_program(const char *prog, const char *workdir)
+char *resolve_program(const char *prog, const char *workdir, char *const *envv)
 {
     char buf[PATH_MAX];
     if (strchr(prog, '/')) {
@@ -100,7 +100,7 @@ char *resolve_program(const char *prog, const char *workdir)
         return strdup(buf);
     }
     const char *path = strchr(SANDBOX_PATH_ENV, '=') + 1;
-    for (char **e = G.cfg.envv; *e; e++) if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+    for (char *const *e = envv; *e; e++) if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
     const char *p = path;
     while (*p) {
         const char *colon = strchr(p, ':');

@@ -1,13 +1,13 @@
 /* Isolation: namespaces, the read-only mount tree, credentials, capabilities, fds, env.
  *
- * Once per invocation (helper):  [user ns if not root] -> net ns (shared by all runs, just a
- *   down loopback) -> mount ns with a private tree: tmpfs root + read-only binds of /usr /bin
- *   /lib* /sbin /etc (shadow files hidden), minimal /dev, the workdir at its own path, then
- *   pivot_root into it.  The host tree is gone from the helper's view after this; everything
+ * Once per invocation (helper):  [user ns if not root] -> net ns (a down loopback, shared by
+ *   the runs that cannot make sockets) -> IPC + UTS ns -> mount ns with a private tree: tmpfs
+ *   root + read-only binds of /usr /bin /lib* /sbin /etc (shadow files hidden), minimal /dev,
+ *   the workdir at its own path, then pivot_root into it.  The host tree is gone from the helper's view after this; everything
  *   it still needs (tests dir, output files, cgroup files) is held as file descriptors.
- * Per run (keeper = PID 1 of a fresh PID+mount namespace): fresh /proc, private tmpfs /tmp,
- *   and for the run profiles a copy-on-write overlay of the workdir (upper layer on its own
- *   size-limited tmpfs; read-only bind as the fallback, re-bound if it lives under /tmp).
+ * Per run (keeper = PID 1 of fresh PID + mount + IPC [+ net] namespaces): fresh /proc, private
+ *   tmpfs /tmp, and for the run profiles a copy-on-write overlay of the workdir (upper layer on
+ *   its own size-limited tmpfs; read-only bind as the fallback, re-bound if under /tmp).
  * Per program child: cgroups, fds 0-2, rlimits, cwd, signals, caps/uid drop, fds > 2 closed,
  *   no_new_privs, seccomp, execve with a clean env. */
 #include "sandbox.h"
@@ -19,7 +19,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -178,19 +182,37 @@ static int make_run_mount_points(struct sandbox *sb)
     snprintf(p, sizeof(p), "%s/tmp", root_dir);
     if (mkdir(p, 01777) < 0) return -1;
     chmod(p, 01777);
+    /* --test-files: the empty mount point of a run's /judge (absent without the option) */
+    snprintf(p, sizeof(p), "%s%s", root_dir, JUDGE_DIR);
+    if (sb->cfg.test_files && mkdir(p, 0555) < 0) return -1;
     return 0;
 }
 
-/* the workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
-static int bind_workdir(struct sandbox *sb, int wfd)
+/* What the keepers bind from, in the tree (a bind's source must be a mount of the keeper's own
+ * namespace: the host's mounts, held by fd, were detached with the old root).  tfd: DIR,
+ * opened before the root tmpfs could cover it. */
+static int stage_mounts(int tfd)
+{
+    if (tfd < 0) return 0;
+    char p[4200], src[64];
+    snprintf(p, sizeof(p), "%s%s", root_dir, STAGING_DIR);
+    if (mkdir(p, 0) < 0 || chmod(p, 0) < 0) return -1;
+    snprintf(p, sizeof(p), "%s%s", root_dir, STAGED_TEST_FILES);
+    if (mkdir(p, 0) < 0) return -1;
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", tfd);
+    return bind_ro(src, p, MS_NODEV | MS_NOEXEC);
+}
+
+/* a workdir, at the same absolute path (wfd: opened before the root tmpfs could cover it) */
+static int bind_workdir(const struct side *sd, int wfd)
 {
     char p[4200];
-    snprintf(p, sizeof(p), "%s%s", root_dir, sb->workdir_real);
+    snprintf(p, sizeof(p), "%s%s", root_dir, sd->workdir_real);
     if (mkdir_p(p, 0755) < 0) return -1;
     char src[64];
     snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0) return -1;
-    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sb->workdir_rw ? 0 : MS_RDONLY);
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (sd->workdir_rw ? 0 : MS_RDONLY);
     return mount(NULL, p, NULL, fl, NULL);
 }
 
@@ -216,13 +238,22 @@ static int enter_root(struct sandbox *sb)
 
 static int build_root(struct sandbox *sb)
 {
-    int wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (wfd < 0) return -1;
-    if (mount_root_tmpfs() < 0) { close(wfd); return -1; }
+    int wfd[NSIDES] = { [0 ... NSIDES - 1] = -1 };
+    for (int i = 0; i < sb->nsides; i++) {
+        wfd[i] = open(sb->side[i].workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (wfd[i] < 0) return -1;
+    }
+    int tfd = sb->test_files_real ? open(sb->test_files_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (sb->test_files_real && tfd < 0) return -1;
+    if (mount_root_tmpfs() < 0) return -1;
     if (bind_system_dirs() < 0 || hide_secrets() < 0 || build_dev() < 0 || make_run_mount_points(sb) < 0 ||
-        bind_workdir(sb, wfd) < 0)
+        stage_mounts(tfd) < 0)
         return -1;
-    close(wfd);
+    if (tfd >= 0) close(tfd);
+    for (int i = 0; i < sb->nsides; i++) {
+        if (bind_workdir(&sb->side[i], wfd[i]) < 0) return -1;
+        close(wfd[i]);
+    }
     return enter_root(sb);
 }
 
@@ -249,10 +280,13 @@ int isolation_setup_once(struct sandbox *sb)
     else warnx_("warning: no network namespace (%s)", strerror(errno));
     TRI("net ns");
 
-    /* IPC and UTS namespaces: once per invocation, shared by its runs (all runs are the same
-     * submission; per-run creation would cost ~50us each for no gain). */
+    /* IPC and UTS namespaces for the helper, once; each run then gets its own IPC namespace
+     * (and, where its program can make sockets, its own network namespace: scheduler.c).
+     * UTS stays shared: nothing in it can be changed (sethostname needs CAP_SYS_ADMIN). */
     if (unshare(CLONE_NEWIPC) == 0) c->ns_ipc = true;
     else warnx_("warning: no IPC namespace (%s)", strerror(errno));
+    c->ipc_per_run = c->ns_ipc && !sb->cfg.no_run_ns;
+    c->net_per_run = c->ns_net && !sb->cfg.no_run_ns;
     if (unshare(CLONE_NEWUTS) == 0 && sethostname("codepipe", 8) == 0) c->ns_uts = true;
     else warnx_("warning: no UTS namespace (%s)", strerror(errno));
     TRI("ipc+uts ns");
@@ -275,7 +309,7 @@ int isolation_setup_once(struct sandbox *sb)
     c->ns_mount = true;
     /* run profiles: a per-run copy-on-write workdir (each keeper falls back to the read-only
      * bind if the kernel refuses the overlay) */
-    c->workdir = sb->workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
+    c->workdir = sb->side[SIDE_PROGRAM].workdir_rw || sb->cfg.no_overlay ? WORKDIR_READONLY : WORKDIR_OVERLAY;
     return 0;
 }
 
@@ -293,6 +327,38 @@ void isolation_probe_run_ns(struct sandbox *sb)
     if (!sb->caps.ns_pid) warnx_("warning: no PID namespace: processes are tracked by group/cgroup only");
 }
 
+/* Keeper, after its run was reaped, in the run's own IPC namespace: remove the SysV objects the
+ * run left.  They would go with the namespace anyway, but only after our exit and an RCU grace
+ * period in a kernel worker; until then a shm segment's pages (and queued messages) stay
+ * charged to the run's cgroup set, into its next run's baseline and limit. */
+void isolation_clear_run_ipc(void)
+{
+    union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; } su;
+    struct shm_info shi;
+    struct seminfo sei;
+    struct msginfo msi;
+    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shi);
+    for (int i = 0; max >= 0 && shi.used_ids && i <= max; i++) {
+        struct shmid_ds ds;
+        int id = shmctl(i, SHM_STAT, &ds);
+        if (id >= 0) shmctl(id, IPC_RMID, NULL);
+    }
+    su.__buf = &sei;
+    max = semctl(0, 0, SEM_INFO, su);
+    for (int i = 0; max >= 0 && sei.semusz && i <= max; i++) {
+        struct semid_ds ds;
+        su.buf = &ds;
+        int id = semctl(i, 0, SEM_STAT, su);
+        if (id >= 0) semctl(id, 0, IPC_RMID);
+    }
+    max = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msi);
+    for (int i = 0; max >= 0 && msi.msgpool && i <= max; i++) {
+        struct msqid_ds ds;
+        int id = msgctl(i, MSG_STAT, &ds);
+        if (id >= 0) msgctl(id, IPC_RMID, NULL);
+    }
+}
+
 const char *workdir_mode_name(int mode)
 {
     return mode == WORKDIR_OVERLAY ? "overlay" : mode == WORKDIR_READONLY ? "readonly" : "host";
@@ -306,14 +372,14 @@ const char *workdir_mode_name(int mode)
  * clean up, nothing written to the host.  The tmpfs is size-limited like /tmp (= the memory
  * limit) and its pages are charged to the writer's memory cgroup.  On failure the tmpfs is
  * taken off again and the read-only bind is what the program gets. */
-static int mount_workdir_overlay(struct sandbox *sb, int lower_fd)
+static int mount_workdir_overlay(struct sandbox *sb, const struct side *sd, int lower_fd)
 {
-    const char *wd = sb->workdir_real;
+    const char *wd = sd->workdir_real;
     struct stat lst;
     char opts[320];
     int tfd = -1, ufd = -1, kfd = -1, e;
     if (fstat(lower_fd, &lst) < 0) return -1;
-    snprintf(opts, sizeof(opts), "size=%ldm,mode=700,nr_inodes=4096", sb->cfg.memory_mb);
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=700,nr_inodes=4096", sd->opt->memory_mb);
     if (mount("codepipe-cow", wd, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
     tfd = open(wd, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (tfd < 0) goto fail;
@@ -351,39 +417,61 @@ fail:
 }
 
 /* Keeper (PID 1 of the run's namespaces): per-run mounts. */
-int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh)
+int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_shared *sh)
 {
     if (!sb->caps.ns_mount) return 0;
     /* hidepid: the program (another uid) does not even see the keeper, PID 1 */
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return -1;
-    bool cow = sb->caps.workdir == WORKDIR_OVERLAY && !*sb->overlay_broken;
+    bool cow = sb->caps.workdir == WORKDIR_OVERLAY && !sd->workdir_rw && !*sb->overlay_broken;
     int wfd = -1;
-    if (sb->workdir_under_tmp || cow) {
+    if (sd->workdir_under_tmp || cow) {
         /* this namespace's copy of the read-only bind (overlay wants a mount of our namespace) */
-        wfd = open(sb->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        wfd = open(sd->workdir_real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (wfd < 0) return -1;
     }
     char opts[64];
-    snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sb->cfg.memory_mb);
+    snprintf(opts, sizeof(opts), "size=%ldm,mode=1777,nr_inodes=4096", sd->opt->memory_mb);
     if (mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) return -1;
-    if (sb->workdir_under_tmp && mkdir_p(sb->workdir_real, 0755) < 0) return -1;
+    if (sd->workdir_under_tmp && mkdir_p(sd->workdir_real, 0755) < 0) return -1;
     STAGE(sh, STAGE_BASE_MOUNTS);
-    if (cow && mount_workdir_overlay(sb, wfd) < 0) {
+    if (cow && mount_workdir_overlay(sb, sd, wfd) < 0) {
         int e = errno;
         if (__sync_bool_compare_and_swap(sb->overlay_broken, 0, e ? e : EINVAL))
             warnx_("warning: overlayfs refused for the workdir (%s): the workdir is read-only", strerror(e));
         cow = false;
     }
     sb->run_overlay = cow;
-    if (!cow && sb->workdir_under_tmp) {
+    if (!cow && sd->workdir_under_tmp) {
         char src[64];
         snprintf(src, sizeof(src), "/proc/self/fd/%d", wfd);
-        if (mount(src, sb->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
+        if (mount(src, sd->workdir_real, NULL, MS_BIND, NULL) < 0) return -1;
     }
     if (wfd >= 0) close(wfd);
     return 0;
+}
+
+/* Keeper, --test-files: the test's own directory DIR/N (by name in the staged DIR, in this
+ * mount namespace, never through a symlink) bound at /judge, read-only, nosuid, nodev, noexec.
+ * Links inside it resolve in the sandbox's tree, where the host's is not. */
+int isolation_mount_judge(struct sandbox *sb, int test)
+{
+    if (!sb->caps.ns_mount) { errno = ENOTSUP; return -1; }
+    char name[32], src[64];
+    snprintf(name, sizeof(name), "%d", test);
+    int sfd = open(STAGED_TEST_FILES, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sfd < 0) return -1;
+    int dfd = openat(sfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(sfd);
+    if (dfd < 0) { errno = e; return -1; }
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", dfd);
+    int r = bind_ro(src, JUDGE_DIR, MS_NODEV | MS_NOEXEC);
+    e = errno;
+    close(dfd);
+    errno = e;
+    return r;
 }
 
 /* Helper, once, after its own set-up: empty the capability bounding set, the ambient and the
@@ -429,17 +517,18 @@ static int drop_privileges(struct sandbox *sb)
  * credentials.  It does all of its set-up, joins its (idle, already reset) cgroup, loads the
  * seccomp filter, and only then waits for the helper's "go": the per-test critical path is
  * just a wake-up, closing fds and execve. */
-void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
+void isolation_enter_child(struct sandbox *sb, const struct child_job *cj)
 {
-    struct slot_shared *sh = &sb->shared[shidx];
+    const struct side *sd = cj->sd;
+    struct slot_shared *sh = &sb->shared[cj->sh];
     STAGE(sh, STAGE_CHILD_START);
     if (setpriority(PRIO_PROCESS, 0, 0) < 0) { /* raising nice always works; ignore */ }
-    cgroup_join_slot(sb, cg);
+    cgroup_join_slot(sb, cj->cg);
     STAGE(sh, STAGE_CGROUP_JOINED);
     setsid();
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) goto fail;
-    apply_rlimits(sb);
-    if (chdir(sb->workdir_real) < 0) goto fail;
+    if (dup2(cj->in_fd, 0) < 0 || dup2(cj->out_fd, 1) < 0 || dup2(cj->err_fd, 2) < 0) goto fail;
+    apply_rlimits(sd);
+    if (chdir(sd->workdir_real) < 0) goto fail;
     STAGE(sh, STAGE_FDS_SET);
 
     /* Handlers are reset by execve; only the mask (and ignored signals: we ignore none)
@@ -453,19 +542,19 @@ void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int
     STAGE(sh, STAGE_PRIVS_DROPPED);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
     STAGE(sh, STAGE_NNP_SET);
-    if (sb->have_bpf && seccomp_load_prepared(&sb->bpf) < 0) goto fail;
+    if (sd->have_bpf && seccomp_load_prepared(&sd->bpf) < 0) goto fail;
     STAGE(sh, STAGE_SECCOMP_LOADED);
 
     char go;
     ssize_t n;
-    while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    while ((n = read(cj->go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (n != 1) _exit(0);                      /* the helper gave up on this test */
     sh->t_go = now_us();
     STAGE(sh, STAGE_GO);
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         for (int fd = 3; fd < 65536; fd++) close(fd);   /* kernels < 5.9 */
     }
-    execve(sb->exec_path, sb->cfg.argv, sb->cfg.envv);
+    execve(sd->exec_path, sd->opt->argv, sd->opt->envv);
 fail:
     sh->exec_errno = errno ? errno : EINVAL;
     _exit(127);

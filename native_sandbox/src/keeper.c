@@ -54,12 +54,9 @@ static void kill_all(struct sandbox *sb, int slot, pid_t prog)
 
 void *child_stack;                  /* mapped once by the helper; each keeper has its own copy */
 
-struct child_args { struct sandbox *sb; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
-
 static int child_fn(void *arg)
 {
-    struct child_args *a = arg;
-    isolation_enter_child(a->sb, a->cg, a->sh, a->in_fd, a->out_fd, a->err_fd, a->go_fd);
+    isolation_enter_child(&G, arg);
 }
 
 /* Tests mode: the keeper opens test idx's files itself (through the helper's tests dir fd,
@@ -83,9 +80,9 @@ static int open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd,
 }
 
 /* After the run: sizes, truncation to the limit, OutOfMemoryError / MemoryError markers. */
-static void measure_outputs(struct sandbox *sb, int out_fd, int err_fd, struct keeper_report *rep)
+static void measure_outputs(struct sandbox *sb, const struct side *sd, int out_fd, int err_fd, struct keeper_report *rep)
 {
-    long long limit = sb->output_limit;
+    long long limit = sd->output_limit;
     long long o = fsize(out_fd), e = sb->same_out_err ? 0 : fsize(err_fd);
     rep->total_bytes = o + e;
     if (o > limit && ftruncate(out_fd, limit) == 0) o = limit;
@@ -93,12 +90,13 @@ static void measure_outputs(struct sandbox *sb, int out_fd, int err_fd, struct k
     rep->stdout_bytes = o;
     rep->stderr_bytes = e;
     bool abnormal = !WIFEXITED(rep->wstatus) || WEXITSTATUS(rep->wstatus) != 0;
-    if (abnormal && !sb->same_out_err) rep->oom_marker = stderr_oom_marker(sb, err_fd, e);
+    if (abnormal && !sb->same_out_err) rep->oom_marker = stderr_oom_marker(sd, err_fd, e);
 }
 
 /* One run, as its keeper sees it. */
 struct keeper {
     struct sandbox *sb;
+    const struct side *sd;   /* what runs: the job's side */
     struct keeper_job job;
     struct slot_shared *shp;
     struct keeper_report rep;
@@ -136,7 +134,8 @@ static int keeper_setup(struct keeper *k)
     int stage = STAGE_RUN_MOUNTS;
     errno = 0;
     int setup = j->files.in < 0 ? open_test_files(k->sb, j->idx, &j->files.in, &j->files.out, &j->files.err, &stage) : 0;
-    if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(k->sb, k->shp); }
+    if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(k->sb, k->sd, k->shp); }
+    if (setup == 0 && k->sd->judge_files) { stage = STAGE_JUDGE_FILES; setup = isolation_mount_judge(k->sb, j->idx + 1); }
     if (setup < 0) {
         k->rep.setup_errno = errno ? errno : EINVAL;
         k->rep.setup_stage = stage;
@@ -144,14 +143,31 @@ static int keeper_setup(struct keeper *k)
     return setup;
 }
 
-/* Set-up failed: still take the slot's token in turn and pass it on, then report. */
-static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
+/* The runs of a slot take turns (scheduler.c): a run's child starts when it reads the token
+ * of its half of the slot, and its keeper passes the token to the other half as soon as the
+ * run is over.  A keeper whose child never took the token (set-up failed, or the child died
+ * before "go") first waits for its turn, so that a run never starts before the one before. */
+static void take_turn(struct keeper *k)
 {
+    if (k->shp->t_go || k->shp->turn_taken) return;
     char go;
     ssize_t gn;
     while ((gn = read(k->job.go_fd, &go, 1)) < 0 && errno == EINTR) {}
     if (gn != 1) _exit(0);                  /* the helper gave up on this test */
-    if (write(k->job.go_wr, "g", 1) != 1) { /* pass the token on */ }
+    k->shp->turn_taken = 1;
+}
+
+static void pass_turn(struct keeper *k)
+{
+    take_turn(k);
+    if (write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    k->shp->turn_passed = 1;
+}
+
+/* Set-up failed: still take the slot's token in turn and pass it on, then report. */
+static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
+{
+    pass_turn(k);
     write_full(k->job.rep_fd, &k->rep, sizeof(k->rep));
     _exit(0);
 }
@@ -160,8 +176,8 @@ static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
 static void watch_program(struct keeper *k)
 {
     struct sandbox *sb = k->sb;
-    long long wall_limit_us = sb->cfg.wall_ms * 1000LL;
-    long long cpu_limit_us = sb->cfg.time_ms * 1000LL;
+    long long wall_limit_us = k->sd->opt->wall_ms * 1000LL;
+    long long cpu_limit_us = k->sd->opt->time_ms * 1000LL;
     int out_fd = k->job.files.out, err_fd = k->job.files.err;
     for (;;) {
         struct timespec tick = { 0, 10 * 1000 * 1000 };
@@ -177,7 +193,7 @@ static void watch_program(struct keeper *k)
         long long cpu = cgroup_cpu_ns(sb, k->job.cg);
         cpu = cpu >= 0 ? cpu / 1000 : proc_cpu_us(k->prog) + children_cpu_us();
         if (cpu > cpu_limit_us) { k->rep.killed_for = KILL_CPU; k->rep.cpu_us_polled = cpu; break; }
-        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > sb->output_limit) { k->rep.killed_for = KILL_OUTPUT; break; }
+        if (fsize(out_fd) + (sb->same_out_err ? 0 : fsize(err_fd)) > k->sd->output_limit) { k->rep.killed_for = KILL_OUTPUT; break; }
     }
 }
 
@@ -205,11 +221,11 @@ static void reap_all(struct keeper *k)
 /* Data pages left in our tmpfs mounts stay charged to the run's cgroup until our mount
  * namespace is gone: the helper then waits for our exit before reusing the cgroup set.
  * (statfs of the overlay reports its upper layer, i.e. our tmpfs.) */
-static bool tmpfs_used(struct sandbox *sb)
+static bool tmpfs_used(struct sandbox *sb, const struct side *sd)
 {
     struct statfs fs;
     return statfs("/tmp", &fs) < 0 || fs.f_bfree != fs.f_blocks ||
-           (sb->run_overlay && (statfs(sb->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
+           (sb->run_overlay && (statfs(sd->workdir_real, &fs) < 0 || fs.f_bfree != fs.f_blocks));
 }
 
 static void __attribute__((noreturn)) report(struct keeper *k)
@@ -219,12 +235,11 @@ static void __attribute__((noreturn)) report(struct keeper *k)
     rep->wall_us = k->t_end - k->t0;
     rep->exec_errno = k->shp->exec_errno;
     rep->setup_stage = k->shp->setup_stage;
-    /* our run is over: hand the slot's token to the next prepared child right away (only if
-     * our child took one: a child that died before "go" left it in the pipe) */
-    if (k->shp->t_go && write(k->job.go_wr, "g", 1) != 1) { /* cannot happen */ }
+    /* our run is over: hand the slot's turn to its next run right away */
+    pass_turn(k);
     getrusage(RUSAGE_CHILDREN, &rep->ru);
-    measure_outputs(k->sb, k->job.files.out, k->job.files.err, rep);
-    if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb);
+    measure_outputs(k->sb, k->sd, k->job.files.out, k->job.files.err, rep);
+    if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb, k->sd);
     STAGE(k->shp, STAGE_REPORT_READY);
     write_full(k->job.rep_fd, rep, sizeof(*rep));
     _exit(0);
@@ -235,6 +250,7 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     struct keeper k;
     memset(&k, 0, sizeof(k));
     k.sb = sb;
+    k.sd = &sb->side[job->side];
     k.job = *job;
     keeper_init(&k);
     int setup = keeper_setup(&k);
@@ -244,20 +260,20 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     if (setup < 0) report_setup_failure(&k);
 
     /* returns once the child has exec'ed the program (after "go") or died */
-    struct child_args ca = { sb, job->cg, job->sh, k.job.files.in, k.job.files.out, k.job.files.err, job->go_fd };
-    k.prog = cgroup_spawn_child(sb, job->cg, child_fn, (char *)child_stack + CHILD_STACK, &ca);
+    struct child_job cj = { k.sd, job->cg, job->sh, k.job.files.in, k.job.files.out, k.job.files.err, job->go_fd };
+    k.prog = cgroup_spawn_child(sb, job->cg, child_fn, (char *)child_stack + CHILD_STACK, &cj);
     STAGE(k.shp, STAGE_EXECED);
     k.t0 = k.shp->t_go ? k.shp->t_go : now_us();
     close(job->go_fd);
     if (k.prog < 0) {
         k.rep.setup_errno = errno;
         k.rep.setup_stage = STAGE_CLONE;
-        write_full(job->rep_fd, &k.rep, sizeof(k.rep));
-        _exit(0);
+        report_setup_failure(&k);
     }
     close(k.job.files.in);
     watch_program(&k);
     STAGE(k.shp, STAGE_PROGRAM_DONE);
     reap_all(&k);
+    if (job->ns_flags & CLONE_NEWIPC) isolation_clear_run_ipc();
     report(&k);
 }

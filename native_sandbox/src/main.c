@@ -71,7 +71,7 @@ static void set_up_layers(struct sandbox *sb)
     trace_setup("cgroups");
     isolation_setup_once(sb);
     trace_setup("namespaces+mount tree");
-    if (sb->cfg.trace) fprintf(stderr, "trace setup: workdir %s\n", sb->workdir_rw ? "read-write" : workdir_mode_name(sb->caps.workdir));
+    if (sb->cfg.trace) fprintf(stderr, "trace setup: workdir %s\n", sb->side[SIDE_PROGRAM].workdir_rw ? "read-write" : workdir_mode_name(sb->caps.workdir));
     /* Not dumpable: processes of the same uid (the program, when we cannot switch uid) cannot
      * ptrace us or read our /proc/PID/environ, mem, fds. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -79,13 +79,29 @@ static void set_up_layers(struct sandbox *sb)
     trace_setup("pid ns probe");
     child_stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (child_stack == MAP_FAILED) die("mmap: %s", strerror(errno));
-    if (seccomp_build(sb) < 0) {
-        warnx_("warning: seccomp unavailable (%s): running without a system call filter", strerror(errno));
-    } else {
-        sb->caps.seccomp = true;
+    sb->caps.seccomp = true;
+    for (int i = 0; i < sb->nsides && sb->caps.seccomp; i++) {
+        if (seccomp_build(sb, &sb->side[i]) < 0) {
+            warnx_("warning: seccomp unavailable (%s): running without a system call filter", strerror(errno));
+            sb->caps.seccomp = false;
+        }
     }
     trace_setup("seccomp");
     if (isolation_drop_bounding_once(sb) < 0) die("cannot drop the capability bounding set: %s", strerror(errno));
+}
+
+/* Each side's workdir, program and limits. */
+static void prepare_sides(struct sandbox *sb)
+{
+    sb->nsides = 1;
+    for (int i = 0; i < sb->nsides; i++) {
+        struct side *sd = &sb->side[i];
+        sd->opt = &sb->cfg.side[i];
+        prepare_workdir(sd);
+        sd->output_limit = sd->opt->output_kb * 1024LL;
+        prepare_program(sb, sd);
+        sd->pids_max = sd->opt->procs + sd->opt->profile->threads;
+    }
 }
 
 static struct run_result *new_results(int ntests)
@@ -108,7 +124,7 @@ int main(int argc, char **argv)
 {
     struct sandbox *sb = &G;
     memset(sb, 0, sizeof(*sb));
-    sb->tests_fd = -1;
+    sb->tests_fd = sb->test_files_fd = -1;
     if (parse_config(argc, argv, &sb->cfg) < 0) { usage(); return 2; }
     sb->uid = sb->gid = sb->cfg.sandbox_uid;
     if (sb->cfg.probe) {
@@ -120,12 +136,9 @@ int main(int argc, char **argv)
     follow_caller();
     own_limits(sb);
 
-    prepare_workdir(sb);
-    sb->output_limit = sb->cfg.output_kb * 1024LL;
-    prepare_program(sb);
+    prepare_sides(sb);
     struct run_files single;
     int ntests = prepare_files(sb, &single);
-    sb->pids_max = sb->cfg.procs + sb->cfg.profile->threads;
     scheduler_plan(sb, ntests);
     hand_over_workdir(sb);
     set_up_layers(sb);

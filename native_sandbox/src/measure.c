@@ -47,9 +47,9 @@ static bool stderr_mentions(int fd, long long size, const char *needle)
 
 /* Did the runtime say it ran out of memory (java: OutOfMemoryError anywhere; python: an
  * uncaught MemoryError, i.e. the traceback's last line)?  The profile says what to look for. */
-bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size)
+bool stderr_oom_marker(const struct side *sd, int err_fd, long long size)
 {
-    const struct profile *p = sb->cfg.profile;
+    const struct profile *p = sd->opt->profile;
     switch (p->oom_marker) {
     case OOM_MARKER_ANYWHERE: return stderr_mentions(err_fd, size, p->oom_text);
     case OOM_MARKER_LAST_LINE: return stderr_last_line_starts(err_fd, size, p->oom_text);
@@ -73,6 +73,10 @@ static void setup_failure(const struct keeper_report *rep, struct run_result *r)
     else if (rep->setup_stage == STAGE_OPEN_OUT || rep->setup_stage == STAGE_OPEN_ERR)
         set_ie(r, "cannot create %d.%s: %s", r->test, rep->setup_stage == STAGE_OPEN_OUT ? "out" : "err",
                strerror(rep->setup_errno));
+    else if (rep->setup_stage == STAGE_JUDGE_FILES)
+        set_ie(r, "test files %d: %s", r->test, rep->setup_errno == ENOTDIR || rep->setup_errno == ELOOP ?
+               "not a directory, or a symlink (refused)" : rep->setup_errno == ENOTSUP ?
+               "needs a mount namespace" : strerror(rep->setup_errno));
     else if (rep->exec_errno)
         set_ie(r, "could not start the program: %s", strerror(rep->exec_errno));
     else
@@ -100,18 +104,18 @@ static void measure(const struct cg_snapshot *snap, const struct keeper_report *
 }
 
 /* The verdict, in the documented order: OLE, TLE (killed), SV, MLE, TLE (cpu), RE, OK. */
-static status_t verdict(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+static status_t verdict(const struct side *sd, const struct cg_snapshot *snap, const struct keeper_report *rep,
                         struct run_result *r)
 {
-    const struct config *c = &sb->cfg;
+    const struct side_opts *c = sd->opt;
     bool abnormal = r->exit_code != 0 || r->signal != 0;
     long long mem_kb = r->memory_kb;
     long long limit_kb = (long long)c->memory_mb * 1024;
     /* what the program may really use: the cgroup limit (java: + JVM headroom) */
-    long long eff_limit_kb = sb->mem_limit_bytes > 0 ? sb->mem_limit_bytes / 1024
+    long long eff_limit_kb = sd->mem_limit_bytes > 0 ? sd->mem_limit_bytes / 1024
                            : limit_kb + c->profile->headroom_mb * 1024LL;
 
-    if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || rep->total_bytes > sb->output_limit)
+    if (rep->killed_for == KILL_OUTPUT || r->signal == SIGXFSZ || rep->total_bytes > sd->output_limit)
         return ST_OLE;
     if (rep->killed_for == KILL_CPU || rep->killed_for == KILL_WALL || r->signal == SIGXCPU) {
         if (rep->killed_for == KILL_CPU && r->cpu_ms < c->time_ms) r->cpu_ms = c->time_ms;
@@ -125,7 +129,7 @@ static status_t verdict(struct sandbox *sb, const struct cg_snapshot *snap, cons
     return abnormal ? ST_RE : ST_OK;
 }
 
-void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+void classify(const struct side *sd, const struct cg_snapshot *snap, const struct keeper_report *rep,
               struct run_result *r)
 {
     r->exit_code = r->signal = 0;
@@ -141,5 +145,5 @@ void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct k
     else if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
     r->wall_ms = (long)(rep->wall_us / 1000);
     measure(snap, rep, r);
-    r->status = verdict(sb, snap, rep, r);
+    r->status = verdict(sd, snap, rep, r);
 }

@@ -18,9 +18,9 @@ static bool path_under(const char *path, const char *dir)
     return !strncmp(path, dir, n) && path[n] == '/';
 }
 
-void prepare_workdir(struct sandbox *sb)
+void prepare_workdir(struct side *sd)
 {
-    const struct config *c = &sb->cfg;
+    const struct side_opts *c = sd->opt;
     char real[PATH_MAX];
     if (!realpath(c->workdir ? c->workdir : ".", real)) die("workdir %s: %s", c->workdir ? c->workdir : ".", strerror(errno));
     struct stat st;
@@ -31,9 +31,9 @@ void prepare_workdir(struct sandbox *sb)
         if (!strcmp(real, forbidden[i])) die("workdir %s: refusing a system directory", real);
     if (!strncmp(real, "/proc/", 6) || !strncmp(real, "/sys/", 5) || !strncmp(real, "/dev/", 5))
         die("workdir %s: refusing a kernel file system", real);
-    sb->workdir_real = strdup(real);
-    sb->workdir_under_tmp = !strncmp(real, "/tmp/", 5);
-    sb->workdir_rw = c->profile->workdir_rw;
+    sd->workdir_real = strdup(real);
+    sd->workdir_under_tmp = !strncmp(real, "/tmp/", 5);
+    sd->workdir_rw = c->profile->workdir_rw;
 }
 
 /* The seccomp policies allow execve only with this exact pathname pointer.  Put the string at
@@ -52,24 +52,24 @@ static char *hide_exec_path(char *path)
     return at;
 }
 
-void prepare_program(struct sandbox *sb)
+void prepare_program(struct sandbox *sb, struct side *sd)
 {
-    const struct config *c = &sb->cfg;
-    const char *real = sb->workdir_real;
-    char *path = resolve_program(c->argv[0], real);
+    const struct side_opts *c = sd->opt;
+    const char *real = sd->workdir_real;
+    char *path = resolve_program(c->argv[0], real, c->envv);
     if (!path)
         die("program %s: %s", c->argv[0], errno == EACCES ? "not executable" :
             errno == EPERM ? "a symlink inside the workdir (refused)" : "not found");
-    sb->exec_path = hide_exec_path(path);
-    if (path_under(sb->exec_path, real)) return;
+    sd->exec_path = hide_exec_path(path);
+    if (path_under(sd->exec_path, real)) return;
     /* it must be visible inside the sandbox: in the workdir or the read-only system dirs */
     char rp[PATH_MAX];
     static const char *const vis[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/etc/", NULL };
-    bool ok = realpath(sb->exec_path, rp) != NULL;
+    bool ok = realpath(sd->exec_path, rp) != NULL;
     bool in_box = ok && path_under(rp, real);
     bool in_sys = false;
     for (int i = 0; ok && vis[i]; i++) if (!strncmp(rp, vis[i], strlen(vis[i]))) in_sys = true;
-    if (ok && !in_box && !in_sys && !c->no_ns && (geteuid() == 0))
+    if (ok && !in_box && !in_sys && !sb->cfg.no_ns && (geteuid() == 0))
         die("program %s (%s) would not be visible inside the sandbox: put it in the workdir or /usr", c->argv[0], rp);
 }
 
@@ -77,13 +77,15 @@ void prepare_program(struct sandbox *sb)
 static int open_tests_dir(struct sandbox *sb)
 {
     const struct config *c = &sb->cfg;
-    const char *real = sb->workdir_real;
     char treal[PATH_MAX];
     if (!realpath(c->tests, treal)) die("tests dir %s: %s", c->tests, strerror(errno));
     sb->tests_fd = open(treal, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sb->tests_fd < 0) die("tests dir %s: %s", c->tests, strerror(errno));
-    if (!strcmp(treal, real) || path_under(treal, real))
-        die("tests dir %s must not be inside the workdir %s", treal, real);
+    for (int i = 0; i < sb->nsides; i++) {
+        const char *real = sb->side[i].workdir_real;
+        if (!strcmp(treal, real) || path_under(treal, real))
+            die("tests dir %s must not be inside the workdir %s", treal, real);
+    }
     if (faccessat(sb->tests_fd, ".", W_OK, AT_EACCESS) < 0) die("tests dir %s: not writable", treal);
     int ntests = 0;
     for (;;) {
@@ -96,15 +98,34 @@ static int open_tests_dir(struct sandbox *sb)
     return ntests;
 }
 
+/* --test-files DIR: held as an fd (its test dirs are opened by name in it, never following a
+ * link); like the tests dir, never inside a workdir, whose contents a program controls. */
+static void open_test_files_dir(struct sandbox *sb)
+{
+    const char *dir = sb->cfg.test_files;
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) die("test files dir %s: %s", dir, strerror(errno));
+    sb->test_files_fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sb->test_files_fd < 0) die("test files dir %s: %s", dir, strerror(errno));
+    sb->test_files_real = strdup(real);
+    for (int i = 0; i < sb->nsides; i++) {
+        const char *wd = sb->side[i].workdir_real;
+        if (!strcmp(real, wd) || path_under(real, wd)) die("test files dir %s must not be inside the workdir %s", real, wd);
+    }
+    /* the checker's (or, interactive, the interactor's) runs get them; never the program's */
+    sb->side[sb->nsides - 1].judge_files = true;
+}
+
 /* One run: --stdin (default /dev/null), --stdout, --stderr; a missing output is a memfd
  * (counted and limited, then discarded). */
 static void open_single_files(struct sandbox *sb, struct run_files *f)
 {
     const struct config *c = &sb->cfg;
     const char *paths[] = { c->stdin_path, c->stdout_path, c->stderr_path };
+    const char *wd = sb->side[SIDE_PROGRAM].workdir_real;
     for (int i = 0; i < 3; i++)
-        if (paths[i] && path_in_workdir(paths[i], sb->workdir_real))
-            die("%s must not be inside the workdir %s (the program controls its contents)", paths[i], sb->workdir_real);
+        if (paths[i] && path_in_workdir(paths[i], wd))
+            die("%s must not be inside the workdir %s (the program controls its contents)", paths[i], wd);
     f->in = open(c->stdin_path ? c->stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC | (c->stdin_path ? O_NOFOLLOW : 0));
     if (f->in < 0) die("stdin %s: %s", c->stdin_path, strerror(errno));
     if (c->stdout_path) {
@@ -124,6 +145,7 @@ static void open_single_files(struct sandbox *sb, struct run_files *f)
 int prepare_files(struct sandbox *sb, struct run_files *single)
 {
     single->in = single->out = single->err = -1;
+    if (sb->cfg.test_files) open_test_files_dir(sb);
     if (sb->cfg.tests) return open_tests_dir(sb);
     open_single_files(sb, single);
     return 1;
@@ -133,8 +155,9 @@ int prepare_files(struct sandbox *sb, struct run_files *single)
  * through an fd (no path following) */
 void hand_over_workdir(struct sandbox *sb)
 {
-    if (!sb->workdir_rw || geteuid() != 0 || !sb->cfg.workdir) return;   /* never an implicit cwd */
-    int wfd = open(sb->workdir_real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (wfd < 0 || fchown(wfd, sb->uid, sb->gid) < 0) die("workdir %s: %s", sb->workdir_real, strerror(errno));
+    const struct side *sd = &sb->side[SIDE_PROGRAM];
+    if (!sd->workdir_rw || geteuid() != 0 || !sd->opt->workdir) return;   /* never an implicit cwd */
+    int wfd = open(sd->workdir_real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0 || fchown(wfd, sb->uid, sb->gid) < 0) die("workdir %s: %s", sd->workdir_real, strerror(errno));
     close(wfd);
 }

@@ -31,6 +31,14 @@ static const struct profile profiles[] = {
      * and files as large as a binary */
     { .name = "compile", .seccomp = &seccomp_compiler, .default_procs = 64, .threads = RUNTIME_THREADS,
       .nofile = 1024, .min_fsize_mb = 256, .rlimit_as = true, .workdir_rw = true },
+    /* checkers and interactors (SPEC §7): untrusted judge programs, C/C++ binaries or Python
+     * scripts: one process, Python's thread allowance and nofile, no sockets.  No MemoryError
+     * marker: their caller judges an MLE like any other failure of theirs (JUDGE_ERROR), and a
+     * C checker's message may well end in that word. */
+    { .name = "checker", .seccomp = &seccomp_judge, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .rlimit_as = true },
+    { .name = "interactor", .seccomp = &seccomp_judge, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .rlimit_as = true },
 };
 
 #define NPROFILES (sizeof(profiles) / sizeof(profiles[0]))

@@ -11,15 +11,15 @@ static void setrl(int res, rlim_t soft, rlim_t hard)
 }
 
 /* Called in the program child, before dropping privileges. */
-void apply_rlimits(struct sandbox *sb)
+void apply_rlimits(const struct side *sd)
 {
-    const struct config *c = &sb->cfg;
+    const struct side_opts *c = sd->opt;
     rlim_t cpu_s = (rlim_t)((c->time_ms + 999) / 1000) + 1;
     setrl(RLIMIT_CPU, cpu_s, cpu_s + 1);
     rlim_t mem = (rlim_t)c->memory_mb << 20;
     setrl(RLIMIT_STACK, mem, mem);
     setrl(RLIMIT_CORE, 0, 0);
-    rlim_t fsize = (rlim_t)sb->output_limit + 1;
+    rlim_t fsize = (rlim_t)sd->output_limit + 1;
     rlim_t min_fsize = (rlim_t)c->profile->min_fsize_mb << 20;
     if (fsize < min_fsize) fsize = min_fsize;
     setrl(RLIMIT_FSIZE, fsize, fsize);
@@ -29,10 +29,10 @@ void apply_rlimits(struct sandbox *sb)
     setrl(RLIMIT_RTPRIO, 0, 0);
     setrl(RLIMIT_NICE, 0, 0);
     /* Without a pids cgroup, RLIMIT_NPROC is the process cap (counted per uid). */
-    if (!sb->pids_cg) setrl(RLIMIT_NPROC, (rlim_t)sb->pids_max, (rlim_t)sb->pids_max);
+    if (!sd->pids_cg) setrl(RLIMIT_NPROC, (rlim_t)sd->pids_max, (rlim_t)sd->pids_max);
     /* Without a memory cgroup, the address space is the only memory wall (not for the JVM,
      * which reserves far more virtual memory than it uses; -Xmx is its limit then). */
-    if (sb->mem_limit_bytes <= 0 && c->profile->rlimit_as) {
+    if (sd->mem_limit_bytes <= 0 && c->profile->rlimit_as) {
         rlim_t as = mem + (64ULL << 20);
         setrl(RLIMIT_AS, as, as);
     }

@@ -20,7 +20,7 @@
 enum oom_marker { OOM_MARKER_NONE, OOM_MARKER_ANYWHERE, OOM_MARKER_LAST_LINE };
 
 struct seccomp_policy;            /* seccomp_policy.c */
-extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler;
+extern const struct seccomp_policy seccomp_native, seccomp_runtime, seccomp_compiler, seccomp_judge;
 
 /* One --profile: the table in profile.c. */
 struct profile {
@@ -43,14 +43,24 @@ typedef enum {
     ST_OK, ST_TLE, ST_MLE, ST_OLE, ST_RE, ST_SV, ST_IE
 } status_t;
 
-struct config {
+/* One sandboxed program of a run as the command line gives it.  A run has one side (the
+ * program); everything that may differ between two sides of a run is here. */
+struct side_opts {
     const struct profile *profile;
-    long time_ms, wall_ms, memory_mb, output_kb, procs, parallel;
-    const char *workdir, *tests, *stdin_path, *stdout_path, *stderr_path;
+    long time_ms, wall_ms, memory_mb, output_kb, procs;
+    const char *workdir;
     char **envv;          /* NULL-terminated, PATH first */
     int envc;
     char **argv;          /* program + args, NULL-terminated */
     int argc;
+};
+enum { SIDE_PROGRAM = 0, NSIDES = 1 };
+
+struct config {
+    struct side_opts side[NSIDES];
+    long parallel;
+    const char *tests, *stdin_path, *stdout_path, *stderr_path;
+    const char *test_files;   /* --test-files DIR: DIR/N at /judge in test N's runs */
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
     /* The helper's own environment, read once at start (config.c); nothing else reads it. */
@@ -58,6 +68,7 @@ struct config {
     bool trace;           /* CODEPIPE_SANDBOX_TRACE: per-stage timings on stderr */
     /* testing knobs that switch a layer off to exercise the degraded paths */
     bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
+    bool no_run_ns;       /* the runs share the invocation's IPC and network namespaces */
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */
@@ -65,6 +76,7 @@ struct host_caps {
     bool root;
     bool userns_used;     /* we entered a user namespace to get the other layers */
     bool ns_net, ns_pid, ns_mount, ns_ipc, ns_uts, ns_user;
+    bool ipc_per_run, net_per_run;   /* runs get their own IPC / network namespaces (scheduler.c) */
     int cgroup;           /* 0 none, 1 v1, 2 v2 */
     bool seccomp;
     bool uid_switch;
@@ -100,7 +112,13 @@ struct keeper_report {
     bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
 };
 /* Where a keeper's own set-up failed (setup_stage with setup_errno; the IE message says it). */
-enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12 };
+enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12,
+       STAGE_JUDGE_FILES = -13 };
+#define JUDGE_DIR "/judge"        /* where a run sees its --test-files DIR/N */
+/* In the sandbox tree, what keepers bind from and their programs must never reach: a directory
+ * of mode 0000 on the read-only root (no sandboxed uid has the capabilities to enter it). */
+#define STAGING_DIR "/.codepipe"
+#define STAGED_TEST_FILES STAGING_DIR "/test-files"
 #define KEEPER_MAGIC 0x6b656570
 enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
 
@@ -135,31 +153,45 @@ struct slot_shared {
     volatile int setup_stage;
     volatile long long ts[STAGE_N];   /* stage timestamps (CODEPIPE_SANDBOX_TRACE) */
     volatile long long t_go;          /* when the program child got "go" (wall clock start) */
+    volatile int turn_taken;          /* the keeper took the slot's token itself (its child did not) */
+    volatile int turn_passed;         /* the keeper passed the token to the slot's next run */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
 /* The files of a single run (without --tests); all -1 in tests mode. */
 struct run_files { int in, out, err; };
 
-/* Global state of one invocation. */
-struct sandbox {
-    struct config cfg;
-    struct host_caps caps;
-    uid_t uid; gid_t gid;          /* the program's credentials */
+/* What the helper derived for one side: its resolved paths, filter and limits. */
+struct side {
+    const struct side_opts *opt;
     char *exec_path;               /* resolved program path (the execve pointer) */
     char *workdir_real;            /* absolute workdir path (same path inside the sandbox) */
     bool workdir_under_tmp;
     bool workdir_rw;
-    bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
-    volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
-    int tests_fd;                  /* --tests DIR */
     struct sock_fprog bpf;         /* compiled seccomp filter */
     bool have_bpf;
     long long mem_limit_bytes;     /* cgroup memory limit actually set */
     long long output_limit;        /* bytes */
     long pids_max;
     bool pids_cg;                  /* a pids cgroup enforces pids_max */
-    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) */
+    int cg_first;                  /* its cgroup sets: cg_first .. cg_first + ncg_side - 1 */
+    bool judge_files;              /* its runs get --test-files DIR/N at /judge */
+};
+
+/* Global state of one invocation. */
+struct sandbox {
+    struct config cfg;
+    struct host_caps caps;
+    uid_t uid; gid_t gid;          /* the program's credentials */
+    struct side side[NSIDES];
+    int nsides;                    /* sides per run */
+    bool run_overlay;              /* keeper: this run's workdir overlay is mounted */
+    volatile int *overlay_broken;  /* MAP_SHARED: a keeper's overlay mount was refused (errno) */
+    int tests_fd;                  /* --tests DIR */
+    int test_files_fd;             /* --test-files DIR (the host's mount: for files, not for binds) */
+    char *test_files_real;         /* its absolute path */
+    int ncg;                       /* cgroup sets (cgroup.c): two per parallel slot (ping-pong) per side */
+    int ncg_side;                  /* ... of which each side has this many */
     int nslots;
     struct slot_shared *shared;    /* MAP_SHARED array, one per slot */
     int cap_last;
@@ -169,8 +201,8 @@ struct sandbox {
 extern struct sandbox G;
 
 /* prepare.c */
-void prepare_workdir(struct sandbox *sb);
-void prepare_program(struct sandbox *sb);
+void prepare_workdir(struct side *sd);
+void prepare_program(struct sandbox *sb, struct side *sd);
 int prepare_files(struct sandbox *sb, struct run_files *single);
 void hand_over_workdir(struct sandbox *sb);
 
@@ -184,19 +216,21 @@ void scheduler_wait_keepers(void);
 int open_output_at(int dfd, const char *name);
 int open_output_path(const char *path);
 bool path_in_workdir(const char *path, const char *workdir);
-char *resolve_program(const char *prog, const char *workdir);
+char *resolve_program(const char *prog, const char *workdir, char *const *envv);
 
 /* keeper.c */
 #define CHILD_STACK (256 * 1024)
 extern void *child_stack;
 /* What the scheduler hands a run's keeper. */
 struct keeper_job {
+    int side;                /* which side of the run (SIDE_PROGRAM) */
+    int ns_flags;            /* the namespaces the keeper was cloned with */
     int cg;                  /* the cgroup set the run uses */
     int sh;                  /* its shared page */
     int idx;                 /* the test (index into the results) */
     struct run_files files;  /* single mode: the run's files; tests mode: -1, the keeper opens them */
     int rep_fd;              /* the report pipe */
-    int go_fd, go_wr;        /* the slot's token pipe */
+    int go_fd, go_wr;        /* the token pipe of the run's half of the slot, of the other half */
 };
 void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__((noreturn));
 
@@ -211,14 +245,17 @@ const char *probe_level(const struct host_caps *c);
 
 /* isolation.c */
 int isolation_setup_once(struct sandbox *sb);      /* helper: net ns, mount tree, pivot */
-int isolation_setup_run(struct sandbox *sb, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
+int isolation_setup_run(struct sandbox *sb, const struct side *sd, struct slot_shared *sh);   /* keeper: /proc, /tmp, workdir */
 int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
-void isolation_enter_child(struct sandbox *sb, int cg, int shidx, int in_fd, int out_fd, int err_fd, int go_fd)
-    __attribute__((noreturn));
+void isolation_clear_run_ipc(void);
+int isolation_mount_judge(struct sandbox *sb, int test);
+/* What the keeper hands its program child. */
+struct child_job { const struct side *sd; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
+void isolation_enter_child(struct sandbox *sb, const struct child_job *cj) __attribute__((noreturn));
 
 /* rlimits.c */
-void apply_rlimits(struct sandbox *sb);
+void apply_rlimits(const struct side *sd);
 
 /* cgroup.c (backends: cgroup.h, cgroup_v1.c, cgroup_v2.c); slot = a cgroup set */
 int cgroup_setup(struct sandbox *sb);
@@ -234,15 +271,16 @@ void cgroup_describe(FILE *f);
 int cgroup_detect_version(void);
 
 /* seccomp_policy.c */
-int seccomp_build(struct sandbox *sb);
+int seccomp_build(struct sandbox *sb, struct side *sd);
+bool seccomp_policy_sockets(const struct seccomp_policy *policy);
 int seccomp_load_prepared(const struct sock_fprog *prog);
 
 /* measure.c */
 long long now_us(void);
 void cgroup_snapshot(struct sandbox *sb, int slot, struct cg_snapshot *snap);
-void classify(struct sandbox *sb, const struct cg_snapshot *snap, const struct keeper_report *rep,
+void classify(const struct side *sd, const struct cg_snapshot *snap, const struct keeper_report *rep,
               struct run_result *r);
-bool stderr_oom_marker(struct sandbox *sb, int err_fd, long long size);
+bool stderr_oom_marker(const struct side *sd, int err_fd, long long size);
 
 /* output.c */
 void print_result(FILE *f, const struct run_result *r);

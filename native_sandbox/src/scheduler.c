@@ -71,9 +71,11 @@ void scheduler_catch_signals(void)
 void scheduler_plan(struct sandbox *sb, int ntests)
 {
     sb->nslots = (int)(sb->cfg.parallel < ntests ? sb->cfg.parallel : (ntests > 0 ? ntests : 1));
-    /* two cgroup sets per slot when a slot runs several tests: the next test's child joins
-     * the idle one ahead of time */
-    sb->ncg = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+    /* two cgroup sets per slot (and side) when a slot runs several tests: the next test's
+     * child joins the idle one ahead of time */
+    sb->ncg_side = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+    sb->ncg = sb->ncg_side * sb->nsides;
+    for (int i = 0; i < sb->nsides; i++) sb->side[i].cg_first = i * sb->ncg_side;
     sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
@@ -128,28 +130,66 @@ void scheduler_wait_keepers(void)
 
 /* ---------------------------------------------------------------- one run */
 
-/* One "go" token pipe per slot: the helper puts the first token in; from then on each keeper
- * passes the token to the slot's next (prepared) program child the moment its own run is over,
- * without waiting for the helper to wake up. */
-static int slot_go[MAX_SLOTS][2];
+/* One "go" token pipe per half of a slot (indexed like the shared pages): the helper puts the
+ * slot's first token into its first run's half; from then on each keeper passes the token to
+ * the other half, where the slot's next (prepared) program child waits, the moment its own run
+ * is over, without waiting for the helper to wake up.  One pipe per half, not per slot: two
+ * children reading one pipe would take the token in any order, and a prepared run could start
+ * before the slot's current one (whose backstop deadline would then run out while it waits). */
+static int half_go[2 * MAX_SLOTS][2];
 static bool slot_started[MAX_SLOTS];
 
-static void give_token(int s)
+static void give_token(int half)
 {
-    if (write(slot_go[s][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    if (write(half_go[half][1], "g", 1) != 1) { /* cannot happen: the pipe has room */ }
 }
 
-static int clone_flags(struct sandbox *sb)
+/* A keeper died without a report: pass its run's turn on in its stead, after taking the token
+ * out of the run's half if its child never did (the run was current: the token is there). */
+static void pass_dead_turn(struct sandbox *sb, const struct running *r)
+{
+    int st;
+    while (waitpid(r->keeper, &st, 0) < 0 && errno == EINTR) {}   /* killed: it writes no more */
+    volatile struct slot_shared *sh = &sb->shared[r->sh];
+    if (sh->turn_passed) return;
+    char go;
+    if (!sh->t_go && !sh->turn_taken && read(half_go[r->sh][0], &go, 1) != 1) { /* it is there */ }
+    give_token(r->sh ^ 1);
+}
+
+/* The namespaces of a run's keeper (and so of its program).  IPC: per run, because SysV
+ * objects outlive their creator, so with one namespace per invocation a test found what an
+ * earlier or a parallel test had left.  Network: per run only where the program can make a
+ * socket at all (abstract unix socket names are per network namespace) or where the run is
+ * one side of a pair that must not reach the other: a network namespace costs far more than
+ * the rest of a run's namespaces (README, Performance), and c/cpp programs have no socket
+ * call. */
+static int clone_flags(struct sandbox *sb, const struct side *sd)
 {
     int f = 0;
     if (sb->caps.ns_pid) f |= CLONE_NEWPID;
     if (sb->caps.ns_mount) f |= CLONE_NEWNS;
+    if (sb->caps.ipc_per_run) f |= CLONE_NEWIPC;
+    if (sb->caps.net_per_run && (sb->nsides > 1 || seccomp_policy_sockets(sd->opt->profile->seccomp)))
+        f |= CLONE_NEWNET;
     return f;
+}
+
+/* clone() for a keeper (fork-like: 0 in the child).  Where the kernel refuses the per-run
+ * IPC/network namespaces (a namespace limit), the runs share the helper's, with a warning. */
+static pid_t clone_keeper(struct sandbox *sb, int *flags)
+{
+    pid_t pid = (pid_t)syscall(SYS_clone, *flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid >= 0 || !(*flags & (CLONE_NEWIPC | CLONE_NEWNET)) || errno == EAGAIN || errno == ENOMEM) return pid;
+    warnx_("warning: no per-run IPC/network namespaces (%s): the runs share the invocation's", strerror(errno));
+    sb->caps.ipc_per_run = sb->caps.net_per_run = false;
+    *flags &= ~(CLONE_NEWIPC | CLONE_NEWNET);
+    return (pid_t)syscall(SYS_clone, *flags | SIGCHLD, 0, 0, 0, 0);
 }
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
  * next test's keeper while the current test runs hides the namespace/mount set-up. */
-static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, int sh, int idx,
+static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, int idx,
                         struct run_result *res, const struct run_files *f)
 {
     int p[2];
@@ -157,14 +197,19 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
     r->t_prepared = now_us();
     if (cg_last_keeper[cg] > 0) wait_keeper_gone(cg_last_keeper[cg]);   /* reported: exiting */
     cgroup_reset_slot(sb, cg);        /* idle: its previous run was collected */
+    struct slot_shared *page = &sb->shared[sh];   /* idle too: its turn flags start over */
+    page->t_go = 0;
+    page->turn_taken = page->turn_passed = 0;
     if (pipe2(p, O_CLOEXEC) < 0) {
         set_ie(&res[idx], "pipe: %s", strerror(errno));
         return false;
     }
-    pid_t pid = (pid_t)syscall(SYS_clone, clone_flags(sb) | SIGCHLD, 0, 0, 0, 0);
+    const struct side *sd = &sb->side[SIDE_PROGRAM];
+    int flags = clone_flags(sb, sd);
+    pid_t pid = clone_keeper(sb, &flags);
     if (pid == 0) {
         close(p[0]);
-        struct keeper_job job = { cg, sh, idx, *f, p[1], slot_go[s][0], slot_go[s][1] };
+        struct keeper_job job = { SIDE_PROGRAM, flags, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1] };
         keeper_main(sb, &job);
     }
     int e = errno;
@@ -186,7 +231,8 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int s, int cg, in
 }
 
 /* The prepared run becomes the slot's current one.  It starts with the slot's token: the first
- * one comes from us, later ones from the previous keeper (written before its report). */
+ * one comes from us, later ones from the previous keeper (written before its report) or, when
+ * that one died, from pass_dead_turn. */
 static void go_run(struct sched *q, int s)
 {
     struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
@@ -195,10 +241,10 @@ static void go_run(struct sched *q, int s)
     cur->t_go = now_us();
     if (!slot_started[s]) {
         slot_started[s] = true;
-        give_token(s);
+        give_token(cur->sh);
     }
     cur->state = R_RUNNING;
-    cur->deadline_us = cur->t_go + q->sb->cfg.wall_ms * 1000LL + 3000000LL;
+    cur->deadline_us = cur->t_go + q->sb->side[SIDE_PROGRAM].opt->wall_ms * 1000LL + 3000000LL;
 }
 
 /* CODEPIPE_SANDBOX_TRACE: what the run held, and where its time went. */
@@ -239,7 +285,7 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
 static void finish_run(struct sched *q, struct running *r, const struct keeper_report *rep, bool ok,
                        const struct cg_snapshot *snap)
 {
-    classify(q->sb, snap, ok ? rep : NULL, &q->res[r->idx]);
+    classify(&q->sb->side[SIDE_PROGRAM], snap, ok ? rep : NULL, &q->res[r->idx]);
     if (q->sb->cfg.progress) fprintf(stderr, "sandbox: progress %d/%d\n", ++q->finished, q->ntests);
     /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
     if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
@@ -287,15 +333,17 @@ static bool start_next(struct sched *q, int s, int idx)
     struct sandbox *sb = q->sb;
     struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
     int par = cur->state == R_FREE ? (q->gen[s] & 1) : !(cur->sh & 1);
-    q->gen[s] = par + 1;
     int sh = s * 2 + par;
-    int cg = sb->ncg == 2 * sb->nslots ? s * 2 + par : s;
+    int cg = sb->ncg_side == 2 * sb->nslots ? s * 2 + par : s;
     if (cur->state != R_FREE && cg == cur->cg) {   /* cannot happen: see the callers */
         set_ie(&q->res[idx], "no free cgroup set for test %d", idx + 1);
         return false;
     }
     /* tests mode: the keeper opens the test's files itself (q->single is all -1) */
-    return prepare_run(sb, pre, s, cg, sh, idx, q->res, q->single);
+    if (!prepare_run(sb, pre, cg, sh, idx, q->res, q->single)) return false;
+    /* the halves alternate; a half whose run could not be prepared keeps the slot's turn */
+    q->gen[s] = par + 1;
+    return true;
 }
 
 /* First give every idle slot a run, then prepare the next tests ahead: filling one slot
@@ -314,10 +362,10 @@ static void start_idle_slots(struct sched *q)
 }
 
 /* Prepared-ahead runs need the slot's second cgroup set; with no more tests than slots
- * (ncg == nslots) every slot runs at most one test at a time. */
+ * (ncg_side == nslots) every slot runs at most one test at a time. */
 static void prepare_ahead(struct sched *q)
 {
-    if (q->sb->ncg != 2 * q->sb->nslots) return;
+    if (q->sb->ncg_side != 2 * q->sb->nslots) return;
     for (int s = 0; s < q->sb->nslots; s++) {
         struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
         while (cur->state != R_FREE && pre->state == R_FREE && q->next < q->ntests)
@@ -334,8 +382,8 @@ static void complete_run(struct sched *q, int s, bool late)
     struct cg_snapshot snap;
     bool ok;
     collect_run(q->sb, cur, q->res, late, &rep, &ok, &snap);
-    /* a keeper that died without a report did not pass the token on */
-    if (!ok) give_token(s);
+    /* a keeper that died without a report may not have passed the turn on */
+    if (!ok) pass_dead_turn(q->sb, cur);
     /* the prepared run has started (or will, with the token); then the bookkeeping */
     struct running fin = *cur;
     cur->state = R_FREE;
@@ -386,7 +434,8 @@ void scheduler_run(struct sandbox *sb, struct run_result *res, int ntests, const
     q->ntests = ntests;
     q->single = single;
     for (int s = 0; s < sb->nslots; s++)
-        if (pipe2(slot_go[s], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+        for (int h = 2 * s; h < 2 * s + 2; h++)
+            if (pipe2(half_go[h], O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     for (;;) {
         if (got_signal) terminate(q);
         start_idle_slots(q);

@@ -7,6 +7,8 @@
  *             io_uring, ...
  *   compiler  (compile) default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the
  *             same wall on network, namespaces, ptrace, mounts, kernel interfaces.
+ *   judge     (checker, interactor) the runtime policy and no sockets at all: an AF_UNIX one
+ *             fails (EACCES), any other is a kill.
  * Threads are allowed everywhere (clone with CLONE_THREAD); clone3 fails with ENOSYS so that
  * glibc falls back to clone, whose flags we can inspect.  A denied call kills the whole process
  * with SIGSYS, which the helper reports as SV. */
@@ -86,19 +88,19 @@ static int add_names(scmp_filter_ctx ctx, uint32_t action, const char *const *na
 #define R(x) do { int rc_ = (x); if (rc_ < 0 && rc_ != -EEXIST) return rc_; } while (0)
 
 /* The one execve the helper itself does: the policies allow only this pathname pointer. */
-static uint64_t exec_ptr(const struct sandbox *sb)
+static uint64_t exec_ptr(const struct side *sd)
 {
-    return (uint64_t)(uintptr_t)sb->exec_path;
+    return (uint64_t)(uintptr_t)sd->exec_path;
 }
 
-static int native_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+static int native_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
 {
     R(add_names(ctx, SCMP_ACT_ALLOW, c_allow));
     /* threads only */
     R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, CLONE_THREAD)));
     R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0));
-    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, exec_ptr(sb))));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_EQ, exec_ptr(sd))));
     /* prctl: only harmless queries/settings glibc uses */
     R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)));
     R(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)));
@@ -137,20 +139,34 @@ static int deny_kill_all(scmp_filter_ctx ctx, const struct sandbox *sb)
     return 0;
 }
 
-static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
 {
     R(deny_common(ctx, KILL));
     /* no new processes, no exec after the first */
     R(seccomp_rule_add(ctx, KILL, SCMP_SYS(fork), 0));
     R(seccomp_rule_add(ctx, KILL, SCMP_SYS(vfork), 0));
     R(seccomp_rule_add(ctx, KILL, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)));
-    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_NE, exec_ptr(sb))));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execve), 1, SCMP_A0(SCMP_CMP_NE, exec_ptr(sd))));
     R(seccomp_rule_add(ctx, KILL, SCMP_SYS(execveat), 0));
     return deny_kill_all(ctx, sb);
 }
 
-static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+/* Checkers and interactors, C/C++ binaries or Python scripts: the runtime policy (they may be
+ * either), and no socket of any family: they need none, and without sockets they can reach no
+ * other run (nor the interactive program) and need no network namespace of their own.
+ * AF_UNIX fails instead of killing: glibc asks nscd over one when Python looks up its uid's
+ * home directory at start-up, and goes on without it. */
+static int judge_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
 {
+    R(runtime_rules(ctx, sb, sd));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    R(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    return 0;
+}
+
+static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
+{
+    (void)sd;
     /* the compilers probe for IPv6 support; they just get an error there, the network
      * namespace is empty anyway */
     R(deny_common(ctx, SCMP_ACT_ERRNO(EACCES)));
@@ -160,11 +176,20 @@ static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
 
 struct seccomp_policy {
     uint32_t default_action;
-    int (*rules)(scmp_filter_ctx ctx, const struct sandbox *sb);
+    int (*rules)(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd);
+    bool sockets;         /* the program can create (AF_UNIX) sockets */
 };
-const struct seccomp_policy seccomp_native = { KILL, native_rules };
-const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules };
-const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules };
+const struct seccomp_policy seccomp_native = { KILL, native_rules, false };
+const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules, true };
+const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules, true };
+const struct seccomp_policy seccomp_judge = { SCMP_ACT_ALLOW, judge_rules, false };
+
+/* Whether a program under this policy can make a socket at all (and so bind an abstract unix
+ * socket name, which is per network namespace): such runs get their own network namespace. */
+bool seccomp_policy_sockets(const struct seccomp_policy *policy)
+{
+    return policy->sockets;
+}
 
 /* Export the compiled filter to BPF in memory (through a memfd: libseccomp writes to an fd). */
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *out)
@@ -183,9 +208,9 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *out)
     return 0;
 }
 
-int seccomp_build(struct sandbox *sb)
+int seccomp_build(struct sandbox *sb, struct side *sd)
 {
-    const struct seccomp_policy *policy = sb->cfg.profile->seccomp;
+    const struct seccomp_policy *policy = sd->opt->profile->seccomp;
     scmp_filter_ctx ctx = seccomp_init(policy->default_action);
     if (!ctx) return -1;
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);          /* we set no_new_privs ourselves */
@@ -193,11 +218,11 @@ int seccomp_build(struct sandbox *sb)
     /* binary-tree dispatch: fewer instructions per syscall, and a much cheaper attach (the
      * kernel evaluates the filter for every syscall number to build its allow cache) */
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    int rc = policy->rules(ctx, sb);
-    if (rc == 0) rc = export_bpf(ctx, &sb->bpf);
+    int rc = policy->rules(ctx, sb, sd);
+    if (rc == 0) rc = export_bpf(ctx, &sd->bpf);
     seccomp_release(ctx);
     if (rc < 0) { errno = -rc; return -1; }
-    sb->have_bpf = true;
+    sd->have_bpf = true;
     return 0;
 }
 

@@ -151,6 +151,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(m, "sleep")) { for (;;) sleep(1000); }
+    if (!strcmp(m, "clock")) {         /* when did I start (CLOCK_MONOTONIC ns)? then sleep argv[2] ms */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        printf("start %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        usleep((useconds_t)atoi(argv[2]) * 1000);
+        return 0;
+    }
     if (!strcmp(m, "membomb")) {
         for (;;) {
             char *p = malloc(1 << 20);
