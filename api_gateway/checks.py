@@ -8,13 +8,8 @@ import math
 from typing import Any
 
 from api_gateway.errors import APIError
+from shared.judge_config import MAX_POINTS, MIN_NONZERO_POINTS
 from shared.problems import PROBLEM_ID
-
-# Points of a test or a group. DynamoDB numbers hold magnitudes of 1e-130..1e126 only, so an
-# unbounded float would be accepted here and refused by the write (a 500); no judge needs
-# more than this range.
-MAX_POINTS = 1_000_000.0
-MIN_NONZERO_POINTS = 1e-6
 
 
 def _no_constants(name: str) -> Any:
@@ -61,9 +56,11 @@ def check_unicode(value: Any, where: str = "body") -> None:
 
 
 def check_points(value: float, field: str) -> None:
+    """Points as published (shared.judge_config.Points): 0, or 1e-6..1e6. An unbounded float
+    would pass here and fail the DynamoDB write (magnitudes 1e-130..1e126 only): a 500."""
     if not (value == 0 or MIN_NONZERO_POINTS <= value <= MAX_POINTS) or not math.isfinite(value):
         raise APIError(422, "points_out_of_range",
-                       f"{field} = {value}: points must be 0 or between {MIN_NONZERO_POINTS} and {MAX_POINTS:.0f}",
+                       f"{field} = {value}: points must be 0 or between {MIN_NONZERO_POINTS} and {MAX_POINTS}",
                        details={"field": field, "min": 0, "max": MAX_POINTS})
 
 

@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from collections.abc import Iterable, Sequence
 
 from api_gateway.checks import check_points, utf8_size
 from api_gateway.errors import APIError
-from shared.judge_config import FILE_NAME, JUDGE_PROGRAM_LANGUAGES, MAX_FILE_NAME_BYTES, Group, JudgeProgram, SourceFile
+from shared.judge_config import (
+    BASE64_PATTERN,
+    FILE_NAME,
+    JUDGE_PROGRAM_LANGUAGES,
+    MAX_FILE_NAME_BYTES,
+    RESERVED_NAMES,
+    Encoding,
+    Group,
+    JudgeProgram,
+    SourceFile,
+)
 from shared.language_spec import LanguageSpec
 from shared.languages import canonical_language, language
 from shared.settings import Settings
 
-# What a box holds besides the extra files, whatever the language (SPEC §7): the sources as
-# written for every language, and the build outputs. Any `*.class` is a build output too.
-RESERVED_NAMES: frozenset[str] = frozenset(
-    {"main.c", "main.cpp", "Main.java", "main.py", "main.go", "main.js", "main", "main.pyc"}
-)
+_BASE64 = re.compile(BASE64_PATTERN)
 
 
 @functools.cache
@@ -60,6 +67,10 @@ def name_problem(name: str, reserved: frozenset[str]) -> str | None:
 
 
 def file_bytes(file: SourceFile, field: str) -> bytes:
+    # The published pattern, not b64decode's leniency (it takes extra '=' padding).
+    if file.encoding == Encoding.BASE64 and _BASE64.fullmatch(file.content) is None:
+        raise APIError(422, "invalid_base64", f"{field}: invalid base64; encoding base64 needs standard base64 "
+                                              "(A-Z a-z 0-9 + /, '=' padding, no line breaks)")
     try:
         return file.data()
     except ValueError as exc:

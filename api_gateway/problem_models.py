@@ -3,13 +3,18 @@ what PUT and GET answer. The stored shapes are shared.problems'."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.judge_config import JUDGE_PROGRAM_LANGUAGES, Group, JudgeOptions, SourceFile
-from shared.models import CompareMode, Limits, TestCase, TestCases
+from shared.models import PROBLEM_ID_PATTERN as PROBLEM_ID_PATTERN
+from shared.models import CompareMode, Limits, TestCase
 from shared.problems import ProblemTest
+from shared.schema import SchemaOnly, schema_caps
 
-PROBLEM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# 1..max_tests tests (the gateway: 422 no_tests, 413 too_many_tests).
+ProblemTests = Annotated[list[TestCase], SchemaOnly(lambda: {"minItems": 1, "maxItems": schema_caps().max_tests})]
 
 PROBLEM_EXAMPLE = {
     "test_cases": [{"input": "1 2\n", "expected": "3\n", "points": 40, "group": "small"},
@@ -26,13 +31,9 @@ class ProblemRequest(JudgeOptions):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PROBLEM_EXAMPLE]})
 
-    test_cases: TestCases = Field(default_factory=list, description="the tests, 1..N (at least one)")
+    test_cases: ProblemTests = Field(description="the tests, 1..N (at least one)")
     limits: Limits = Field(default_factory=Limits, description="the problem's limits; a submission may override them")
     compare: CompareMode = "lines"
-
-
-# TestCases names TestCase by a forward reference (shared.models).
-ProblemRequest.model_rebuild(_types_namespace={"TestCase": TestCase})
 
 
 class ArchiveProgram(BaseModel):
@@ -59,7 +60,7 @@ class ProblemJson(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     compare: CompareMode = "lines"
     files: list[SourceFile] = Field(default_factory=list)
-    stop_on_first_failure: bool = False
+    stop_on_first_failure: bool = Field(default=False, strict=True)
 
 
 class ProblemStored(BaseModel):

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api_gateway import routes_problems
 from shared.blobs import Blobs
 from shared.jobs import dynamo_value
+from shared.models import PROBLEM_ID_PATTERN
 from tests.unit import test_gateway_app as gateway
 
 client = gateway.client  # the fixture: the app on moto with the data resources
@@ -265,10 +266,20 @@ def test_the_problem_endpoints_are_published(client: TestClient) -> None:
     assert {"200", "201", "413", "415", "422"} <= set(ops["put"]["responses"])
     assert "204" in ops["delete"]["responses"] and "404" in ops["get"]["responses"]
     (param,) = ops["get"]["parameters"]
-    assert param["schema"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    assert param["schema"]["pattern"] == PROBLEM_ID_PATTERN
     schemas = spec["components"]["schemas"]
     request = schemas["ProblemRequest"]["properties"]
     assert {"test_cases", "groups", "checker", "interactor", "limits", "compare", "files",
             "stop_on_first_failure"} <= set(request)
     assert request["test_cases"]["maxItems"] == 1000
     assert {"ProblemStored", "ProblemInfo", "GroupSummary"} <= set(schemas)
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    """Starlette names only the first route's method; PUT, GET and DELETE share this path."""
+    for method in ("POST", "OPTIONS", "PATCH"):
+        resp = client.request(method, "/problems/p1")
+        assert error_of(resp, 405)["code"] == "method_not_allowed"
+        assert resp.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    assert client.put("/submit").headers["allow"] == "POST"
+    assert client.delete("/status/x").headers["allow"] == "GET, HEAD"
