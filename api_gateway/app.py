@@ -1,8 +1,8 @@
 """The gateway's FastAPI application (SPEC §3): `create_app()` makes one; `app` is the one
 `python -m api_gateway` serves (uvicorn `api_gateway.app:app`).
 
-Routes live in one router per resource (routes_submit, routes_jobs, routes_meta) and get
-their services through FastAPI dependencies (api_gateway.services)."""
+Routes live in one router per resource (routes_submit, routes_jobs, routes_problems,
+routes_meta) and get their services through FastAPI dependencies (api_gateway.services)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from api_gateway import errors, routes_jobs, routes_meta, routes_submit
+from api_gateway import errors, routes_jobs, routes_meta, routes_problems, routes_submit
 from api_gateway.openapi import DESCRIPTION, INVALID, GatewayAPI
+from api_gateway.problem_models import ProblemRequest
 from api_gateway.services import Services, app_settings
 from api_gateway.sweeper import UnqueuedSweeper
 from shared.log import get_logger, setup_logging
@@ -34,12 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=INVALID,
-        body_models=(SubmitRequest,),
+        body_models=(SubmitRequest, ProblemRequest),
     )
     app.state.settings = settings
     errors.install(app)
     app.middleware("http")(access_log)
-    for router in (routes_submit.router, routes_jobs.router, routes_meta.router):
+    for router in (routes_submit.router, routes_jobs.router, routes_problems.router, routes_meta.router):
         app.include_router(router)
     return app
 

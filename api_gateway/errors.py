@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from shared.log import get_logger
 
@@ -83,6 +84,19 @@ def dependency_message(exc: Exception) -> str:
     return f"AWS dependency unreachable: {type(exc).__name__}: {exc}"
 
 
+def allowed_methods(request: Request, first: str | None) -> list[str]:
+    """Every method served on this path. Starlette's 405 names only the first route's
+    (`first`), and a path may have one route per method (PUT, GET and DELETE /problems/{id}):
+    the others come from the published paths (HEAD with GET, as Starlette serves it)."""
+    methods = {m.strip().upper() for m in (first or "").split(",") if m.strip()}
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -102,9 +116,12 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             message = f"method {request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+            first = (headers or {}).get("Allow")
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request, first))}
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(ClientError)
     async def _client_error(request: Request, exc: ClientError) -> JSONResponse:

@@ -25,10 +25,13 @@ Asynchronous code execution: submit a program with test cases, poll for the verd
 
 * `POST /submit` queues a job and answers **202** with its id (and `Location: /status/{id}`).
 * `GET /status/{id}` is cheap; `GET /result/{id}?wait=10` long-polls until the job is terminal.
+* `PUT /problems/{id}` stores a problem (tests once, as JSON or a zip archive); `POST /submit`
+  with `problem_id` judges against its current version.
 * Every error is `{"error": {"code": "...", "message": "..."}}`.
-* Status codes of `/submit`: 400 unknown language; 413 a size/count cap exceeded (code, number of
-  test cases, test data); 422 malformed JSON or a value out of range (limits are never silently
-  changed); 503 an AWS dependency is unavailable (nothing was queued).
+* Status codes of `/submit`: 400 unknown language; 404 an unknown `problem_id`; 413 a size/count cap
+  exceeded (code, number of test cases, test data, files); 422 malformed JSON or a value out of
+  range (limits are never silently changed); 503 an AWS dependency is unavailable (nothing was
+  queued).
 """
 
 ResponsesDoc = dict[int | str, dict[str, Any]]
@@ -40,12 +43,15 @@ DEPENDENCY_DOWN: ResponsesDoc = {
 NO_SUCH_JOB: ResponsesDoc = {404: {"model": ErrorResponse, "description": "no such job"}, **DEPENDENCY_DOWN}
 
 
-def json_body(model: type[BaseModel], example: Any = None) -> dict[str, Any]:
-    """`openapi_extra` of a route that reads a JSON body of `model` itself."""
+def json_body(model: type[BaseModel], example: Any = None, binary_types: Sequence[str] = ()) -> dict[str, Any]:
+    """`openapi_extra` of a route that reads a JSON body of `model` itself (or, in any of
+    `binary_types`, raw bytes such as a zip archive)."""
     content: dict[str, Any] = {"schema": {"$ref": _REF.format(model=model.__name__)}}
     if example is not None:
         content["example"] = example
-    return {"requestBody": {"required": True, "content": {"application/json": content}}}
+    body = {"application/json": content}
+    body.update({media: {"schema": {"type": "string", "format": "binary"}} for media in binary_types})
+    return {"requestBody": {"required": True, "content": body}}
 
 
 class GatewayAPI(FastAPI):

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from api_gateway.errors import APIError
+from api_gateway.bodies import read_body
 from api_gateway.openapi import DEPENDENCY_DOWN, json_body
 from api_gateway.services import ServicesDep
 from api_gateway.submission import mark_enqueued, submit_job
@@ -26,8 +26,11 @@ router = APIRouter()
     responses={
         202: {"description": "queued; `Location` points at /status/{id}"},
         400: {"model": ErrorResponse, "description": "unsupported language (the message lists the supported ones)"},
-        413: {"model": ErrorResponse, "description": "code, test count or test data over its cap"},
-        422: {"model": ErrorResponse, "description": "malformed JSON, missing/empty code, limits out of range"},
+        404: {"model": ErrorResponse, "description": "no problem has the `problem_id`"},
+        413: {"model": ErrorResponse, "description": "code, test count, test data or files over their cap"},
+        422: {"model": ErrorResponse, "description": "malformed JSON, missing/empty code, limits out of range, "
+                                                     "invalid files, groups, checker or interactor, "
+                                                     "test_cases or stdin together with problem_id"},
         **DEPENDENCY_DOWN,
     },
     openapi_extra=json_body(SubmitRequest, example=SUBMIT_EXAMPLE),
@@ -48,17 +51,3 @@ async def submit(request: Request, svc: ServicesDep) -> JSONResponse:
     return JSONResponse(status_code=202, content=accepted_view(done.item, done.language), headers=headers,
                         background=after)
 
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body; 413 as soon as it is known to be over `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise APIError(413, "payload_too_large", f"request body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

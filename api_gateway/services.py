@@ -1,5 +1,5 @@
-"""What the routes work with (settings, job store, queue, blobs, health checker), made once per
-app and handed to the routes as FastAPI dependencies."""
+"""What the routes work with (settings, job store, queue, blobs, problem store, health checker),
+made once per app and handed to the routes as FastAPI dependencies."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from api_gateway.health import HealthChecker
 from shared.blobs import Blobs
 from shared.jobs import JobStore
+from shared.problems import ProblemStore
 from shared.queue import JobQueue
 from shared.settings import Settings, get_settings
 
@@ -22,12 +23,14 @@ class Services:
     queue: JobQueue
     blobs: Blobs
     health: HealthChecker
+    problems: ProblemStore
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         """The gateway's services, with its short AWS timeouts (a client gets a prompt 503)."""
         gateway = settings.for_gateway()
-        return cls(gateway, JobStore(gateway), JobQueue(gateway), Blobs(gateway), HealthChecker(gateway))
+        store, blobs = JobStore(gateway), Blobs(gateway)
+        return cls(gateway, store, JobQueue(gateway), blobs, HealthChecker(gateway), ProblemStore(store, blobs))
 
 
 def app_settings(app: FastAPI) -> Settings:
@@ -66,7 +69,12 @@ def get_health(svc: ServicesDep) -> HealthChecker:
     return svc.health
 
 
+def get_problems(svc: ServicesDep) -> ProblemStore:
+    return svc.problems
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_of)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 BlobsDep = Annotated[Blobs, Depends(get_blobs)]
 HealthDep = Annotated[HealthChecker, Depends(get_health)]
+ProblemsDep = Annotated[ProblemStore, Depends(get_problems)]

@@ -36,14 +36,15 @@ def submit_job(svc: Services, raw: Any) -> Submitted:
     Blocking (DynamoDB, SQS, S3): call it from the thread pool. Raises APIError for a refused
     body (400/413/422, nothing stored) and for a job that could not be queued (503, withdrawn
     again); AWS errors propagate (the app answers 503)."""
-    sub = validate_submission(raw, svc.settings)
+    # A problem is read from its record only (DynamoDB): no S3 read or write at submit.
+    sub = validate_submission(raw, svc.settings, svc.problems.get)
     request = sub.request
-    item, created = svc.store.new_job(request, sub.user_id, sub.idempotency_key)
+    item, created = svc.store.new_job(request, sub.user_id, sub.idempotency_key, total=sub.total)
     with job_context(item["id"]):
         if created:
             _enqueue_or_withdraw(svc, item, request)
-            log.info("job queued", extra={"language": request.language, "tests": len(request.test_cases),
-                                          "claim_check": "request_key" in item})
+            log.info("job queued", extra={"language": request.language, "tests": item.get("total"),
+                                          "problem_id": request.problem_id, "claim_check": "request_key" in item})
             return Submitted(item, created=True, enqueued=True, language=request.language)
         log.info("idempotent replay", extra={"status": item.get("status")})
         if item.get("status") != Status.QUEUED.value:

@@ -73,6 +73,12 @@ def result_view(item: dict[str, Any], store: JobStore, blobs: Blobs) -> dict[str
     completed = item.get("status") == Status.COMPLETED.value
     out.update(
         language=item.get("language"),
+        # Scores are the executor's final write; the problem is what the gateway recorded.
+        score=item.get("score"),
+        max_score=item.get("max_score"),
+        groups=list(item.get("groups") or []) if completed else [],
+        problem_id=item.get("problem_id"),
+        problem_version=item.get("problem_version"),
         compilation_error=item.get("compilation_error"),
         compile_ms=item.get("compile_ms"),
         results=_test_results(item, store, blobs) if completed else [],

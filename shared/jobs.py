@@ -197,10 +197,12 @@ class JobStore:
 
     # --- submissions ------------------------------------------------------------------------
     def new_job(
-        self, request: JobRequest, user_id: str | None = None, idempotency_key: str | None = None
+        self, request: JobRequest, user_id: str | None = None, idempotency_key: str | None = None,
+        total: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Create the record of a new job (status queued). Returns (record, created): with an
-        idempotency key that was seen before, the original record and False."""
+        idempotency key that was seen before, the original record and False. `total`: the
+        number of tests when they are not the request's own (a problem's)."""
         if idempotency_key is not None:
             job_id = idempotent_job_id(user_id, idempotency_key)
             # Look first: a replay must not overwrite the original's S3 request document.
@@ -216,7 +218,7 @@ class JobStore:
             "language": request.language,
             "status": Status.QUEUED.value,
             "passed": 0,
-            "total": max(1, len(request.test_cases)),
+            "total": total if total is not None else max(1, len(request.test_cases)),
             "created_at": now,
             "attempts": 0,
             "expires_at": int(time.time()) + self.settings.job_ttl_days * 86400,
@@ -226,6 +228,10 @@ class JobStore:
             item["user_id"] = user_id
         if idempotency_key is not None:
             item["idempotency_key"] = idempotency_key
+        if request.problem_id is not None:
+            # Record attributes too: the views read a projection without the request.
+            item["problem_id"] = request.problem_id
+            item["problem_version"] = request.problem_version
 
         dumped = request.model_dump(mode="json")
         encoded = json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode()

@@ -4,26 +4,26 @@ The request models also carry what the published JSON schema (OpenAPI) says /sub
 caps and limit ranges are settings, read when the schema is generated (`schema_settings`).
 The gateway enforces those itself (400/413/422 with its own error codes), so they are
 published with `SchemaOnly` rather than as pydantic constraints, which would refuse first,
-as a different error."""
+as a different error (shared/schema.py)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
-from pydantic.json_schema import JsonDict, JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
-from shared.judge_config import FunctionSpec, JudgeOptions
-from shared.languages import ALIASES, LANGUAGES
+from shared.judge_config import FunctionSpec, JudgeOptions, Points
+from shared.languages import LANGUAGES
 from shared.limits import limit_ranges
-from shared.settings import Settings, get_settings
+from shared.schema import SchemaOnly, language_pattern
+from shared.schema import non_blank as _non_blank
+from shared.schema import schema_caps as _caps
+from shared.schema import schema_settings as schema_settings  # importable from here, as before
+
+PROBLEM_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$(?!\n)"  # `$(?!\n)`: no final newline in Python's `$` either
 
 
 class Status(StrEnum):
@@ -55,51 +55,7 @@ class Verdict(StrEnum):
     SKIPPED = "SKIPPED"
 
 
-# --- what the JSON schema publishes ------------------------------------------------------
-_SCHEMA_SETTINGS: ContextVar[Settings | None] = ContextVar("codepipe_schema_settings", default=None)
-
-
-@contextmanager
-def schema_settings(settings: Settings) -> Iterator[None]:
-    """Generate JSON schemas for these settings (default: the process's `get_settings()`), so
-    that a gateway's OpenAPI document states its own caps and ranges."""
-    token = _SCHEMA_SETTINGS.set(settings)
-    try:
-        yield
-    finally:
-        _SCHEMA_SETTINGS.reset(token)
-
-
-def _caps() -> Settings:
-    return _SCHEMA_SETTINGS.get() or get_settings()
-
-
-@dataclass(frozen=True)
-class SchemaOnly:
-    """JSON-schema keywords of a type, computed when the schema is generated and not enforced
-    by pydantic: the gateway checks them itself, so a refusal keeps its status and error code."""
-
-    keywords: Callable[[], JsonDict]
-
-    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        schema.update(self.keywords())
-        return schema
-
-
-def language_pattern() -> str:
-    """Every spelling canonical_language() accepts: case-insensitive, surrounding blanks allowed."""
-    def ci(alias: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in alias)
-
-    aliases = sorted({a for names in ALIASES.values() for a in names}, key=lambda a: (-len(a), a))
-    return r"^\s*(" + "|".join(ci(a) for a in aliases) + r")\s*$"
-
-
-def _non_blank() -> JsonDict:
-    return {"minLength": 1, "pattern": r"\S"}
-
-
+# --- what the JSON schema publishes (shared.schema) ---------------------------------------
 def _code_keywords() -> JsonDict:
     cap = _caps().max_code_bytes
     return {**_non_blank(), "maxLength": cap, "description": f"source text, at most {cap} bytes of UTF-8"}
@@ -159,6 +115,26 @@ _STDIN_OR_TEST_CASES: JsonDict = {
 }
 
 
+def _together(a: str, a_given: JsonDict, b: str, b_given: JsonDict) -> JsonDict:
+    """A body where both `a` and `b` are given (e.g. non-empty): what a `not` refuses."""
+    return {"required": [a, b], "properties": {a: a_given, b: b_given}}
+
+
+_PROBLEM = {"type": "string"}
+_CONFLICTS: list[JsonDict] = [
+    # A problem brings its tests and judging (the gateway: 422 naming the field).
+    {"not": _together("problem_id", _PROBLEM, "test_cases", {"minItems": 1})},
+    {"not": _together("problem_id", _PROBLEM, "stdin", {"minLength": 1})},
+    {"not": _together("problem_id", _PROBLEM, "checker", {"type": "object"})},
+    {"not": _together("problem_id", _PROBLEM, "interactor", {"type": "object"})},
+    {"not": _together("problem_id", _PROBLEM, "groups", {"minItems": 1})},
+    # A checker or interactor judges test cases: none without them.
+    {"not": {"required": ["checker"], "properties": {"checker": {"type": "object"}, "test_cases": {"maxItems": 0}}}},
+    {"not": {"required": ["interactor"], "properties": {"interactor": {"type": "object"},
+                                                        "test_cases": {"maxItems": 0}}}},
+]
+
+
 # --- the API's models -------------------------------------------------------------------
 class Limits(BaseModel):
     """Resource limits of every run; the gateway fills in the defaults and checks the ranges."""
@@ -185,15 +161,16 @@ class TestCase(BaseModel):
 
     input: str = ""
     expected: str | None = None
-    points: float = Field(default=1, ge=0, description="what the test scores when accepted (x its partial fraction)")
-    group: str | None = Field(default=None, description="the name of its group (subtask), if any")
+    points: Points = Field(default=1, description="what the test scores when accepted (x its partial fraction)")
+    group: str | None = Field(default=None, description="the name of its group (subtask), if any: one of the "
+                                                        "body's `groups`, each of which needs a test")
 
 
 class SubmitRequest(JudgeOptions):
     """POST /submit body."""
 
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [SUBMIT_EXAMPLE], "not": _STDIN_OR_TEST_CASES})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [SUBMIT_EXAMPLE], "not": _STDIN_OR_TEST_CASES, "allOf": _CONFLICTS})
 
     language: Language = Field(description=f"{' | '.join(LANGUAGES)}, or an alias (case-insensitive)")
     code: Code
@@ -203,7 +180,8 @@ class SubmitRequest(JudgeOptions):
     compare: CompareMode = "lines"
     user_id: NonBlank | None = Field(default=None, max_length=128)
     idempotency_key: NonBlank | None = Field(default=None, max_length=256)
-    problem_id: str | None = Field(default=None, description="judge against a stored problem (no test_cases then)")
+    problem_id: Annotated[str | None, SchemaOnly(lambda: {"pattern": PROBLEM_ID_PATTERN})] = Field(
+        default=None, description="judge against a stored problem (no test_cases then)")
     function: FunctionSpec | None = None
 
 

@@ -26,18 +26,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared import aws
 from shared.blobs import Blobs
 from shared.jobs import JobStore, dynamo_value, now_rfc3339
-from shared.judge_config import JudgeOptions
-from shared.models import Limits
+from shared.judge_config import JudgeOptions, Points
+from shared.models import PROBLEM_ID_PATTERN, Limits
 
 PROBLEM_PREFIX = "problem#"
-PROBLEM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PROBLEM_ID = re.compile(PROBLEM_ID_PATTERN)
 _TEST_MEMBER = re.compile(r"([1-9][0-9]*)\.(in|ans)")
 
 
 class ProblemTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    points: float = 1
+    points: Points = 1
     group: str | None = None
 
 

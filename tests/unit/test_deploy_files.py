@@ -1124,6 +1124,7 @@ def _task_roles() -> list[str]:
 TABLE_ARN = {"Fn::GetAtt": ["DataStack", "Outputs.TableArn"]}
 INPUTS = {"Fn::Sub": "${DataStack.Outputs.BucketArn}/inputs/*"}
 OUTPUTS = {"Fn::Sub": "${DataStack.Outputs.BucketArn}/outputs/*"}
+PROBLEMS = {"Fn::Sub": "${DataStack.Outputs.BucketArn}/problems/*"}
 
 
 def test_no_wildcard_actions_anywhere() -> None:
@@ -1197,7 +1198,7 @@ def test_executor_role_is_least_privilege(lang: str) -> None:
     (put,) = [st for st in sts if "dynamodb:PutItem" in st["Action"]]
     assert put["Action"] == ["dynamodb:PutItem"]
     assert put["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"executor#{lang}"]}}
-    assert _resources_for(sts, "s3:GetObject") == [INPUTS]
+    assert _resources_for(sts, "s3:GetObject") == [INPUTS, PROBLEMS]
     assert _resources_for(sts, "s3:PutObject") == [OUTPUTS]
 
 
@@ -1226,7 +1227,7 @@ def test_gateway_role_is_least_privilege() -> None:
     for action in ("sqs:SendMessage", "sqs:GetQueueUrl"):
         assert sorted(map(json.dumps, _resources_for(sts, action))) == sorted(map(json.dumps, queues))
     assert {"Fn::Sub": "${DataStack.Outputs.TableArn}/index/*"} in _resources_for(sts, "dynamodb:Query")
-    assert _resources_for(sts, "s3:PutObject") == [INPUTS]
+    assert _resources_for(sts, "s3:PutObject") == [INPUTS, PROBLEMS]
     # Withdrawing a job whose enqueue failed: the record, and its request document only.
     assert _resources_for(sts, "dynamodb:DeleteItem") == [TABLE_ARN]
     assert _resources_for(sts, "s3:DeleteObject") == [INPUTS]
@@ -1255,6 +1256,7 @@ def test_gateway_role_covers_the_calls_the_gateway_makes() -> None:
         "get_queue_url": "sqs:GetQueueUrl",
         "put_object": "s3:PutObject",
         "get_object": "s3:GetObject",
+        "head_object": "s3:GetObject",
         "head_bucket": "s3:ListBucket",
         "delete_object": "s3:DeleteObject",
     }
@@ -1268,6 +1270,8 @@ def test_gateway_role_covers_the_calls_the_gateway_makes() -> None:
         used.add("delete_object")
     if "executor_records" in text:
         used.add("batch_get_item")
+    if "ProblemStore" in text:  # shared.problems: the record, then HeadObject/PutObject, the manifest
+        used |= {"get_item", "put_item", "delete_item", "head_object", "put_object", "get_object"}
     if "mark_failed" in text:
         used.add("update_item")
     missing = {calls[c] for c in used} - _actions(_statements("GatewayTaskRole"))
@@ -1302,9 +1306,12 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "blobs.put_file": "s3:PutObject",
         "blobs.get_bytes": "s3:GetObject",
         "blobs.get_json": "s3:GetObject",
+        "problems.get": "dynamodb:GetItem",
+        "problems.manifest": "s3:GetObject",
+        "problems.fetch_tests": "s3:GetObject",
     }
     text = "\n".join(p.read_text() for p in sorted((REPO / "shared" / "executor").glob("*.py")))
-    used = set(re.findall(r"\b(?:self\.|ex\.|ctx\.)(store|claims|queue|blobs)\.(\w+)\(", text))
+    used = set(re.findall(r"\b(?:self\.|ex\.|ctx\.)(store|claims|queue|blobs|problems)\.(\w+)\(", text))
     unknown = {f"{obj}.{meth}" for obj, meth in used} - set(helpers)
     assert not unknown, f"executor calls {unknown}: add the IAM action to the executor roles and this map"
     allowed = _actions(_statements(f"{template_languages()[0]}ExecutorTaskRole"))
