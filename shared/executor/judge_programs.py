@@ -115,7 +115,10 @@ def place_file(box: Path, name: str, data: bytes) -> None:
     for part in parts[:-1]:
         parent = parent / part
         if not parent.is_dir():
-            os.mkdir(parent, 0o755)
+            os.mkdir(parent)
+            # The compiler (the sandbox uid) writes its output beside the sources (javac -d .
+            # puts pkg/X.class in pkg/); the box is the job's own, behind a 0700 parent.
+            os.chmod(parent, 0o777)
     write_new(parent / parts[-1], data)
     os.chmod(parent / parts[-1], 0o444)
 

@@ -34,7 +34,9 @@ def checker_verdict(run: SandboxRun, stderr: bytes, points: float) -> CheckerVer
     message = message_of(stderr)
     if run.status == "IE":  # the sandbox failed: ours, and retried
         return CheckerVerdict(Verdict.INTERNAL_ERROR, Fraction(0), message)
-    if run.status != "OK":  # its own limits, a signal, a forbidden call
+    # The helper reports a non-zero exit as RE with its exit code: that is the checker's answer.
+    exited = run.status == "OK" or (run.status == "RE" and run.signal == 0)
+    if not exited:  # its own limits, a signal, a forbidden call
         return _judge_error(f"the checker ended with {run.status} (signal {run.signal})", message)
     code = run.exit_code
     if code == EXIT_OK:

@@ -366,7 +366,7 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
     assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
     table = toolchain_table()
     # every image compiles checkers and interactors (C, C++, Python) whatever its language
-    assert JUDGE_TOOLCHAIN <= pkgs, f"the judge-program toolchain is missing: {JUDGE_TOOLCHAIN - pkgs}"
+    assert pkgs >= JUDGE_TOOLCHAIN, f"the judge-program toolchain is missing: {JUDGE_TOOLCHAIN - pkgs}"
     others = set().union(*(t.packages for other, t in table.items() if other != lang)) - table[lang].packages
     others -= JUDGE_TOOLCHAIN | {"gcc", "libc6-dev"}  # what g++ pulls in
     assert not others & pkgs, f"another language's toolchain in the {lang} image: {others & pkgs}"

@@ -24,6 +24,12 @@ def test_exit_codes(code: int, verdict: Verdict) -> None:
     assert (got.reason is not None) == (verdict == Verdict.JUDGE_ERROR)
 
 
+def test_a_non_zero_exit_reported_as_re_is_the_checkers_answer() -> None:
+    """The helper reports `exit 1` as status RE with exit_code 1 (no signal)."""
+    assert checker_verdict(SandboxRun(status="RE", exit_code=1), b"", 1).verdict == Verdict.WRONG_ANSWER
+    assert checker_verdict(SandboxRun(status="RE", exit_code=7), b"points 1\n", 2).fraction == Fraction(1, 2)
+
+
 def test_partial_points() -> None:
     got = checker_verdict(ok(7), b"partial answer\npoints 0.5\n", 2)
     assert got.verdict == Verdict.ACCEPTED and got.fraction == Fraction(1, 4)
@@ -38,7 +44,7 @@ def test_bad_or_missing_points_is_the_checkers_fault(stderr: bytes) -> None:
 
 @pytest.mark.parametrize("status", ["TLE", "MLE", "OLE", "SV", "RE"])
 def test_checker_limits_and_crashes_are_judge_errors(status: str) -> None:
-    got = checker_verdict(SandboxRun(status=status, signal=9 if status == "RE" else 0), b"", 1)
+    got = checker_verdict(SandboxRun(status=status, signal=9), b"", 1)
     assert got.verdict == Verdict.JUDGE_ERROR and status in (got.reason or "")
 
 
