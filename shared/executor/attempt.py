@@ -149,7 +149,10 @@ class AttemptRunner:
             return judge
         argv = spec.run_command(source_name, a.request.limits, a.request.code)
         judged = TestRun(self.ctx, a.job_id, a.request, a.receive_count, a.wd, a.tests, judge, a.lease, a.watch,
-                         a.uploads, a.prefix, argv).run()
+                         a.uploads, a.prefix, argv,
+                         # the submission's or its problem's: either may ask to stop early
+                         stop_on_first_failure=a.request.stop_on_first_failure or a.options.stop_on_first_failure,
+                         ).run()
         return Outcome(judged.verdict, judged.results, compile_ms, None, judged.stdout_preview,
                        score=judged.score, max_score=judged.max_score, groups=judged.groups, error=judged.error)
 

@@ -53,6 +53,7 @@ class TestRun:
     uploads: Uploads
     prefix: str
     argv: list[str]
+    stop_on_first_failure: bool = False
     results: dict[int, TestResult] = field(default_factory=dict)
     reasons: dict[int, str] = field(default_factory=dict)
     _meta: dict[int, TestMeta] = field(default_factory=dict)
@@ -62,7 +63,7 @@ class TestRun:
         metas = self.tests.meta()
         self._meta = {m.n: m for m in metas}
         plan = Plan([PlannedTest(m.n, m.points, m.group) for m in metas], self.tests.groups,
-                    self.request.stop_on_first_failure, chunk=self.ctx.settings.parallel)
+                    self.stop_on_first_failure, chunk=self.ctx.settings.parallel)
         # compiling -> running goes out while the first batch runs; it lands before judging.
         running: Future[bool] | None = self.ctx.io.submit(self.ctx.claims.set_running, self.job_id)
         progress = ProgressReporter(self.ctx.io, lambda done: self.ctx.claims.progress(self.job_id, done))
