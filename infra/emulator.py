@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import queue
+import re
 import signal
 import socket
 import sys
@@ -45,6 +47,35 @@ def _moto_app() -> Any:
         backends.list_of_moto_modules = functools.cache(lambda: modules)
 
     return DomainDispatcherApplication(create_backend_app), MotoRequestHandler
+
+
+_COMPONENT = re.compile(r"codepipe-([a-z]+)")
+_SCOPE_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([a-z0-9-]+)/aws4_request")
+
+
+class RequestCounter:
+    """WSGI middleware: counts the AWS calls it serves by caller (the `codepipe-<component>` of
+    the user agent), service and HTTP method; `GET /_codepipe/requests` answers the counts as
+    JSON. Benchmarks use it to show, e.g., that a submission made no S3 call."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/_codepipe/requests":
+            with self.lock:
+                body = json.dumps(self.counts, sort_keys=True).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        component = _COMPONENT.search(environ.get("HTTP_USER_AGENT", ""))
+        service = _SCOPE_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        key = (f"{component.group(1) if component else 'other'} {service.group(1) if service else 'unsigned'} "
+               f"{environ.get('REQUEST_METHOD', '?')}")
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return self.app(environ, start_response)
 
 
 class _TrackingServer(ThreadedWSGIServer):
@@ -82,7 +113,8 @@ class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 5005, verbose: bool = False) -> None:
         self.host = host
         self.port = port
-        self.app, handler = _moto_app()
+        app, handler = _moto_app()
+        self.app = RequestCounter(app)
         if not verbose:
             # One access-log line per AWS call drowns everything else in `make run`'s output.
             handler = type("QuietHandler", (handler,), {"log_request": lambda *a, **k: None})

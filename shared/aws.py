@@ -20,6 +20,7 @@ _BASE_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=3, max_pool_
 def boto_config(settings: Settings) -> Config:
     return _BASE_CONFIG.merge(Config(
         read_timeout=settings.aws_read_timeout_s,
+        user_agent_extra=f"codepipe-{settings.component}",
         retries={"total_max_attempts": settings.aws_max_attempts, "mode": "standard"},
     ))
 

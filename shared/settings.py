@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(default=30.0, ge=0)
     job_ttl_days: int = 30
     log_level: str = "INFO"
+    # Which part of the service makes AWS calls: in their user agent (`codepipe-<component>`),
+    # so CloudTrail, LocalStack's or the emulator's request logs tell gateway calls apart.
+    component: str = "service"
 
     # Submission caps (SPEC §3); reported by /languages.
     max_code_bytes: int = 1024 * 1024
@@ -115,7 +118,7 @@ class Settings(BaseSettings):
     def for_gateway(self) -> Settings:
         """The same settings with the gateway's short AWS timeouts."""
         return self.model_copy(update={"aws_read_timeout_s": self.gateway_aws_read_timeout_s,
-                                       "aws_max_attempts": self.gateway_aws_max_attempts})
+                                       "aws_max_attempts": self.gateway_aws_max_attempts, "component": "gateway"})
 
     def queue_name(self, language: str) -> str:
         return f"{self.queue_prefix}-{language}"

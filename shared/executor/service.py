@@ -39,7 +39,7 @@ from shared.settings import Settings, get_settings
 class Executor:
     def __init__(self, spec: LanguageSpec, settings: Settings | None = None, store: JobStore | None = None,
                  queue: JobQueue | None = None, blobs: Blobs | None = None, sandbox: Sandbox | None = None) -> None:
-        settings = settings or get_settings()
+        settings = (settings or get_settings()).model_copy(update={"component": "executor"})
         blobs = blobs or Blobs(settings)
         store = store or JobStore(settings, blobs)
         executor_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
