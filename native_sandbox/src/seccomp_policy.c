@@ -1,10 +1,11 @@
 /* seccomp-bpf policies; each profile names one (profile.c).  The filter is built and exported
  * to BPF ONCE per invocation; each program child only has to load the prepared program (cheap).
  *
- *   native    (c, cpp) default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
+ *   native    (c, cpp, go) default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
  *   runtime   (java, python) default ALLOW, denylist: new processes, exec after the first,
  *             non-AF_UNIX sockets, ptrace, mounts, namespaces, keys, bpf, perf, module/kexec,
  *             io_uring, ...
+ *   nosocket  (javascript) runtime, and no AF_UNIX sockets either.
  *   compiler  (compile) default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the
  *             same wall on network, namespaces, ptrace, mounts, kernel interfaces.
  * Threads are allowed everywhere (clone with CLONE_THREAD); clone3 fails with ENOSYS so that
@@ -149,6 +150,16 @@ static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
     return deny_kill_all(ctx, sb);
 }
 
+/* runtime, and no sockets of any family either (javascript: Node needs none; an AF_UNIX
+ * socket could only reach another run of the same invocation or a host socket file) */
+static int nosocket_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
+{
+    R(runtime_rules(ctx, sb));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    return 0;
+}
+
 static int compiler_rules(scmp_filter_ctx ctx, const struct sandbox *sb)
 {
     /* the compilers probe for IPv6 support; they just get an error there, the network
@@ -164,6 +175,7 @@ struct seccomp_policy {
 };
 const struct seccomp_policy seccomp_native = { KILL, native_rules };
 const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules };
+const struct seccomp_policy seccomp_nosocket = { SCMP_ACT_ALLOW, nosocket_rules };
 const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules };
 
 /* Export the compiled filter to BPF in memory (through a memfd: libseccomp writes to an fd). */
