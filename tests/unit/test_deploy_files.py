@@ -37,6 +37,8 @@ EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must have, per image (a
     "cpp": {"g++"},
     "java": {"openjdk-17-jdk-headless"},
     "python": set(),
+    "go": {"golang-go"},
+    "javascript": {"nodejs"},
 }
 JUDGE_TOOLCHAIN = {"g++"}  # checkers/interactors in C or C++ (g++ pulls gcc and libc6-dev)
 BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}
@@ -366,7 +368,7 @@ def test_executor_image_builds_the_sandbox_and_has_only_its_toolchain(lang: str)
     assert must <= pkgs, f"missing toolchain packages: {must - pkgs}"
     table = toolchain_table()
     # every image compiles checkers and interactors (C, C++, Python) whatever its language
-    assert JUDGE_TOOLCHAIN <= pkgs, f"the judge-program toolchain is missing: {JUDGE_TOOLCHAIN - pkgs}"
+    assert pkgs >= JUDGE_TOOLCHAIN, f"the judge-program toolchain is missing: {JUDGE_TOOLCHAIN - pkgs}"
     others = set().union(*(t.packages for other, t in table.items() if other != lang)) - table[lang].packages
     others -= JUDGE_TOOLCHAIN | {"gcc", "libc6-dev"}  # what g++ pulls in
     assert not others & pkgs, f"another language's toolchain in the {lang} image: {others & pkgs}"
