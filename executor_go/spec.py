@@ -47,8 +47,10 @@ BUILD_ENV: dict[str, str] = {
     "GOTELEMETRY": "off",
     # Pure Go: static binaries, no C compiler in the build; `import "C"` is refused.
     "CGO_ENABLED": "0",
-    # In the sandbox's private /tmp: empty, so only the standard library is importable.
-    "GOPATH": "/tmp/go",
+    # Nothing there (the sandbox shows only the system directories and the box), so only the
+    # standard library and the box's own packages are importable; not under /tmp, so that a
+    # "cannot find package" message names no path that looks like the host's.
+    "GOPATH": "/go",
 }
 # -s -w: no symbol table or DWARF (a third of the link time; panics still name functions and
 # lines). -buildmode=exe: a package that is not main is an error, not a silently built archive.

@@ -33,7 +33,7 @@ SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # persists across sessions (the standard library compiled with -trimpath takes a while).
 GO = "/usr/bin/go"
 GO_ENV = {"GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": "", "GOENV": "off", "CGO_ENABLED": "0",
-          "GOPATH": "/tmp/go"}
+          "GOPATH": "/go"}
 GO_TEST_CACHE = Path("/tmp/codepipe-test-cache/native-gocache")
 
 HELPER_PIDS: list[int] = []           # every helper we started (cleanup checks)

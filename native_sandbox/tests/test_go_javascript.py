@@ -307,7 +307,7 @@ def test_go_build_in_the_compile_profile(sb):
     job = sb.job()
     (job / "box" / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("built") }\n')
     env = [f"{k}={v}" for k, v in (("GO111MODULE", "off"), ("GOPROXY", "off"), ("CGO_ENABLED", "0"),
-                                   ("GOENV", "off"), ("GOPATH", "/tmp/go"), ("GOFLAGS", ""))]
+                                   ("GOENV", "off"), ("GOPATH", "/go"), ("GOFLAGS", ""))]
     r = _compile(sb, ["/bin/sh", "-c", GO_BUILD, "go-build", "main.go"], job, env)
     assert r.run["status"] == "OK", (r.run, r.err())
     r = sb.run(["./main"], profile="go", job=job)
