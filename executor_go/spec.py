@@ -100,6 +100,11 @@ def _warm(tmp: Path) -> None:
             (sub / PLACEHOLDER).touch()
 
 
+def warm_cache(cache_dir: Path) -> Path:
+    """The warm GOCACHE under `cache_dir` (built by the first caller, then reused)."""
+    return build_tree_atomically(cache_dir / f"gocache-{_cache_key()}", _warm)
+
+
 class GoSpec(LanguageSpec):
     name = "go"
     profile = "go"
@@ -110,8 +115,7 @@ class GoSpec(LanguageSpec):
     source_suffixes = (".go",)
 
     def warm_up(self, cache_dir: Path) -> dict[str, Path]:
-        tree = build_tree_atomically(cache_dir / f"gocache-{_cache_key()}", _warm)
-        return tree_files(tree, CACHE_DIR)
+        return tree_files(warm_cache(cache_dir), CACHE_DIR)
 
     def extra_sources(self, names: Collection[str]) -> list[str]:
         # The other files of package main. A .go file in a subdirectory belongs to a package
