@@ -17,6 +17,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
 
@@ -156,6 +158,18 @@ class LanguageSpec:
     def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
         """Language-specific correction of the generic status -> verdict mapping."""
         return verdict
+
+    # --- function judging (SPEC §9; shared/functions) ---------------------------------------
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        """The program around a solution that defines `fn` (the harness parses the arguments,
+        calls the function once and reports its result; shared.functions.framing). The
+        signature must be valid (shared.functions.types.signature_errors)."""
+        raise NotImplementedError(f"{self.name}: no function judging")
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        """A COMPILATION_ERROR message naming the function when the code plainly does not
+        define it; None when it seems to (the compiler then has the last word)."""
+        return None
 
     def version(self) -> str:
         """First non-empty line of the toolchain's version output ("unknown" if it fails)."""
