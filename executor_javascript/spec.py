@@ -19,11 +19,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import ClassVar
 
+from executor_javascript import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
 
 NODE = "/usr/bin/node"
+SH = "/bin/sh"
 
 # V8's fatal heap messages ("FATAL ERROR: Reached heap limit Allocation failed - JavaScript
 # heap out of memory", "... invalid array length Allocation failed ...", "Fatal process out of
@@ -49,11 +53,16 @@ class JavaScriptSpec(LanguageSpec):
     # has it off by default anyway).
     env: ClassVar[dict[str, str]] = {**LanguageSpec.env, "UV_USE_IO_URING": "0"}
 
+    source_suffixes = (".js",)
+
     def compile_command(self, source_name: str, linked: Collection[str] = (),
                         sources: Sequence[str] = ()) -> list[str]:
         # A syntax check, so that a SyntaxError is a COMPILATION_ERROR (with node's own
         # message: file:line, the line, a caret) and not a runtime error of every test.
-        return [NODE, "--check", source_name]
+        if not sources:
+            return [NODE, "--check", source_name]
+        # node --check takes one file: one run per file (the others are require()d modules).
+        return [SH, "-c", f'for f; do {NODE} --check "$f" || exit; done', "node-check", source_name, *sources]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return [NODE, f"--max-old-space-size={limits.memory_mb}", f"--stack-size={stack_kb(limits.memory_mb)}",
@@ -64,6 +73,12 @@ class JavaScriptSpec(LanguageSpec):
         if verdict == Verdict.RUNTIME_ERROR and any(m in head or m in tail for m in _OOM_MARKERS):
             return Verdict.MEMORY_LIMIT_EXCEEDED
         return verdict
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = JavaScriptSpec()

@@ -254,3 +254,12 @@ def test_build_tree_atomically_failure_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         build_tree_atomically(tmp_path / "tree", failing)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_extra_python_and_javascript_sources_are_syntax_checked() -> None:
+    # a function's solution.py / solution.js (and a submission's extra modules)
+    assert PYTHON.extra_sources(["solution.py", "data.txt"]) == ["solution.py"]
+    assert PYTHON.compile_command("main.py", (), ["solution.py"])[-1] == "solution.py"
+    assert JAVASCRIPT.compile_command("main.js", (), ["solution.js", "lib/u.js"]) == [
+        "/bin/sh", "-c", 'for f; do /usr/bin/node --check "$f" || exit; done', "node-check", "main.js",
+        "solution.js", "lib/u.js"]
