@@ -26,6 +26,9 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from executor_go import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec, build_tree_atomically, tree_files
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
@@ -140,6 +143,12 @@ class GoSpec(LanguageSpec):
                                                  or b"fatal error: runtime: out of memory" in tail):
             return Verdict.MEMORY_LIMIT_EXCEEDED
         return verdict
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = GoSpec()
