@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 SANDBOX_DIR := native_sandbox
-APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3
+APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3 golang-go nodejs
 PYTEST_ARGS ?=
 
 .PHONY: run test test-v2 lint sandbox clean bench setup deps venv
@@ -43,6 +43,8 @@ deps:
 	  command -v gcc >/dev/null || missing="$$missing gcc"; \
 	  command -v g++ >/dev/null || missing="$$missing g++"; \
 	  command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	  [ -x /usr/bin/go ] || missing="$$missing golang-go"; \
+	  [ -x /usr/bin/node ] || missing="$$missing nodejs"; \
 	  $(PY_SYS) -c 'import venv, ensurepip' 2>/dev/null || [ -x $(PY) ] || missing="$$missing python3-venv"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \

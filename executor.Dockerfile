@@ -74,6 +74,10 @@ ARG TOOLCHAIN_PACKAGES=""
 #   java    openjdk-17-jdk-headless: javac + java (alternatives in /usr/bin); no GUI libraries.
 #   python  nothing more: submissions run on the same Debian /usr/bin/python3 (3.11), outside
 #           the service's venv, so they see only the standard library.
+#   go      golang-go: /usr/bin/go (Go 1.19 in bookworm) with the standard library's sources
+#           (the executor compiles them once, with -trimpath, into its warm GOCACHE) and its
+#           precompiled copy in GOROOT/pkg (what builds use until that cache is ready).
+#   javascript  nodejs: /usr/bin/node (Node.js 18 in bookworm); nothing from npm.
 # Every image also gets the judge-program toolchain: a problem's checker or interactor may be
 # C, C++ or Python (SPEC §7) whatever the submission's language, and is compiled by the
 # executor that judges the job (g++ pulls gcc and libc6-dev).
@@ -86,6 +90,8 @@ RUN set -eu; \
       cpp)    packages="g++";                     check="/usr/bin/g++ --version" ;; \
       java)   packages="openjdk-17-jdk-headless"; check="/usr/bin/javac -version && /usr/bin/java -version" ;; \
       python) packages="";                        check="/usr/bin/python3 --version" ;; \
+      go)     packages="golang-go";               check="/usr/bin/go version" ;; \
+      javascript) packages="nodejs";              check="/usr/bin/node --version" ;; \
       *) echo "LANGUAGE='${LANGUAGE}': not in the toolchain table of executor.Dockerfile" >&2; exit 1 ;; \
     esac; \
     mkdir -p /usr/share/man/man1; \

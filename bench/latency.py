@@ -3,7 +3,7 @@ done natively, in one run on one machine (ratios, not absolute numbers, are what
 
     .venv/bin/python bench/latency.py [--jobs 20] [--url http://127.0.0.1:8080]
 
-Without --url it starts the real stack (emulator server, gateway, four executors as separate
+Without --url it starts the real stack (emulator server, gateway, the executors as separate
 processes, tests/stack.py). Prints a markdown table: p50/p95 of submit -> terminal over
 --jobs jobs per language, p50/p95 of the native compile+run (the executor's own compile and
 run commands, without the sandbox, AWS or HTTP), the p50 ratio and the p50 difference; then,
@@ -30,7 +30,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from executor_c.spec import SPEC as C_SPEC  # noqa: E402
 from executor_cpp.spec import SPEC as CPP_SPEC  # noqa: E402
+from executor_go.spec import BUILD_FLAGS, GO, warm_cache  # noqa: E402
+from executor_go.spec import SPEC as GO_SPEC  # noqa: E402
 from executor_java.spec import SPEC as JAVA_SPEC  # noqa: E402
+from executor_javascript.spec import NODE  # noqa: E402
+from executor_javascript.spec import SPEC as JAVASCRIPT_SPEC  # noqa: E402
 from executor_python.spec import SPEC as PYTHON_SPEC  # noqa: E402
 from shared.language_spec import LanguageSpec  # noqa: E402
 from shared.models import ResolvedLimits  # noqa: E402
@@ -46,12 +50,46 @@ HELLO: dict[str, str] = {
         ' System.out.println("hello " + new Scanner(System.in).next()); } }\n'
     ),
     "python": 'print("hello", input())\n',
+    "go": (
+        'package main\n\nimport "fmt"\n\n'
+        'func main() {\n\tvar s string\n\tfmt.Scan(&s)\n\tfmt.Println("hello", s)\n}\n'
+    ),
+    "javascript": "console.log('hello', require('fs').readFileSync(0, 'utf8').trim());\n",
 }
-SPECS: dict[str, LanguageSpec] = {"c": C_SPEC, "cpp": CPP_SPEC, "java": JAVA_SPEC, "python": PYTHON_SPEC}
+SPECS: dict[str, LanguageSpec] = {"c": C_SPEC, "cpp": CPP_SPEC, "java": JAVA_SPEC, "python": PYTHON_SPEC,
+                                  "go": GO_SPEC, "javascript": JAVASCRIPT_SPEC}
 TEST = {"input": "world\n", "expected": "hello world\n"}
 LIMITS = ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024)
-# Issue 3's targets: p50 end-to-end at most 2x native for C and C++, at most +150 ms for Python.
-TARGETS = {"c": "<= 2.0x", "cpp": "<= 2.0x", "java": "-", "python": "<= +150 ms"}
+# Issue 3's targets: p50 end-to-end at most 2x native for C and C++, at most +150 ms for Python;
+# the Go/JavaScript issue's: Go at most 1.5x `go build && ./main` (warm cache), JavaScript at
+# most +150 ms over `node main.js`.
+TARGETS = {"c": "<= 2.0x", "cpp": "<= 2.0x", "java": "-", "python": "<= +150 ms", "go": "<= 1.5x",
+           "javascript": "<= +150 ms"}
+# Native baselines that are not simply the executor's commands without the sandbox: Go builds
+# into a writable copy of the warm cache (the executor's is read-only in the box), JavaScript
+# is plain `node main.js` (no syntax check); both in the environment the sandbox gives them.
+_NATIVE_GO_CACHE: list[Path] = []
+
+
+def _native_go_cache() -> Path:
+    """A writable GOCACHE holding the executor's warm standard library (built once)."""
+    if not _NATIVE_GO_CACHE:
+        tree = warm_cache(Path(tempfile.gettempdir()) / "codepipe-bench-go")
+        copy = Path(tempfile.mkdtemp(prefix="codepipe-bench-gocache-"))
+        shutil.copytree(tree, copy, dirs_exist_ok=True)
+        _NATIVE_GO_CACHE.append(copy)
+    return _NATIVE_GO_CACHE[0]
+
+
+def native_commands(lang: str, source: str) -> tuple[list[str] | None, list[str], dict[str, str] | None]:
+    """(compile argv or None, run argv, environment or None for ours) of the native baseline."""
+    spec = SPECS[lang]
+    if lang == "go":
+        env = {"PATH": "/usr/bin:/bin", **spec.env, "GOCACHE": str(_native_go_cache())}
+        return [GO, "build", *BUILD_FLAGS, "-o", "main", source], ["./main"], env
+    if lang == "javascript":  # the sandbox's environment: e.g. NODE_EXTRA_CA_CERTS costs ~200 ms
+        return None, [NODE, source], {"PATH": "/usr/bin:/bin", **spec.env}
+    return spec.compile_command(source), spec.run_command(source, LIMITS, HELLO[lang]), None
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -70,12 +108,12 @@ def native_once(lang: str, workdir: Path) -> float:
             entry.unlink()
     source = spec.source_name(HELLO[lang])
     (workdir / source).write_text(HELLO[lang])
+    compile_cmd, run_cmd, env = native_commands(lang, source)
     start = time.perf_counter()
-    compile_cmd = spec.compile_command(source)
     if compile_cmd:
-        subprocess.run(compile_cmd, cwd=workdir, check=True, stdin=subprocess.DEVNULL, capture_output=True)
-    out = subprocess.run(spec.run_command(source, LIMITS, HELLO[lang]), cwd=workdir, input=TEST["input"].encode(),
-                         capture_output=True, check=True)
+        subprocess.run(compile_cmd, cwd=workdir, check=True, stdin=subprocess.DEVNULL, capture_output=True, env=env)
+    out = subprocess.run(run_cmd, cwd=workdir, input=TEST["input"].encode(), capture_output=True, check=True,
+                         env=env)
     elapsed = time.perf_counter() - start
     if out.stdout.decode() != TEST["expected"]:
         raise RuntimeError(f"native {lang} printed {out.stdout!r}")
@@ -165,7 +203,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--url", help="an already running gateway; default: start the stack")
-    parser.add_argument("--languages", default="c,cpp,java,python")
+    parser.add_argument("--languages", default="c,cpp,java,python,go,javascript")
     args = parser.parse_args()
     langs = [x.strip() for x in args.languages.split(",") if x.strip()]
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from executor_c import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits
 
@@ -26,6 +29,12 @@ class CSpec(LanguageSpec):
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return ["./main"]
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = CSpec()

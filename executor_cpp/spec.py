@@ -6,6 +6,9 @@ import subprocess
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from executor_cpp import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec, build_atomically
 from shared.models import ResolvedLimits
 
@@ -47,6 +50,12 @@ class CppSpec(LanguageSpec):
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         return ["./main"]
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = CppSpec()

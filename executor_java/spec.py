@@ -12,6 +12,9 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
+from executor_java import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec, build_atomically, resolve_tool
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
@@ -292,6 +295,12 @@ class JavaSpec(LanguageSpec):
         if verdict == Verdict.RUNTIME_ERROR and b"java.lang.OutOfMemoryError" in stderr:
             return Verdict.MEMORY_LIMIT_EXCEEDED
         return verdict
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = JavaSpec()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from executor_python import harness
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.language_spec import LanguageSpec
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
@@ -13,11 +16,17 @@ PYTHON = "/usr/bin/python3"
 # Byte-compile so that a SyntaxError is a COMPILATION_ERROR (not a runtime error), and print
 # only the compiler's message (no traceback through py_compile's internals).
 _COMPILE = (
-    "import py_compile, sys\n"
+    "import py_compile, sys, traceback\n"
     "try:\n"
     "    py_compile.compile('main.py', cfile='main.pyc', dfile='main.py', doraise=True)\n"
     "except py_compile.PyCompileError as e:\n"
     "    sys.stderr.write(e.msg + '\\n'); sys.exit(1)\n"
+    # the other .py files (a function's solution.py, extra modules): a syntax check only
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        compile(open(name, 'rb').read(), name, 'exec', dont_inherit=True)\n"
+    "    except (SyntaxError, ValueError) as e:\n"
+    "        sys.stderr.write(''.join(traceback.format_exception_only(type(e), e))); sys.exit(1)\n"
 )
 
 
@@ -27,11 +36,12 @@ class PythonSpec(LanguageSpec):
     source_file = "main.py"
     version_command = (PYTHON, "--version")
     env = {**LanguageSpec.env, "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"}
+    source_suffixes = (".py",)
 
     def compile_command(self, source_name: str, linked: Collection[str] = (),
                         sources: Sequence[str] = ()) -> list[str]:
         # -I: ignore PYTHON* variables and the user site; -B: no __pycache__ writes.
-        return [PYTHON, "-I", "-B", "-c", _COMPILE]
+        return [PYTHON, "-I", "-B", "-c", _COMPILE, *sources]
 
     def run_command(self, source_name: str, limits: ResolvedLimits, code: str = "") -> list[str]:
         # -B: the box may be read-only for caches; -s: no user site-packages. `site` itself
@@ -46,6 +56,12 @@ class PythonSpec(LanguageSpec):
         if verdict == Verdict.RUNTIME_ERROR and lines and lines[-1].startswith(b"MemoryError"):
             return Verdict.MEMORY_LIMIT_EXCEEDED
         return verdict
+
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        return harness.function_program(code, fn)
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        return harness.missing_function(code, fn)
 
 
 SPEC = PythonSpec()

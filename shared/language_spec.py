@@ -10,14 +10,32 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from shared.functions import FunctionProgram
+from shared.judge_config import FunctionSpec
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
+
+
+def _clear_stale(target: Path) -> None:
+    """Remove the temporaries of `target` left by an executor killed mid-build."""
+    for stale in target.parent.glob(f".{target.name}.*"):
+        with contextlib.suppress(OSError):
+            if time.time() - stale.lstat().st_mtime > 600:
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink()
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
 
 
 def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
@@ -26,11 +44,8 @@ def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*"):  # left by an executor killed mid-build
-        with contextlib.suppress(OSError):
-            if time.time() - stale.stat().st_mtime > 600:
-                stale.unlink()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    _clear_stale(target)
+    tmp = _temporary(target)
     try:
         build(tmp)
         os.chmod(tmp, 0o644)
@@ -39,6 +54,38 @@ def build_atomically(target: Path, build: Callable[[Path], None]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def build_tree_atomically(target: Path, build: Callable[[Path], None]) -> Path:
+    """build_atomically for a directory: `build(tmp)` fills the new directory tmp, which then
+    becomes `target` (read-only for others: files 0644, directories 0755). An existing target
+    is reused; when another executor finished first, its tree wins and ours is dropped."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale(target)
+    tmp = _temporary(target)
+    try:
+        tmp.mkdir(mode=0o755)
+        build(tmp)
+        for path in (tmp, *tmp.rglob("*")):
+            if not path.is_symlink():
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def tree_files(tree: Path, prefix: str) -> dict[str, Path]:
+    """{prefix/relative path: file} of every regular file under `tree`: warm_up()'s answer for
+    a cached directory (each file is hard-linked into the job's box under that name)."""
+    return {f"{prefix}/{path.relative_to(tree).as_posix()}": path
+            for path in sorted(tree.rglob("*")) if path.is_file() and not path.is_symlink()}
 
 
 def resolve_tool(path: str) -> str:
@@ -111,6 +158,18 @@ class LanguageSpec:
     def refine_verdict(self, verdict: Verdict, run: SandboxRun, stderr: bytes) -> Verdict:
         """Language-specific correction of the generic status -> verdict mapping."""
         return verdict
+
+    # --- function judging (SPEC §9; shared/functions) ---------------------------------------
+    def function_program(self, code: str, fn: FunctionSpec) -> FunctionProgram:
+        """The program around a solution that defines `fn` (the harness parses the arguments,
+        calls the function once and reports its result; shared.functions.framing). The
+        signature must be valid (shared.functions.types.signature_errors)."""
+        raise NotImplementedError(f"{self.name}: no function judging")
+
+    def missing_function(self, code: str, fn: FunctionSpec) -> str | None:
+        """A COMPILATION_ERROR message naming the function when the code plainly does not
+        define it; None when it seems to (the compiler then has the last word)."""
+        return None
 
     def version(self) -> str:
         """First non-empty line of the toolchain's version output ("unknown" if it fails)."""

@@ -50,6 +50,8 @@ REGISTRY: tuple[Language, ...] = (
     Language("cpp", "C++ (g++, C++17)", ("c++", "cxx", "cc", "c++17", "cpp17", "g++"), profile="cpp"),
     Language("java", "Java 17 (OpenJDK)", ("java17", "jdk", "jdk17"), profile="java"),
     Language("python", "Python 3 (CPython)", ("python3", "py", "py3", "cpython"), profile="python"),
+    Language("go", "Go (gc)", ("golang", "go1"), profile="go"),
+    Language("javascript", "JavaScript (Node.js)", ("js", "node", "nodejs"), profile="javascript"),
 )
 
 BY_NAME: MappingProxyType[str, Language] = MappingProxyType({lang.name: lang for lang in REGISTRY})

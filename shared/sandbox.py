@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.models import ResolvedLimits
 
 SandboxStatus = Literal["OK", "TLE", "MLE", "OLE", "RE", "SV", "IE"]
-Profile = Literal["c", "cpp", "java", "python", "compile", "checker", "interactor"]
+Profile = Literal["c", "cpp", "java", "python", "go", "javascript", "compile", "checker", "interactor"]
 
 # Slack on top of the helper's own wall limits before we decide it hung (it enforces the
 # limits itself; this only guards against a wedged helper).

@@ -10,6 +10,12 @@
  * JVM's non-heap: metaspace, code cache, thread stacks, GC structures. */
 #define JAVA_HEADROOM_MB 256
 
+/* The javascript profile's memory cgroup limit is --memory-mb (V8's old space,
+ * --max-old-space-size) + this, for the rest of Node: the young generation, code space, the
+ * binary's own pages and native memory (~90 MB at the heap limit, measured). */
+#define NODE_HEADROOM_MB 128
+extern const struct seccomp_policy seccomp_nosocket;     /* seccomp_policy.c */
+
 /* Threads come on top of --procs: the pids cgroup counts threads, and the JVM starts a dozen. */
 #define NATIVE_THREADS 63
 #define RUNTIME_THREADS 255
@@ -27,6 +33,17 @@ static const struct profile profiles[] = {
     { .name = "python", .seccomp = &seccomp_runtime, .default_procs = 1, .threads = RUNTIME_THREADS,
       .nofile = 1024, .rlimit_as = true,
       .oom_marker = OOM_MARKER_LAST_LINE, .oom_text = "MemoryError" },
+    /* Go: native code, so the native allow-list (the runtime's syscalls are all in it); its
+     * threads come from the runtime (GOMAXPROCS = --procs, plus threads blocked in syscalls);
+     * no RLIMIT_AS: the runtime reserves ~600 MB of address space at start */
+    { .name = "go", .seccomp = &seccomp_native, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 64, .rlimit_as = false,
+      .oom_marker = OOM_MARKER_ANYWHERE, .oom_text = "fatal error: runtime: out of memory" },
+    /* Node.js: libuv's pool and V8's platform workers are threads; no sockets at all; no
+     * RLIMIT_AS (V8 reserves far more than it uses); V8's fatal heap-limit message -> MLE */
+    { .name = "javascript", .seccomp = &seccomp_nosocket, .default_procs = 1, .threads = RUNTIME_THREADS,
+      .nofile = 1024, .headroom_mb = NODE_HEADROOM_MB, .rlimit_as = false,
+      .oom_marker = OOM_MARKER_ANYWHERE, .oom_text = "JavaScript heap out of memory" },
     /* compilers: several processes (gcc runs cc1/as/ld), the real workdir for their output,
      * and files as large as a binary */
     { .name = "compile", .seccomp = &seccomp_compiler, .default_procs = 64, .threads = RUNTIME_THREADS,

@@ -1,10 +1,11 @@
 /* seccomp-bpf policies; each profile names one (profile.c).  The filter is built and exported
  * to BPF ONCE per invocation; each program child only has to load the prepared program (cheap).
  *
- *   native    (c, cpp) default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
+ *   native    (c, cpp, go) default KILL_PROCESS, tight allowlist (what glibc/libstdc++ programs use).
  *   runtime   (java, python) default ALLOW, denylist: new processes, exec after the first,
  *             non-AF_UNIX sockets, ptrace, mounts, namespaces, keys, bpf, perf, module/kexec,
  *             io_uring, ...
+ *   nosocket  (javascript) runtime, and no AF_UNIX sockets either.
  *   compiler  (compile) default ALLOW; processes and exec allowed (gcc runs cc1/as/ld), but the
  *             same wall on network, namespaces, ptrace, mounts, kernel interfaces.
  *   judge     (checker, interactor) the runtime policy and no sockets at all: an AF_UNIX one
@@ -151,6 +152,16 @@ static int runtime_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const st
     return deny_kill_all(ctx, sb);
 }
 
+/* runtime, and no sockets of any family either (javascript: Node needs none; an AF_UNIX
+ * socket could only reach another run of the same invocation or a host socket file) */
+static int nosocket_rules(scmp_filter_ctx ctx, const struct sandbox *sb, const struct side *sd)
+{
+    R(runtime_rules(ctx, sb, sd));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    R(seccomp_rule_add(ctx, KILL, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX)));
+    return 0;
+}
+
 /* Checkers and interactors, C/C++ binaries or Python scripts: the runtime policy (they may be
  * either), and no socket of any family: they need none, and without sockets they can reach no
  * other run (nor the interactive program) and need no network namespace of their own.
@@ -181,6 +192,7 @@ struct seccomp_policy {
 };
 const struct seccomp_policy seccomp_native = { KILL, native_rules, false };
 const struct seccomp_policy seccomp_runtime = { SCMP_ACT_ALLOW, runtime_rules, true };
+const struct seccomp_policy seccomp_nosocket = { SCMP_ACT_ALLOW, nosocket_rules, false };
 const struct seccomp_policy seccomp_compiler = { SCMP_ACT_ALLOW, compiler_rules, true };
 const struct seccomp_policy seccomp_judge = { SCMP_ACT_ALLOW, judge_rules, false };
 

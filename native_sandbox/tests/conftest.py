@@ -29,6 +29,13 @@ CANARY_KEY = "CODEPIPE_CANARY"
 CANARY_VALUE = "secret123"
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+# Go programs are built like executor_go builds them (GOPATH mode, no cgo); the test cache
+# persists across sessions (the standard library compiled with -trimpath takes a while).
+GO = "/usr/bin/go"
+GO_ENV = {"GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": "", "GOENV": "off", "CGO_ENABLED": "0",
+          "GOPATH": "/go"}
+GO_TEST_CACHE = Path("/tmp/codepipe-test-cache/native-gocache")
+
 HELPER_PIDS: list[int] = []           # every helper we started (cleanup checks)
 # Inside the emulated cgroup-v2 VM (tests/vm/run_v2.sh) everything runs ~6-10x slower: the
 # limits the tests give the helper, and their own waits, are multiplied by this there. It is
@@ -207,15 +214,21 @@ def progs(tmp_path_factory: pytest.TempPathFactory, sandbox_bin: Path) -> Path:
     if r.returncode != 0:
         pytest.fail(f"compiling hostile.c failed:\n{r.stderr}")
     for f in PROGRAMS.iterdir():
-        if f.suffix in (".py", ".c", ".cpp", ".java"):
+        if f.suffix in (".py", ".c", ".cpp", ".java", ".js", ".go"):
             shutil.copy2(f, d / f.name)
+    if os.access(GO, os.X_OK):
+        r = subprocess.run([GO, "build", "-trimpath", "-o", str(d / "hostile_go"), str(PROGRAMS / "hostile.go")],
+                           capture_output=True, text=True, env={**GO_ENV, "PATH": SANDBOX_PATH, "HOME": str(d),
+                                                                "GOCACHE": str(GO_TEST_CACHE)})
+        if r.returncode != 0:
+            pytest.fail(f"go build of hostile.go failed:\n{r.stderr}")
     if shutil.which("javac", path=SANDBOX_PATH):
         java = sorted(str(f) for f in PROGRAMS.glob("*.java"))
         r = subprocess.run(["/usr/bin/javac", "-nowarn", "-d", str(d), *java], capture_output=True, text=True)
         if r.returncode != 0:
             pytest.fail(f"javac failed:\n{r.stderr}")
     for f in d.iterdir():
-        os.chmod(f, 0o755 if f.name == "hostile" else 0o644)
+        os.chmod(f, 0o755 if f.name in ("hostile", "hostile_go") else 0o644)
     return d
 
 

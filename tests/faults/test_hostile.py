@@ -114,6 +114,43 @@ def test_program_cannot_poison_shared_compile_caches(fs: FaultStack) -> None:
     assert after["verdict"] == "ACCEPTED", (after, report[:2000])
 
 
+@pytest.mark.timeout(300)
+def test_go_program_cannot_poison_the_warm_go_cache(fs: FaultStack) -> None:
+    """A Go program tries to overwrite, truncate and chmod every file in its box, the warm
+    GOCACHE hard-linked there included; the cache stays as it was and the next job builds."""
+    cache = fs.settings().work_root / ".cache" / "go"
+
+    def digest() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() + oct(p.stat().st_mode)
+                for p in sorted(cache.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+    hostile = (
+        'package main\n\nimport (\n\t"fmt"\n\t"io/fs"\n\t"os"\n\t"path/filepath"\n)\n\n'
+        "func main() {\n\tn := 0\n"
+        '\tfilepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {\n'
+        # not ./main: a chmod copies the binary up into the run's overlay, which RLIMIT_FSIZE
+        # (output_kb) stops with SIGXFSZ, and the Go runtime retries that forever (TLE)
+        '\t\tif err != nil || d.IsDir() || p == "main" {\n\t\t\treturn nil\n\t\t}\n\t\tos.Chmod(p, 0o777)\n'
+        "\t\tif f, err := os.OpenFile(p, os.O_RDWR, 0); err == nil {\n"
+        '\t\t\tf.WriteString("POISON")\n\t\t\tf.Close()\n\t\t\tn++\n\t\t}\n\t\treturn nil\n\t})\n'
+        '\tfmt.Println("done, wrote", n)\n}\n'
+    )
+    add = ('package main\n\nimport "fmt"\n\nfunc main() {\n\tvar a, b int\n\tfmt.Scan(&a, &b)\n'
+           "\tfmt.Println(a + b)\n}\n")
+    first = fs.run("go", add, [{"input": "1 2\n", "expected": "3\n"}], timeout=180)
+    assert first["verdict"] == "ACCEPTED", first
+    before = digest()
+    attack = fs.run("go", hostile, [{"input": "", "expected": None}], timeout=120)
+    assert attack["status"] == "completed", attack
+    # (it may write its own files: a job compiled before the warm cache was ready has a
+    # .gocache of its own in the box, changed only in this run's copy-on-write view)
+    assert (attack["results"][0]["actual"] or "").startswith("done, wrote"), attack["results"][0]
+    after = fs.run("go", add, [{"input": "40 2\n", "expected": "42\n"}], timeout=120)
+    assert after["verdict"] == "ACCEPTED", after
+    # The cache may have grown (a warm-up finishing meanwhile), never changed.
+    assert {k: v for k, v in digest().items() if k in before} == before
+
+
 # --- 9. secrets ----------------------------------------------------------------------------
 SNOOP_PY = r'''
 import os, sys
@@ -153,10 +190,44 @@ int main(void){
 
 INCLUDE_ENV_C = '#include "/proc/self/environ"\n#include "/proc/1/environ"\nint main(void){return 0;}\n'
 
+SNOOP_GO = r'''package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	for _, e := range os.Environ() {
+		fmt.Println(e)
+		fmt.Fprintln(os.Stderr, e)
+	}
+	paths := []string{"/proc/1/environ", "/proc/self/environ", fmt.Sprintf("/proc/%d/environ", os.Getppid())}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		paths = append(paths, "/proc/"+e.Name()+"/environ")
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		fmt.Printf("%s %q %v\n", p, b, err)
+	}
+}
+'''
+
+SNOOP_JS = r'''const fs = require('fs');
+for (const [k, v] of Object.entries(process.env)) { console.log(`${k}=${v}`); console.error(`${k}=${v}`); }
+const paths = ['/proc/1/environ', '/proc/self/environ', `/proc/${process.ppid}/environ`];
+for (const pid of fs.readdirSync('/proc')) if (/^\d+$/.test(pid)) paths.push(`/proc/${pid}/environ`);
+for (const p of paths) {
+  try { console.log(p, JSON.stringify(fs.readFileSync(p, 'latin1'))); } catch (e) { console.log(p, 'ERR', e.code); }
+}
+'''
+
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("lang, code", [("python", SNOOP_PY), ("c", SNOOP_C), ("c", INCLUDE_ENV_C)],
-                         ids=["python-env", "c-env", "c-include-environ"])
+@pytest.mark.parametrize("lang, code", [("python", SNOOP_PY), ("c", SNOOP_C), ("c", INCLUDE_ENV_C),
+                                        ("go", SNOOP_GO), ("javascript", SNOOP_JS)],
+                         ids=["python-env", "c-env", "c-include-environ", "go-env", "javascript-env"])
 def test_executor_secrets_never_reach_program_output(fs: FaultStack, lang: str, code: str) -> None:
     secret_values = {
         "AWS_SECRET_ACCESS_KEY": fs.executor_env["AWS_SECRET_ACCESS_KEY"],

@@ -92,7 +92,8 @@ def test_plain_run_on_stdin(stack: Stack) -> None:
 # --- languages and aliases ------------------------------------------------------------
 @pytest.mark.parametrize(
     ("alias", "canonical"),
-    [("py", "python"), ("Python3", "python"), ("c++", "cpp"), ("CXX", "cpp"), ("java17", "java"), ("gcc", "c")],
+    [("py", "python"), ("Python3", "python"), ("c++", "cpp"), ("CXX", "cpp"), ("java17", "java"), ("gcc", "c"),
+     ("golang", "go"), ("go1", "go"), ("js", "javascript"), ("node", "javascript"), ("NodeJS", "javascript")],
 )
 def test_aliases_are_canonicalised(stack: Stack, alias: str, canonical: str) -> None:
     resp = stack.submit(alias, "x = 1\n")

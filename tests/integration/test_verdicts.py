@@ -18,7 +18,7 @@ from tests.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.executors]
 
-LANGS = ("c", "cpp", "java", "python")
+LANGS = ("c", "cpp", "java", "python", "go", "javascript")
 SUM_TEST = [{"input": "1 2\n", "expected": "3\n"}]
 # Tight limits so the limit verdicts come quickly. Java's heap follows memory_mb.
 FAST = {"time_ms": 1000, "wall_ms": 3000, "memory_mb": 64, "output_kb": 64}
@@ -46,6 +46,13 @@ class Case:
 # _GNU_SOURCE: harmless under -std=gnu17 and keeps these programs buildable with strict -std=c17.
 C_HEAD = "#define _GNU_SOURCE\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n"
 CPP_HEAD = "#include <bits/stdc++.h>\n#include <unistd.h>\n#include <sys/socket.h>\nusing namespace std;\n"
+
+
+def go(body: str, imports: str = '"fmt"') -> str:
+    return f"package main\n\nimport ({imports})\n\nfunc main() {{\n{body}\n}}\n"
+
+
+JS_READ = "const data = require('fs').readFileSync(0, 'utf8');\nconst [a, b] = data.trim().split(/\\s+/).map(Number);\n"
 
 
 def java(body: str, cls: str = "Main", imports: str = "import java.util.*;\n") -> str:
@@ -104,6 +111,30 @@ PROGRAMS: dict[str, dict[str, str]] = {
         "SECURITY_VIOLATION": "import os\npid = os.fork()\nprint(pid)\n",
         "COMPILATION_ERROR": "def f(:\n    pass\n",
     },
+    "go": {
+        "ACCEPTED": go("\tvar a, b int64\n\tfmt.Scan(&a, &b)\n\tfmt.Println(a + b)"),
+        "WRONG_ANSWER": go("\tvar a, b int\n\tfmt.Scan(&a, &b)\n\tfmt.Println(a * b * 7)"),
+        "TIME_LIMIT_EXCEEDED": go("\tx := 0\n\tfor i := 1; i != 0; i++ {\n\t\tx ^= i\n\t}\n\tfmt.Println(x)"),
+        "MEMORY_LIMIT_EXCEEDED": go("\tvar keep [][]byte\n\tfor i := 0; i < 1024; i++ {\n"
+                                    "\t\tb := make([]byte, 1<<20)\n\t\tfor j := range b {\n\t\t\tb[j] = 1\n\t\t}\n"
+                                    "\t\tkeep = append(keep, b)\n\t}\n\tfmt.Println(len(keep))"),
+        "OUTPUT_LIMIT_EXCEEDED": go('\ts := strings.Repeat("w", 1000)\n\tfor {\n\t\tfmt.Println(s)\n\t}',
+                                    imports='"fmt"; "strings"'),
+        "RUNTIME_ERROR": go("\tfmt.Println()\n\tos.Exit(3)", imports='"fmt"; "os"'),
+        "SECURITY_VIOLATION": go('\terr := exec.Command("/bin/true").Run()\n\tfmt.Println(err)',
+                                 imports='"fmt"; "os/exec"'),
+        "COMPILATION_ERROR": go("\tx := \n\tfmt.Println(x)"),
+    },
+    "javascript": {
+        "ACCEPTED": JS_READ + "console.log(a + b);\n",
+        "WRONG_ANSWER": JS_READ + "console.log(String(a) + String(b));\n",
+        "TIME_LIMIT_EXCEEDED": "let x = 0;\nfor (;;) { x++; }\n",
+        "MEMORY_LIMIT_EXCEEDED": "const keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n",
+        "OUTPUT_LIMIT_EXCEEDED": "const s = 'j'.repeat(1000);\nfor (;;) console.log(s);\n",
+        "RUNTIME_ERROR": "process.exit(3);\n",
+        "SECURITY_VIOLATION": "console.log(require('child_process').execSync('echo pwned').toString());\n",
+        "COMPILATION_ERROR": "let x = ;\nconsole.log(x);\n",
+    },
 }
 
 # Second programs for the verdicts with more than one classic cause.
@@ -124,6 +155,23 @@ EXTRA: dict[str, list[tuple[str, str, str]]] = {
     "python": [
         ("exception", "RUNTIME_ERROR", "raise ValueError('boom')\n"),
         ("socket", "SECURITY_VIOLATION", "import socket\ns = socket.socket()\nprint(s)\n"),
+    ],
+    "go": [
+        ("panic", "RUNTIME_ERROR", go("\tvar a []int\n\tfmt.Println(a[5])")),
+        ("socket", "SECURITY_VIOLATION",
+         go('\tc, err := net.Dial("tcp", "127.0.0.1:80")\n\tfmt.Println(c, err)', imports='"fmt"; "net"')),
+        ("static-array", "MEMORY_LIMIT_EXCEEDED",
+         "package main\n\nimport \"fmt\"\n\nvar big [200 << 20]byte\n\nfunc main() {\n"
+         "\tfor i := range big {\n\t\tbig[i] = byte(i)\n\t}\n\tfmt.Println(big[12345])\n}\n"),
+    ],
+    "javascript": [
+        ("exception", "RUNTIME_ERROR", "console.log('partial');\nthrow new Error('boom');\n"),
+        ("socket", "SECURITY_VIOLATION",
+         "require('net').connect(80, '127.0.0.1').on('error', (e) => console.log(e.code));\n"),
+        ("readline", "ACCEPTED",
+         "const rl = require('readline').createInterface({ input: process.stdin });\n"
+         "const words = [];\nrl.on('line', (l) => words.push(...l.split(' ').map(Number)));\n"
+         "rl.on('close', () => console.log(words[0] + words[1]));\n"),
     ],
 }
 
@@ -185,14 +233,17 @@ def test_verdict(verdict_results: dict[str, dict[str, Any]], key: str) -> None:
         assert test["memory_kb"] > 0
     if case.verdict == "RUNTIME_ERROR":
         assert test["exit_code"] != 0 or test["signal"] != 0, _explain(result)
-    if key in ("c-RUNTIME_ERROR", "python-RUNTIME_ERROR", "java-RUNTIME_ERROR-exit3"):
+    if key in ("c-RUNTIME_ERROR", "python-RUNTIME_ERROR", "java-RUNTIME_ERROR-exit3", "go-RUNTIME_ERROR",
+               "javascript-RUNTIME_ERROR"):
         assert test["exit_code"] == 3
     if key == "c-RUNTIME_ERROR-segfault":
         assert test["signal"] == 11
     if key == "cpp-RUNTIME_ERROR":
         assert test["signal"] == 6  # uncaught exception -> std::terminate -> abort
-    if key in ("python-RUNTIME_ERROR-exception", "java-RUNTIME_ERROR"):
+    if key in ("python-RUNTIME_ERROR-exception", "java-RUNTIME_ERROR", "javascript-RUNTIME_ERROR-exception"):
         assert "boom" in test["stderr"]
+    if key == "go-RUNTIME_ERROR-panic":
+        assert test["exit_code"] == 2 and "index out of range" in test["stderr"]
     if case.verdict == "TIME_LIMIT_EXCEEDED":
         assert test["cpu_time_ms"] >= 900 or test["runtime_ms"] >= 2900, _explain(result)
     if case.verdict == "OUTPUT_LIMIT_EXCEEDED":
@@ -205,6 +256,8 @@ ECHO = {
     "cpp": CPP_HEAD + "int main(){cout<<cin.rdbuf(); return 0;}",
     "java": java("    System.out.write(System.in.readAllBytes());\n    System.out.flush();", imports=""),
     "python": "import sys\nsys.stdout.write(sys.stdin.read())\n",
+    "go": go("\tio.Copy(os.Stdout, os.Stdin)", imports='"io"; "os"'),
+    "javascript": "process.stdout.write(require('fs').readFileSync(0));\n",
 }
 
 # (compare, program output (= input, the program echoes it), expected, verdict)
@@ -241,7 +294,7 @@ def compare_results(stack: Stack) -> dict[str, dict[str, Any]]:
     return _submit_all(stack, cases, timeout=180)
 
 
-@pytest.mark.parametrize("lang", ["c", "cpp", "python"])
+@pytest.mark.parametrize("lang", ["c", "cpp", "python", "go", "javascript"])
 @pytest.mark.parametrize("index", range(len(COMPARE_CASES)))
 def test_compare_modes(compare_results: dict[str, dict[str, Any]], lang: str, index: int) -> None:
     mode, _, _, verdict = COMPARE_CASES[index]

@@ -37,6 +37,8 @@ EXECUTOR_TOOLCHAIN = {  # apt packages the runtime stage must have, per image (a
     "cpp": {"g++"},
     "java": {"openjdk-17-jdk-headless"},
     "python": set(),
+    "go": {"golang-go"},
+    "javascript": {"nodejs"},
 }
 JUDGE_TOOLCHAIN = {"g++"}  # checkers/interactors in C or C++ (g++ pulls gcc and libc6-dev)
 BUILD_ONLY_PACKAGES = {"make", "pkg-config", "libseccomp-dev", "python3-venv", "python3-pip", "build-essential"}

@@ -4,21 +4,26 @@ detection."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from executor_c.spec import SPEC as C
 from executor_cpp.spec import SPEC as CPP
+from executor_go.spec import SPEC as GO
+from executor_go.spec import GoSpec
 from executor_java.spec import SPEC as JAVA
 from executor_java.spec import main_class, run_class
+from executor_javascript.spec import SPEC as JAVASCRIPT
+from executor_javascript.spec import stack_kb
 from executor_python.spec import SPEC as PYTHON
-from shared.language_spec import LanguageSpec
+from shared.language_spec import LanguageSpec, build_tree_atomically, tree_files
 from shared.languages import LANGUAGES
 from shared.models import ResolvedLimits, Verdict
 from shared.sandbox import SandboxRun
 
 LIMITS = ResolvedLimits(time_ms=2000, wall_ms=6000, memory_mb=256, output_kb=1024)
-ALL: list[LanguageSpec] = [C, CPP, JAVA, PYTHON]
+ALL: list[LanguageSpec] = [C, CPP, JAVA, PYTHON, GO, JAVASCRIPT]
 
 
 def _run(status: str = "OK", exit_code: int = 1) -> SandboxRun:
@@ -27,7 +32,7 @@ def _run(status: str = "OK", exit_code: int = 1) -> SandboxRun:
 
 def test_one_spec_per_language() -> None:
     assert sorted(s.name for s in ALL) == sorted(LANGUAGES)
-    assert {s.profile for s in ALL} == {"c", "cpp", "java", "python"}
+    assert {s.profile for s in ALL} == {"c", "cpp", "java", "python", "go", "javascript"}
 
 
 @pytest.mark.parametrize("spec", ALL, ids=lambda s: s.name)
@@ -147,3 +152,114 @@ def test_java_unusual_class_names() -> None:
     assert JAVA.source_name("public class Café {}") == "Café.java"
     assert JAVA.source_name("public class 你好 {}") == "你好.java"
     assert JAVA.source_name(f"public class {'A' * 300} {{}}") == "Main.java"
+
+
+def test_go_build_uses_the_warm_cache_only_when_all_of_it_is_linked() -> None:
+    spec = GoSpec()
+    spec.box_links = {"gocache/README": Path("/c/README"), "gocache/00/x-a": Path("/c/00/x-a")}
+    cold = spec.compile_command("main.go", ["gocache/README"], ["util.go"])
+    warm = spec.compile_command("main.go", list(spec.box_links), ["util.go"])
+    assert cold[0] == warm[0] == "/bin/sh" and cold[1] == warm[1] == "-c"
+    # The file names are arguments of the script ("$@"), never part of its text.
+    assert cold[3:] == warm[3:] == ["go-build", "main.go", "util.go"]
+    assert '"$PWD/gocache"' in warm[2] and "'-trimpath'" in warm[2]
+    assert '"$PWD/.gocache"' in cold[2] and "-trimpath" not in cold[2]
+    for script in (cold[2], warm[2]):
+        assert "/usr/bin/go build" in script and "'-buildmode=exe'" in script and script.endswith('-o main "$@"')
+    assert GoSpec().compile_command("main.go") == cold[:4] + ["main.go"]
+
+
+def test_go_environment_and_sources() -> None:
+    assert GO.source_name("package main") == "main.go"
+    assert GO.run_command("main.go", LIMITS) == ["./main"]
+    assert GO.env["GO111MODULE"] == "off" and GO.env["GOPROXY"] == "off" and GO.env["CGO_ENABLED"] == "0"
+    assert GO.env["GOMAXPROCS"] == str(GO.run_procs) == "1"
+    names = ["util.go", "pkg/x.go", "util_test.go", "data.txt", "b.go"]
+    assert GO.extra_sources(names) == ["b.go", "util.go"]
+
+
+def test_go_out_of_memory_is_mle() -> None:
+    oom = b"runtime: out of memory: cannot allocate 1073741824-byte block\nfatal error: out of memory\n"
+    assert GO.refine_verdict(Verdict.RUNTIME_ERROR, _run(), oom) == Verdict.MEMORY_LIMIT_EXCEEDED
+    assert GO.refine_verdict(Verdict.RUNTIME_ERROR, _run(), b"fatal error: runtime: out of memory\n") \
+        == Verdict.MEMORY_LIMIT_EXCEEDED
+    panic = b"panic: runtime error: index out of range [5] with length 0\n"
+    assert GO.refine_verdict(Verdict.RUNTIME_ERROR, _run(), panic) == Verdict.RUNTIME_ERROR
+
+
+def test_javascript_commands() -> None:
+    assert JAVASCRIPT.source_name("console.log(1)") == "main.js"
+    assert JAVASCRIPT.compile_command("main.js") == ["/usr/bin/node", "--check", "main.js"]
+    cmd = JAVASCRIPT.run_command("main.js", LIMITS)
+    assert cmd == ["/usr/bin/node", "--max-old-space-size=256", f"--stack-size={256 * 512}", "main.js"]
+    # The helper's javascript profile adds Node's headroom to the cgroup itself.
+    assert JAVASCRIPT.limits(LIMITS) == LIMITS
+    assert stack_kb(4) == 2048 and stack_kb(65536) == 1 << 20
+    assert JAVASCRIPT.env["UV_USE_IO_URING"] == "0"
+
+
+@pytest.mark.parametrize("stderr", [
+    b"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n",
+    b"FATAL ERROR: invalid array length Allocation failed - JavaScript heap out of memory\n",
+    b"# Fatal process out of memory: Zone\n",
+])
+def test_javascript_heap_exhaustion_is_mle(stderr: bytes) -> None:
+    assert JAVASCRIPT.refine_verdict(Verdict.RUNTIME_ERROR, _run(), stderr) == Verdict.MEMORY_LIMIT_EXCEEDED
+    assert JAVASCRIPT.refine_verdict(Verdict.WRONG_ANSWER, _run("OK", 0), stderr) == Verdict.WRONG_ANSWER
+
+
+def test_javascript_uncaught_exception_stays_a_runtime_error() -> None:
+    err = b"/box/main.js:2\nthrow new Error('boom')\n^\n\nError: boom\n    at Object.<anonymous>\n"
+    assert JAVASCRIPT.refine_verdict(Verdict.RUNTIME_ERROR, _run(), err) == Verdict.RUNTIME_ERROR
+
+
+def test_build_tree_atomically_builds_once_read_only(tmp_path: Path) -> None:
+    calls = []
+
+    def build(tmp: Path) -> None:
+        calls.append(tmp)
+        (tmp / "00").mkdir()
+        (tmp / "00" / "x-a").write_text("entry")
+        (tmp / "README").write_text("cache")
+
+    target = tmp_path / "cache" / "tree"
+    assert build_tree_atomically(target, build) == target
+    assert build_tree_atomically(target, build) == target
+    assert len(calls) == 1 and not calls[0].exists()
+    assert oct((target / "00").stat().st_mode & 0o777) == "0o755"
+    assert oct((target / "00" / "x-a").stat().st_mode & 0o777) == "0o644"
+    assert tree_files(target, "gocache") == {"gocache/00/x-a": target / "00" / "x-a",
+                                             "gocache/README": target / "README"}
+    assert [p.name for p in target.parent.iterdir()] == ["tree"]  # no temporaries left
+
+
+def test_build_tree_atomically_keeps_the_first_finished_tree(tmp_path: Path) -> None:
+    target = tmp_path / "tree"
+
+    def slow_build(tmp: Path) -> None:  # another executor finishes while we build
+        target.mkdir()
+        (target / "theirs").write_text("1")
+        (tmp / "ours").write_text("2")
+
+    assert build_tree_atomically(target, slow_build) == target
+    assert sorted(p.name for p in target.iterdir()) == ["theirs"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tree"]
+
+
+def test_build_tree_atomically_failure_leaves_nothing(tmp_path: Path) -> None:
+    def failing(tmp: Path) -> None:
+        (tmp / "half").write_text("x")
+        raise RuntimeError("compiler crashed")
+
+    with pytest.raises(RuntimeError):
+        build_tree_atomically(tmp_path / "tree", failing)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_extra_python_and_javascript_sources_are_syntax_checked() -> None:
+    # a function's solution.py / solution.js (and a submission's extra modules)
+    assert PYTHON.extra_sources(["solution.py", "data.txt"]) == ["solution.py"]
+    assert PYTHON.compile_command("main.py", (), ["solution.py"])[-1] == "solution.py"
+    assert JAVASCRIPT.compile_command("main.js", (), ["solution.js", "lib/u.js"]) == [
+        "/bin/sh", "-c", 'for f; do /usr/bin/node --check "$f" || exit; done', "node-check", "main.js",
+        "solution.js", "lib/u.js"]

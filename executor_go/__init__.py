@@ -1,0 +1,1 @@
+"""The go executor: its language spec (spec.py) and entry point (python -m executor_go)."""
