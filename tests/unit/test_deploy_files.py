@@ -1311,6 +1311,7 @@ def test_executor_role_covers_the_calls_the_executor_makes() -> None:
         "problems.get": "dynamodb:GetItem",
         "problems.manifest": "s3:GetObject",
         "problems.fetch_tests": "s3:GetObject",
+        "problems.use": "s3:GetObject",  # the executor's problem cache: its fill reads problems/*
     }
     text = "\n".join(p.read_text() for p in sorted((REPO / "shared" / "executor").glob("*.py")))
     used = set(re.findall(r"\b(?:self\.|ex\.|ctx\.)(store|claims|queue|blobs|problems)\.(\w+)\(", text))

@@ -14,6 +14,7 @@ from moto import mock_aws
 from api_gateway import app as app_module
 from api_gateway import routes_submit
 from infra.resources import create_resources
+from shared.languages import LANGUAGES
 from shared.settings import get_settings
 
 
@@ -210,7 +211,7 @@ def test_health_ok_and_languages(client: TestClient) -> None:
     assert health.status_code == 200, health.text
     assert all(d["ok"] for d in health.json()["dependencies"].values())
     langs = client.get("/languages").json()
-    assert [lang["version"] for lang in langs["languages"]] == ["unknown"] * 4
+    assert [lang["version"] for lang in langs["languages"]] == ["unknown"] * len(LANGUAGES)
     client.app.state.services.store.heartbeat_executor("java", "openjdk 17", "e1")  # type: ignore[attr-defined]
     langs = client.get("/languages").json()
     assert {lang["name"]: lang["version"] for lang in langs["languages"]}["java"] == "openjdk 17"
