@@ -52,13 +52,13 @@ def submit_job(svc: Services, raw: Any) -> Submitted:
         # The original request may have died between storing and enqueueing (the client never
         # saw its 202, hence the retry). Enqueue again: a duplicate message is harmless (the
         # claim is conditional), a missing one would strand the job.
-        svc.queue.send(item.get("language", request.language), item["id"], request.code)
+        svc.queue.send(item.get("language", request.language), item["id"], compile_hint(request))
         return Submitted(item, created=False, enqueued=True, language=request.language)
 
 
 def _enqueue_or_withdraw(svc: Services, item: dict[str, Any], request: JobRequest) -> None:
     try:
-        svc.queue.send(request.language, item["id"], request.code)
+        svc.queue.send(request.language, item["id"], compile_hint(request))
     except Exception as exc:
         # Never leave a record no message refers to: remove it (or at least fail it).
         log.error("enqueue failed; withdrawing the job", extra={"error": str(exc)})
@@ -89,3 +89,10 @@ def mark_enqueued(svc: Services, job_id: str) -> None:
     except Exception as exc:
         log.warning("could not mark the job queued; the sweeper will send it again",
                     extra={"job_id": job_id, "error": str(exc)[:300]})
+
+
+def compile_hint(request: JobRequest) -> str | None:
+    """The source the message carries so the executor can compile while it claims: only when
+    the source alone is the program (no extra files, no problem's files, no generated harness)."""
+    plain = not request.files and request.problem_id is None and request.function is None
+    return request.code if plain else None

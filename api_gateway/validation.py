@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from api_gateway.checks import check_points, check_problem_id, check_unicode, load_json, utf8_size
 from api_gateway.errors import APIError, describe_validation_errors
+from api_gateway.function_rules import check_function
 from api_gateway.judge_rules import check_files, check_groups, check_program, reserved_names
 from shared.languages import ALIASES, LANGUAGES, canonical_language, language
 from shared.limits import limit_ranges as shared_limit_ranges
@@ -127,6 +128,8 @@ def _inline_job(sub: SubmitRequest, canonical: str, settings: Settings) -> JobRe
     for n, case in enumerate(sub.test_cases):
         check_points(case.points, f"test_cases.{n}.points")
     check_groups(sub.groups, [case.group for case in sub.test_cases], "test_cases")
+    if sub.function is not None:
+        check_function(sub.function, sub.test_cases, with_judge=sub.checker is not None or sub.interactor is not None)
     for role in ("checker", "interactor"):
         if getattr(sub, role) is not None and not sub.test_cases:
             raise APIError(422, "judge_without_tests",
@@ -157,10 +160,10 @@ def _problem_record(sub: SubmitRequest, problems: ProblemLookup | None) -> dict[
     if sub.stdin:
         raise APIError(422, "stdin_with_problem",
                        "stdin: not allowed with problem_id (the problem's tests are used); omit one of them")
-    for field in ("checker", "interactor", "groups"):
+    for field in ("checker", "interactor", "groups", "function"):
         if getattr(sub, field):
             raise APIError(422, "judging_with_problem",
-                           f"{field}: not allowed with problem_id (the problem's own is used); a submission "
+                           f"{field}: not allowed with problem_id (the problem's judging is used); a submission "
                            "on a problem may bring files, limits, compare and stop_on_first_failure")
     if problems is None:
         raise RuntimeError("validate_submission needs a problem lookup for a body with problem_id")
@@ -185,7 +188,6 @@ def _problem_job(sub: SubmitRequest, canonical: str, settings: Settings, record:
         stop_on_first_failure=sub.stop_on_first_failure,
         problem_id=str(record["problem_id"]),
         problem_version=str(record["version"]),
-        function=sub.function,
     )
 
 

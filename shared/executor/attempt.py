@@ -18,6 +18,7 @@ from shared import blobs as keys
 from shared.executor.checking import CheckerJudge
 from shared.executor.compiling import CompileOutcome, Compiler, EarlyCompile, remove_workdir
 from shared.executor.context import ExecutorContext
+from shared.executor.functions import FunctionJudge, FunctionTests
 from shared.executor.judge_programs import JudgePrograms, ProgramCompileError, place_file
 from shared.executor.lease import Lease
 from shared.executor.problem_cache import ProblemCache
@@ -26,6 +27,7 @@ from shared.executor.running import TestRun
 from shared.executor.test_set import InlineTests, ProblemTests, TestSet
 from shared.executor.timing import Stopwatch
 from shared.executor.uploads import Uploads
+from shared.functions.framing import new_nonce
 from shared.jobs import now_rfc3339
 from shared.judge_config import JudgeOptions
 from shared.judging import CompareJudge, Judge
@@ -70,7 +72,8 @@ class AttemptRunner:
             lease.check()
             # The hint is the code alone: with extra files (the request's or a problem's) the
             # early compilation is not the job's.
-            if early is not None and early.code == request.code and not request.files and not request.problem_id:
+            if (early is not None and early.code == request.code and not request.files and not request.problem_id
+                    and request.function is None):
                 wd, compiled = early.wd, early.future
             else:
                 if early is not None:
@@ -105,6 +108,9 @@ class AttemptRunner:
     def _tests(self, request: JobRequest) -> Iterator[tuple[TestSet, JudgeOptions]]:
         """The job's tests and judging options: inline, or its problem version's (kept in the
         local cache, and not evicted while the attempt runs)."""
+        if request.function is not None:
+            yield FunctionTests(request, new_nonce()), request
+            return
         if request.problem_id is None or request.problem_version is None:
             yield InlineTests(request), request
             return
@@ -131,11 +137,21 @@ class AttemptRunner:
             a.uploads.settle()  # none of this attempt's puts outlives it
 
     def _outcome(self, a: Attempt, compiled: Future[CompileOutcome | None] | None) -> Outcome:
-        spec = self.ctx.spec
-        source_name = spec.source_name(a.request.code)
+        spec, fn = self.ctx.spec, a.request.function
+        program = a.request.code
+        if fn is not None:
+            missing = spec.missing_function(a.request.code, fn)
+            if missing is not None:
+                return Outcome(Verdict.COMPILATION_ERROR, [], None, missing, "")
+            generated = spec.function_program(a.request.code, fn)
+            source_name, program = generated.source_name, generated.files[generated.source_name]
+            for name in generated.extra_names:
+                place_file(a.wd.box, name, generated.files[name].encode("utf-8"))
+        else:
+            source_name = spec.source_name(a.request.code)
         if compiled is None:
-            a.wd.write_source(source_name, a.request.code)
-            names = self._place_files(a)
+            a.wd.write_source(source_name, program)
+            names = self._place_files(a) + ([] if fn is None else generated.extra_names)
             outcome = self.compiler.compile(a.wd, source_name, spec.extra_sources(names))
         else:
             outcome = compiled.result()
@@ -147,7 +163,7 @@ class AttemptRunner:
         judge = self._judge(a)
         if isinstance(judge, Outcome):
             return judge
-        argv = spec.run_command(source_name, a.request.limits, a.request.code)
+        argv = spec.run_command(source_name, a.request.limits, program)
         judged = TestRun(self.ctx, a.job_id, a.request, a.receive_count, a.wd, a.tests, judge, a.lease, a.watch,
                          a.uploads, a.prefix, argv,
                          # the submission's or its problem's: either may ask to stop early
@@ -182,6 +198,9 @@ class AttemptRunner:
         """How the tests are judged; a checker that does not compile ends the job here as a
         JUDGE_ERROR with its compiler output in `error` (never the solution's fault)."""
         checker = a.options.checker
+        if isinstance(a.tests, FunctionTests) and a.request.function is not None:
+            return FunctionJudge(a.tests.nonce, a.request.function.returns, a.request.compare,
+                                 self.ctx.spec.refine_verdict)
         if checker is None:
             return CompareJudge(a.request.compare, self.ctx.spec.refine_verdict)
         limits = self.checker_limits()

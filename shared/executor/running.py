@@ -128,7 +128,8 @@ class TestRun:
         meta = self._meta[n]
         return TestResult(
             test_case=n, verdict=j.verdict, passed=j.verdict == Verdict.ACCEPTED,
-            expected=self.tests.expected_preview(n), actual=preview(out), stderr=preview(err),
+            expected=self.tests.expected_preview(n), actual=preview(out if j.actual is None else j.actual),
+            stderr=preview(err),
             exit_code=run.exit_code, signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
             memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err), points=meta.points,
             group=meta.group, checker_message=j.message,

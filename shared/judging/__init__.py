@@ -52,6 +52,7 @@ class Judgement:
     fraction: Fraction = Fraction(1)  # of the test's points, when ACCEPTED
     message: str | None = None  # checker_message
     reason: str | None = None  # why a JUDGE_ERROR
+    actual: str | None = None  # what to show as the test's output, when not its stdout
 
 
 class Judge(Protocol):
