@@ -10,7 +10,7 @@ SANDBOX_DIR := native_sandbox
 APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3
 PYTEST_ARGS ?=
 
-.PHONY: run test lint sandbox clean bench setup deps venv
+.PHONY: run test lint sandbox clean bench setup deps venv test-localstack
 
 run: setup
 	exec $(PY) -m infra.stack
@@ -23,6 +23,12 @@ test: setup
 	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
 	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS) || rc=1; \
 	exit $$rc
+
+# The integration suite against a real LocalStack on this host, no Docker (tests/localstack/README.md).
+# Its venv (.venv-localstack/, Python 3.12+) is built once. LOCALSTACK_PYTEST_ARGS go to pytest.
+LOCALSTACK_RUN_ARGS ?=
+test-localstack: setup
+	$(PY) tests/localstack/run.py $(LOCALSTACK_RUN_ARGS) $(LOCALSTACK_PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
