@@ -21,7 +21,8 @@ Exit status: 0 passed; 1 failed (tests, or LocalStack would not start); 3 the Lo
 cannot be built here (no Python 3.12+, or pip failed). With --part-of-make-test the
 environment knob CODEPIPE_LOCALSTACK decides: `0` skips the run, `1` requires it (3 stays a
 failure), unset/`auto` runs it when the venv can be built and otherwise says so loudly and
-exits 0. See tests/localstack/README.md.
+exits 0; the run then also leaves out the schemathesis fuzz (pytest_plugin.py, time budget).
+See tests/localstack/README.md.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -270,10 +272,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _term_with_parent() -> None:
-    """In the child before exec: SIGTERM when this runner dies, however it dies."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _signal_when_parent_dies(sig: int) -> Callable[[], None]:
+    """For preexec_fn: the child gets `sig` when this runner dies, however it dies (SIGKILL too)."""
+    def set_pdeathsig() -> None:
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+
+    return set_pdeathsig
 
 
 def http_json(url: str, timeout: float = 5) -> Any:
@@ -302,7 +307,7 @@ class LocalStack:
             self.proc = subprocess.Popen(
                 [str(self.python), "-m", "localstack.runtime.main"], cwd=self.root, env=env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_term_with_parent,  # noqa: PLW1509 - no threads yet
+                start_new_session=True, preexec_fn=_signal_when_parent_dies(signal.SIGTERM),  # noqa: PLW1509
             )
 
     def wait_ready(self) -> float:
@@ -437,7 +442,8 @@ def run_pytest(endpoint: str, args: list[str], log_dir: Path) -> int:
     env = pytest_env(endpoint)
     env.setdefault("CODEPIPE_TEST_LOG_DIR", str(log_dir / "stack"))  # the gateway's and executors' logs
     say(f"CODEPIPE_TEST_ENDPOINT={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test {' '.join(argv[2:])}")
-    proc = subprocess.Popen(argv, cwd=REPO, env=env)
+    # SIGINT if the runner dies: pytest then stops its stack as on Ctrl-C.
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, preexec_fn=_signal_when_parent_dies(signal.SIGINT))  # noqa: PLW1509
     try:
         return proc.wait()
     except BaseException:
@@ -471,6 +477,8 @@ def main(argv: list[str]) -> int:
     if part_of_make_test and knob in ("0", "no", "off", "skip", "false"):
         say(f"skipped: CODEPIPE_LOCALSTACK={os.environ['CODEPIPE_LOCALSTACK']} (the suite on moto ran above)")
         return 0
+    if part_of_make_test:
+        os.environ["CODEPIPE_LOCALSTACK_IN_MAKE_TEST"] = "1"  # pytest_plugin.py: LEFT_OUT_IN_MAKE_TEST
     signal.signal(signal.SIGTERM, _raise_on_signal)
     signal.signal(signal.SIGHUP, _raise_on_signal)
     started = time.monotonic()
