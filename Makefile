@@ -22,10 +22,13 @@ test: setup
 	dirs="tests"; if [ -d $(SANDBOX_DIR)/tests ]; then dirs="$(SANDBOX_DIR)/tests tests"; fi; \
 	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
 	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS) || rc=1; \
+	$(MAKE) --no-print-directory test-localstack LOCALSTACK_RUN_ARGS=--part-of-make-test || rc=1; \
 	exit $$rc
 
 # The integration suite against a real LocalStack on this host, no Docker (tests/localstack/README.md).
 # Its venv (.venv-localstack/, Python 3.12+) is built once. LOCALSTACK_PYTEST_ARGS go to pytest.
+# `make test` runs it last: CODEPIPE_LOCALSTACK=0 skips it there, =1 requires it; by default it
+# runs when that venv can be built and says so loudly when it cannot.
 LOCALSTACK_RUN_ARGS ?=
 test-localstack: setup
 	$(PY) tests/localstack/run.py $(LOCALSTACK_RUN_ARGS) $(LOCALSTACK_PYTEST_ARGS)
