@@ -10,7 +10,7 @@ SANDBOX_DIR := native_sandbox
 APT_PACKAGES := python3-venv gcc g++ make pkg-config libseccomp-dev openjdk-17-jdk-headless python3 golang-go nodejs
 PYTEST_ARGS ?=
 
-.PHONY: run test test-v2 lint sandbox clean bench setup deps venv
+.PHONY: run test test-v2 lint sandbox clean bench setup deps venv test-localstack
 
 run: setup
 	exec $(PY) -m infra.stack
@@ -22,12 +22,21 @@ test: setup
 	dirs="tests"; if [ -d $(SANDBOX_DIR)/tests ]; then dirs="$(SANDBOX_DIR)/tests tests"; fi; \
 	echo "$(PY) -m pytest -q $$dirs $(PYTEST_ARGS)"; \
 	$(PY) -m pytest -q $$dirs $(PYTEST_ARGS) || rc=1; \
+	$(MAKE) --no-print-directory test-localstack LOCALSTACK_RUN_ARGS=--part-of-make-test || rc=1; \
 	exit $$rc
 
 # The helper's suite inside a VM booted with cgroup v1 off (QEMU/TCG via virtme-ng): the
 # cgroup v2 path of every production host. Prints the probe JSON from inside the VM.
 test-v2: setup
 	tests/vm/run_v2.sh $(PYTEST_ARGS)
+
+# The integration suite against a real LocalStack on this host, no Docker (tests/localstack/README.md).
+# Its venv (.venv-localstack/, Python 3.12+) is built once. LOCALSTACK_PYTEST_ARGS go to pytest.
+# `make test` runs it last: CODEPIPE_LOCALSTACK=0 skips it there, =1 requires it; by default it
+# runs when that venv can be built and says so loudly when it cannot.
+LOCALSTACK_RUN_ARGS ?=
+test-localstack: setup
+	$(PY) tests/localstack/run.py $(LOCALSTACK_RUN_ARGS) $(LOCALSTACK_PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

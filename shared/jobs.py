@@ -68,6 +68,12 @@ def idempotent_job_id(user_id: str | None, key: str) -> str:
     return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user_id or ''}\x00{key}").hex
 
 
+def _same_creation(existing: dict[str, Any], item: dict[str, Any]) -> bool:
+    """Whether `existing` is the record that `item`'s own put wrote (fields no later write
+    changes, down to the millisecond of creation)."""
+    return all(existing.get(k) == item[k] for k in ("created_at", "expires_at", "language"))
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex
 
@@ -244,8 +250,12 @@ class JobStore:
 
         if self.create(item):
             return item, True
-        # Lost a race with a concurrent identical request: theirs is the job.
         existing = self.get(job_id)
+        if existing is not None and _same_creation(existing, item):
+            # Our own put landed but its answer was lost (a read timeout, a 5xx): botocore
+            # retried it and the retry met our record. This request created the job.
+            return item, True
+        # Lost a race with a concurrent identical request: theirs is the job.
         if existing is None:  # created and deleted in between (its enqueue failed); try again once
             if self.create(item):
                 return item, True

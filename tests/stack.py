@@ -4,7 +4,9 @@ infra/data.yaml with a unique name prefix), the gateway on a free port and one e
 language. Logs go to files; `tail()` shows them when a test fails.
 
 `CODEPIPE_TEST_ENDPOINT=http://localhost:4566` runs against an existing endpoint (LocalStack)
-instead of starting the emulator; the unique prefix keeps sessions apart there too.
+instead of starting the emulator; the unique prefix keeps sessions apart there too. With
+AWS_ACCESS_KEY_ID set, every process then uses the environment's credentials instead of the
+emulator's dummy ones (`make test-localstack`, tests/localstack/, passes LocalStack's `test`).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class Stack:
             self._start_emulator()
             self.env = base_env(
                 {
-                    **emulator_env(self.endpoint),
+                    **self._aws_env(),
                     "CODEPIPE_TABLE": self.table,
                     "CODEPIPE_QUEUE_PREFIX": self.queue_prefix,
                     "CODEPIPE_BUCKET": self.bucket,
@@ -220,6 +222,19 @@ class Stack:
             max_attempts=self.max_attempts,
             lease_seconds=self.lease_seconds,
         )
+
+    def _aws_env(self) -> dict[str, str]:
+        """Endpoint, region and credentials for every process of the stack: the emulator's dummy
+        credentials, or, on an existing endpoint with AWS_ACCESS_KEY_ID set, the environment's
+        (LocalStack checks presigned-URL signatures against its own `test` secret)."""
+        env = emulator_env(self.endpoint)
+        if self.external_endpoint and os.environ.get("AWS_ACCESS_KEY_ID"):
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                if key in os.environ:
+                    env[key] = os.environ[key]
+                else:
+                    env.pop(key)
+        return env
 
     def _with_test_credentials(self) -> None:
         if not self.external_endpoint or not os.environ.get("AWS_ACCESS_KEY_ID"):
