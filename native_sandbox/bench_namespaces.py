@@ -103,7 +103,8 @@ def main() -> None:
             for name, c, n in rows:
                 for v, env in variants.items():
                     data[(name, v)].append(run(c, env, n))
-        print(f"host: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, median of {args.rounds} interleaved rounds\n")
+        load = os.getloadavg()[0]
+        print(f"host: {os.cpu_count()} cores, load {load:.1f}, median of {args.rounds} interleaved rounds\n")
         print("| workload | wall ms/run shared → per-run | helper-tree CPU ms/run | kernel-thread CPU ms/run |")
         print("|---|---:|---:|---:|")
         for name, _, _ in rows:

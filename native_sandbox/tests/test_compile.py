@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import TEST_UID, wait_no_uid_processes
+from conftest import TEST_UID, scaled, wait_no_uid_processes
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -50,7 +50,7 @@ def test_include_urandom_ends_within_wall(sb):
     r = compile_(sb, [*GCC, "-o", "main", "include_urandom.c"], ["include_urandom.c"],
                  time_ms=2000, wall_ms=3000, memory_mb=512, timeout=30)
     assert r.run["status"] in ("TLE", "MLE", "RE", "OLE"), r.run
-    assert r.run["wall_ms"] <= 4500
+    assert r.run["wall_ms"] <= scaled(4500)
     assert r.run["status"] != "OK"
 
 
@@ -58,7 +58,7 @@ def test_template_bomb_ends_within_limits(sb):
     r = compile_(sb, ["/usr/bin/g++", "-O0", "-o", "main", "template_bomb.cpp"], ["template_bomb.cpp"],
                  time_ms=2000, wall_ms=4000, memory_mb=512, timeout=30)
     assert r.run["status"] in ("TLE", "MLE", "RE", "OLE"), r.run
-    assert r.run["wall_ms"] <= 5500
+    assert r.run["wall_ms"] <= scaled(5500)
 
 
 def test_compile_output_flood_capped(sb):

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANARY_VALUE, GO, TEST_UID, wait_no_uid_processes
+from conftest import CANARY_VALUE, GO, TEST_UID, scaled, wait_no_uid_processes
 from test_hostile import listener  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -95,10 +95,10 @@ def test_go_thread_bomb_is_contained(sb):
 @needs_go
 def test_go_infinite_loops_tle(sb):
     r = go(sb, "spin", time_ms=500, wall_ms=3000)
-    assert r.run["status"] == "TLE" and 450 <= r.run["cpu_ms"] <= 800, r.run
+    assert r.run["status"] == "TLE" and scaled(450) <= r.run["cpu_ms"] <= scaled(800), r.run
     # eight spinning goroutines on four cores: CPU summed over the threads
     r = go(sb, "spin_goroutines", time_ms=400, wall_ms=20000, env=["GOMAXPROCS=4"])
-    assert r.run["status"] == "TLE" and r.run["wall_ms"] < 10000, r.run
+    assert r.run["status"] == "TLE" and r.run["wall_ms"] < scaled(10000), r.run
 
 
 @needs_go
@@ -192,10 +192,10 @@ def test_js_worker_bomb_is_contained(sb):
 @needs_node
 def test_js_infinite_loops_tle(sb):
     r = js(sb, "spin", time_ms=500, wall_ms=3000)
-    assert r.run["status"] == "TLE" and 450 <= r.run["cpu_ms"] <= 900, r.run
+    assert r.run["status"] == "TLE" and scaled(450) <= r.run["cpu_ms"] <= scaled(900), r.run
     # four spinning workers: their CPU counts, the run ends long before its wall limit
     r = js(sb, "workerSpin", time_ms=400, wall_ms=20000)
-    assert r.run["status"] == "TLE" and r.run["wall_ms"] < 10000, r.run
+    assert r.run["status"] == "TLE" and r.run["wall_ms"] < scaled(10000), r.run
 
 
 @needs_node

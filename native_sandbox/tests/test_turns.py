@@ -30,7 +30,7 @@ def test_each_slot_runs_its_tests_in_order(sb, parallel):
         assert sorted(slot_of) == list(range(1, n + 1)), r.stderr
         for slot in set(slot_of.values()):
             tests = sorted(t for t, s in slot_of.items() if s == slot)
-            for a, b in zip(tests, tests[1:]):
+            for a, b in zip(tests, tests[1:], strict=False):
                 # b starts only after a's run is over (a sleeps SLEEP_MS after it started)
                 assert start[b] >= start[a] + SLEEP_MS * 1_000_000, (slot, a, b, start)
 

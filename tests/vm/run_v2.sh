@@ -48,20 +48,26 @@ install_missing
 KERNEL=$(ls -1 /boot/vmlinuz-* | sort -V | tail -n 1)
 make -s -C native_sandbox
 
-COPY=$(mktemp -d /tmp/codepipe-vm.XXXXXX)
+# Not under /tmp: the VM mounts its own tmpfs there.
+COPY=$(mktemp -d /var/tmp/codepipe-vm.XXXXXX)
 trap 'rm -rf "$COPY"' EXIT
 # A writable copy: the suite writes its build and temp files there; the host tree stays as is.
 tar -C "$ROOT" --exclude=./.git --exclude=./.venv --exclude='./.venv-*' --exclude='*/__pycache__' -cf - . \
   | tar -C "$COPY" -xf -
+# pytest arguments: the whole helper suite unless some name its own test paths
+TARGETS="$*"
+case " $* " in *" native_sandbox/"*) ;; *) TARGETS="native_sandbox/tests $*" ;; esac
 cat > "$COPY/in-vm.sh" <<EOF
 #!/bin/sh
-cd "$COPY"
+# Work on the VM's own tmpfs: the shared directory is a 9p/virtiofs mount, whose ownership and
+# mode mapping is not what the sandbox's files get on a real host's disk.
+grep -q ' /tmp tmpfs ' /proc/mounts || mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /tmp/codepipe && cp -a "$COPY/." /tmp/codepipe/ && cd /tmp/codepipe
 echo "--- probe inside the VM (kernel \$(uname -r)):"
 ./native_sandbox/build/sandbox --probe
 echo
-export CODEPIPE_TEST_TIME_SCALE=$SCALE TMPDIR="$COPY/tmp"
-mkdir -p "$COPY/tmp"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider -o addopts="" --timeout 900 native_sandbox/tests $*
+export CODEPIPE_TEST_TIME_SCALE=$SCALE
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -o addopts="" --timeout 900 $TARGETS
 EOF
 chmod +x "$COPY/in-vm.sh"
 
