@@ -10,14 +10,19 @@ False / None; only real errors raise.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from shared import aws
 from shared.jobs import JobStore, dynamo_value, now_rfc3339
 from shared.models import Status
 
 _NAMES = {"#s": "status"}
+_DESERIALIZE = TypeDeserializer()
+Landed = Callable[[dict[str, Any]], bool]
 
 
 def now_ms() -> int:
@@ -28,15 +33,28 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _update(table: Any, job_id: str, returns: str = "NONE", **kwargs: Any) -> dict[str, Any] | None:
+def _update(table: Any, job_id: str, returns: str = "NONE", landed: Landed | None = None,
+            **kwargs: Any) -> dict[str, Any] | None:
     """UpdateItem returning the new item (with returns="ALL_NEW", else {}), or None when the
-    condition did not hold."""
+    condition did not hold.
+
+    `landed(item)` recognises our own write in the current item: botocore retries a call whose
+    answer was lost (a timeout), and the retry then fails its condition on the write the first
+    try made. With `landed`, a failed condition returns that item when it is our write, so a
+    lost answer is not taken for a lost race."""
+    if landed is not None:
+        kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         resp = table.update_item(Key={"id": job_id}, ReturnValues=returns, **kwargs)
     except ClientError as exc:
-        if _conditional_failed(exc):
-            return None
-        raise
+        if not _conditional_failed(exc):
+            raise
+        current = exc.response.get("Item")
+        if landed is not None and current:
+            item = aws.plain({k: _DESERIALIZE.deserialize(v) for k, v in current.items()})
+            if landed(item):
+                return item
+        return None
     return resp.get("Attributes", {})
 
 
@@ -59,10 +77,12 @@ class Claims:
         if it is not claimable: someone else has it, it is finished, unknown or of another
         language (the caller reads the record to tell which)."""
         now = now_ms()
+        expires = now + self.lease_ms
         return _update(
             self.table,
             job_id,
             returns="ALL_NEW",
+            landed=lambda item: item.get("lease_owner") == self.owner and item.get("lease_expires_ms") == expires,
             UpdateExpression=(
                 "SET #s = :compiling, lease_owner = :me, lease_expires_ms = :exp, "
                 "attempts = if_not_exists(attempts, :zero) + :one, "
@@ -81,7 +101,7 @@ class Claims:
                 ":queued": Status.QUEUED.value,
                 ":lang": language,
                 ":me": self.owner,
-                ":exp": now + self.lease_ms,
+                ":exp": expires,
                 ":zero": 0,
                 ":one": 1,
                 ":now": now_rfc3339(),
@@ -111,10 +131,13 @@ class Claims:
 
     def set_running(self, job_id: str) -> bool:
         """compiling -> running (only from compiling, only while we own it)."""
+        expires = now_ms() + self.lease_ms
         return (
             _update(
                 self.table,
                 job_id,
+                landed=lambda item: (item.get("lease_owner") == self.owner and item.get("status") == Status.RUNNING
+                                     and item.get("lease_expires_ms") == expires),
                 UpdateExpression="SET #s = :running, lease_expires_ms = :exp",
                 ConditionExpression="lease_owner = :me AND #s = :compiling",
                 ExpressionAttributeNames=_NAMES,
@@ -122,7 +145,7 @@ class Claims:
                     ":me": self.owner,
                     ":compiling": Status.COMPILING.value,
                     ":running": Status.RUNNING.value,
-                    ":exp": now_ms() + self.lease_ms,
+                    ":exp": expires,
                 },
             )
             is not None
@@ -194,6 +217,10 @@ class Claims:
             _update(
                 self.table,
                 job_id,
+                # ours: completed at our time, naming our attempt's objects
+                landed=lambda item: (item.get("status") == Status.COMPLETED
+                                     and item.get("completed_at") == fields["completed_at"]
+                                     and item.get("result_key") == fields.get("result_key")),
                 UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
                 ConditionExpression="lease_owner = :me AND #s <> :completed AND #s <> :failed",
                 ExpressionAttributeNames=names,

@@ -559,3 +559,27 @@ def test_io_threads_are_started_and_warmed_up_front(ex: Executor) -> None:
     # Each thread built its own table resource: a job's first write on any of them pays nothing.
     tables = set(ex._io.map(lambda _: id(ex.store.table), range(4 * IO_THREADS)))
     assert 1 <= len(tables) <= IO_THREADS
+
+
+def test_a_claim_whose_answer_was_lost_is_still_ours(ex: Executor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries an UpdateItem whose answer timed out; the retry fails its condition on
+    the write the first try made. That is our claim (and our final write), not a lost race."""
+    job_id = submit(ex)
+    claims = Claims(ex.store, "exec-a", 30)
+    table = ex.store.table
+    real = table.update_item
+
+    def answer_lost_then_retried(**kwargs: Any) -> Any:
+        real(**kwargs)  # landed...
+        return real(**kwargs)  # ...but its answer was lost: the retry meets its own write
+
+    monkeypatch.setattr(table, "update_item", answer_lost_then_retried)
+    claimed = claims.claim(job_id, ex.spec.name)
+    assert claimed is not None and claimed["lease_owner"] == "exec-a" and claimed["attempts"] == 1
+    assert claims.set_running(job_id)
+    assert claims.complete(job_id, {"verdict": "ACCEPTED", "result_key": f"outputs/{job_id}/attempt-1/result.json"})
+    monkeypatch.setattr(table, "update_item", real)
+    # someone else's lease is still no claim for us
+    other = submit(ex)
+    assert Claims(ex.store, "exec-b", 30).claim(other, ex.spec.name) is not None
+    assert claims.claim(other, ex.spec.name) is None
