@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
+from shared.languages import REGISTRY
 from tests.stack import Stack
+
+LANGUAGE_NAMES = tuple(lang.name for lang in REGISTRY)
 
 pytestmark = pytest.mark.integration
 
@@ -235,8 +238,7 @@ INVALID: list[tuple[str, Any, int, str | None]] = [
 
 
 def _snapshot(stack: Stack) -> tuple[int, int, int]:
-    return stack.job_count(), stack.object_count("inputs/"), sum(stack.queue_depth(lang) for lang in
-                                                                  ("c", "cpp", "java", "python"))
+    return stack.job_count(), stack.object_count("inputs/"), sum(stack.queue_depth(lang) for lang in LANGUAGE_NAMES)
 
 
 @pytest.mark.parametrize(("case", "body", "status", "code"), INVALID, ids=[c[0] for c in INVALID])
@@ -248,7 +250,7 @@ def test_invalid_submissions_are_refused(stack: Stack, case: str, body: Any, sta
         field = next(iter(body["limits"]))
         assert f"limits.{field}" in err["message"] and ".." in err["message"], err
     if code == "unsupported_language":
-        for lang in ("c", "cpp", "java", "python"):
+        for lang in LANGUAGE_NAMES:
             assert lang in err["message"]
 
 
@@ -333,7 +335,7 @@ def test_languages(stack: Stack) -> None:
     assert resp.status_code == 200
     body = resp.json()
     names = [lang["name"] for lang in body["languages"]]
-    assert names == ["c", "cpp", "java", "python"]
+    assert names == list(LANGUAGE_NAMES)
     by_name = {lang["name"]: lang for lang in body["languages"]}
     assert "c++" in by_name["cpp"]["aliases"] and "py" in by_name["python"]["aliases"]
     for lang in body["languages"]:
@@ -362,7 +364,7 @@ def test_health(stack: Stack) -> None:
     assert all(dep["ok"] for dep in body["dependencies"].values())
     assert "sandbox" in body and "executors" in body
     assert isinstance(body["sandbox"]["isolation"], str) and body["sandbox"]["isolation"]
-    assert set(body["executors"]) == {"c", "cpp", "java", "python"}
+    assert set(body["executors"]) == set(LANGUAGE_NAMES)
 
 
 @pytest.mark.executors
@@ -384,7 +386,7 @@ def test_health_reports_the_executors_isolation(stack: Stack) -> None:
         if all(isinstance(execs[lang].get("isolation"), dict) for lang in execs) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    assert set(execs) == {"c", "cpp", "java", "python"}
+    assert set(execs) == set(LANGUAGE_NAMES)
     for lang, exe in execs.items():
         assert exe["alive"] and exe["version"] and exe["last_seen"], (lang, exe)
         assert isinstance(exe["isolation"], dict), (lang, exe)
