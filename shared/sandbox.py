@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -28,6 +29,9 @@ Profile = Literal["c", "cpp", "java", "python", "go", "javascript", "compile", "
 # Slack on top of the helper's own wall limits before we decide it hung (it enforces the
 # limits itself; this only guards against a wedged helper).
 _HELPER_GRACE_S = 15.0
+# The interactor's wall is the pair's wall plus this much (the helper's INTERACTOR_GRACE_MS):
+# it may still give its verdict after the program's wall ended the program.
+INTERACTOR_GRACE_S = 1.0
 _MAX_HELPER_OUTPUT = 64 * 1024 * 1024
 # The helper builds the program's environment from --env alone; it gets only a minimal one too.
 _HELPER_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -88,8 +92,24 @@ class SandboxCancelled(SandboxError):
     """The run was aborted on purpose (cancel()); not a failure of the helper."""
 
 
+class SandboxSide(BaseModel):
+    """One side of an interactive pair (the interactor's), as reported by the helper."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: SandboxStatus
+    exit_code: int = 0
+    signal: int = 0
+    cpu_ms: int = 0
+    wall_ms: int = 0
+    memory_kb: int = 0
+    stopped: bool = False  # killed by the helper because the program ended (not by its own limits)
+    message: str | None = None
+
+
 class SandboxRun(BaseModel):
-    """One run as reported by the helper."""
+    """One run as reported by the helper; for an interactive test, the program's side plus
+    the pair's facts."""
 
     # The helper may add diagnostic fields (e.g. a message on IE); ignore what we don't know.
     model_config = ConfigDict(extra="ignore")
@@ -104,6 +124,24 @@ class SandboxRun(BaseModel):
     stdout_bytes: int = 0
     stderr_bytes: int = 0
     message: str | None = None
+    # Interactive tests only (--interactor); absent otherwise.
+    interactor: SandboxSide | None = None
+    stopped: bool = False  # the program was killed because the interactor ended
+    interactor_first: bool = False  # the interactor ended before the program did
+    bytes_to_interactor: int = 0
+    bytes_from_interactor: int = 0
+
+
+@dataclass(frozen=True)
+class Interactor:
+    """The other side of an interactive run: the interactor's command, its own box (never the
+    program's) and limits (CPU and memory; its wall is the pair's plus INTERACTOR_GRACE_S)."""
+
+    argv: Sequence[str]
+    workdir: Path
+    time_ms: int
+    memory_mb: int
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def build_command(
@@ -122,10 +160,14 @@ def build_command(
     stdout: Path | str | None = None,
     stderr: Path | str | None = None,
     progress: bool = False,
+    interactor: Interactor | None = None,
 ) -> list[str]:
-    """The helper's argv, exactly in the SPEC §6 form (plus `--progress` when asked)."""
+    """The helper's argv, exactly in the SPEC §6 form (plus `--progress` when asked, and the
+    interactor's options of native_sandbox/README.md for an interactive run)."""
     if not argv:
         raise ValueError("empty program command")
+    if interactor is not None and (tests_dir is None or test_files is None):
+        raise ValueError("an interactive run needs --tests and --test-files")
     single = (stdin, stdout, stderr)
     if tests_dir is not None and any(x is not None for x in single):
         raise ValueError("--tests and --stdin/--stdout/--stderr are exclusive")
@@ -147,10 +189,9 @@ def build_command(
         cmd += ["--workdir", str(workdir)]
     if progress:
         cmd.append("--progress")
-    for key, value in (env or {}).items():
-        if not key or "=" in key or "\0" in key or "\0" in value:
-            raise ValueError(f"bad environment variable {key!r}")
-        cmd += ["--env", f"{key}={value}"]
+    cmd += _env_options("--env", env)
+    if interactor is not None:
+        cmd += _interactor_options(interactor)
     if tests_dir is not None:
         cmd += ["--tests", str(tests_dir)]
         if test_files is not None:  # test N's run sees test_files/N at /judge
@@ -160,6 +201,26 @@ def build_command(
     cmd.append("--")
     cmd += list(argv)
     return cmd
+
+
+def _env_options(option: str, env: Mapping[str, str] | None) -> list[str]:
+    out: list[str] = []
+    for key, value in (env or {}).items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise ValueError(f"bad environment variable {key!r}")
+        out += [option, f"{key}={value}"]
+    return out
+
+
+def _interactor_options(i: Interactor) -> list[str]:
+    if not i.argv:
+        raise ValueError("empty interactor command")
+    out: list[str] = []
+    for arg in i.argv:  # one option per argument: an argument may hold spaces or start with '-'
+        out += ["--interactor", str(arg)]
+    out += ["--interactor-workdir", str(i.workdir), "--interactor-time-ms", str(i.time_ms),
+            "--interactor-memory-mb", str(i.memory_mb)]
+    return out + _env_options("--interactor-env", i.env)
 
 
 def parse_runs(stdout: bytes | str, expected_tests: int) -> list[SandboxRun]:
@@ -313,10 +374,11 @@ class Sandbox:
             self._cancelled = False
 
     @staticmethod
-    def _timeout(limits: ResolvedLimits, runs: int, parallel: int) -> float:
-        # Worst case every run hits its wall limit, in ceil(runs/parallel) waves.
+    def _timeout(limits: ResolvedLimits, runs: int, parallel: int, grace_s: float = 0.0) -> float:
+        # Worst case every run hits its wall limit, in ceil(runs/parallel) waves (an interactor
+        # may outlive its program by `grace_s`).
         waves = -(-runs // max(1, parallel))
-        return waves * (limits.wall_ms / 1000.0 + 1.0) + _HELPER_GRACE_S
+        return waves * (limits.wall_ms / 1000.0 + 1.0 + grace_s) + _HELPER_GRACE_S
 
     def run_tests(
         self,
@@ -332,13 +394,21 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
         test_files: Path | None = None,
+        interactor: Interactor | None = None,
     ) -> list[SandboxRun]:
-        """Run every test; `on_progress(done, total)` (from another thread) as runs finish."""
+        """Run every test; `on_progress(done, total)` (from another thread) as runs finish.
+        With `interactor`, each test is a pair: the program talks to the interactor, which sees
+        `test_files/N` at /judge (the program never does)."""
         cmd = build_command(
             self.binary, profile=profile, limits=limits, argv=argv, procs=procs, parallel=parallel,
             workdir=workdir, env=env, tests_dir=tests_dir, test_files=test_files, progress=on_progress is not None,
+            interactor=interactor,
         )
-        return parse_runs(self._invoke(cmd, self._timeout(limits, count, parallel), on_progress), count)
+        timeout = self._timeout(limits, count, parallel, 0.0 if interactor is None else INTERACTOR_GRACE_S)
+        runs = parse_runs(self._invoke(cmd, timeout, on_progress), count)
+        if interactor is not None and any(r.interactor is None and r.status != "IE" for r in runs):
+            raise SandboxError("sandbox reported an interactive test without its interactor's side")
+        return runs
 
     def run_single(
         self,
