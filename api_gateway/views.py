@@ -10,7 +10,14 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from api_gateway.errors import APIError
-from shared.blobs import Blobs, record_output_prefix, record_result_key, test_stderr_key_in, test_stdout_key_in
+from shared.blobs import (
+    Blobs,
+    record_output_prefix,
+    record_result_key,
+    test_interactor_key_in,
+    test_stderr_key_in,
+    test_stdout_key_in,
+)
 from shared.jobs import EXECUTOR_PREFIX, JobStore, parse_rfc3339
 from shared.log import get_logger
 from shared.models import Status, TestResult, Verdict
@@ -107,8 +114,17 @@ def _test_results(item: dict[str, Any], store: JobStore, blobs: Blobs) -> list[d
             for stream, key in (("stdout", test_stdout_key_in), ("stderr", test_stderr_key_in)):
                 empty = isinstance(raw, dict) and raw.get(f"{stream}_bytes") == 0  # as stored
                 test[f"{stream}_url"] = None if empty else blobs.presign_get(key(prefix, n))
+            test["interactor_output_url"] = _interactor_output_url(test, blobs, prefix, n)
         results.append(test)
     return results
+
+
+def _interactor_output_url(test: dict[str, Any], blobs: Blobs, prefix: str, n: int) -> str | None:
+    """An interactive test's interactor log, when the interactor wrote anything."""
+    sizes = test.get("interaction_bytes")
+    if not isinstance(sizes, dict) or not sizes.get("from_interactor"):
+        return None
+    return blobs.presign_get(test_interactor_key_in(prefix, n))
 
 
 def _presign(blobs: Blobs, key: str | None) -> str | None:

@@ -41,6 +41,11 @@ def test_stderr_key_in(prefix: str, n: int) -> str:
     return f"{prefix}tests/{n}.stderr"
 
 
+def test_interactor_key_in(prefix: str, n: int) -> str:
+    """What the interactor wrote to the program in an interactive test (its full log)."""
+    return f"{prefix}tests/{n}.interactor"
+
+
 def compile_stderr_key_in(prefix: str) -> str:
     return f"{prefix}compile.stderr"
 
@@ -64,6 +69,7 @@ def record_result_key(item: dict[str, Any]) -> str | None:
 # pytest would try to collect the helpers above as tests when imported into a test module.
 test_stdout_key_in.__test__ = False  # type: ignore[attr-defined]
 test_stderr_key_in.__test__ = False  # type: ignore[attr-defined]
+test_interactor_key_in.__test__ = False  # type: ignore[attr-defined]
 
 
 _S3_CONFIG = Config(signature_version="s3v4")

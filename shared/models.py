@@ -231,10 +231,18 @@ class TestResult(BaseModel):
     # The first 4 KiB of the checker's (or interactor's) stderr.
     checker_message: str | None = None
     # Interactive tests: bytes the program wrote to the interactor and read from it.
-    interaction_bytes: dict[str, int] | None = None
+    interaction_bytes: dict[str, int] | None = Field(
+        default=None, description="interactive tests: {to_interactor, from_interactor} bytes (the program's "
+                                  "stdout, the interactor's stdout)")
+    interactor_output: str | None = Field(
+        default=None, description="interactive tests: the first 4 KiB of what the interactor wrote to the program "
+                                  "(`actual` is what the program wrote)")
     # Filled in by the gateway in /result: presigned GETs of the full outputs (1 hour).
     stdout_url: str | None = None
     stderr_url: str | None = None
+    interactor_output_url: str | None = Field(
+        default=None, description="interactive tests: presigned GET of everything the interactor wrote to the "
+                                  "program (null when it wrote nothing)")
 
 
 class StatusResponse(BaseModel):

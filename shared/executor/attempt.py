@@ -19,7 +19,8 @@ from shared.executor.checking import CheckerJudge
 from shared.executor.compiling import CompileOutcome, Compiler, EarlyCompile, remove_workdir
 from shared.executor.context import ExecutorContext
 from shared.executor.functions import FunctionJudge, FunctionTests
-from shared.executor.judge_programs import JudgePrograms, ProgramCompileError, place_file
+from shared.executor.interactive import InteractiveJudge
+from shared.executor.judge_programs import CompiledProgram, JudgePrograms, ProgramCompileError, place_file
 from shared.executor.lease import Lease
 from shared.executor.problem_cache import ProblemCache
 from shared.executor.result import Outcome, final_fields, result_document
@@ -29,7 +30,7 @@ from shared.executor.timing import Stopwatch
 from shared.executor.uploads import Uploads
 from shared.functions.framing import new_nonce
 from shared.jobs import now_rfc3339
-from shared.judge_config import JudgeOptions
+from shared.judge_config import JudgeOptions, JudgeProgram
 from shared.judging import CompareJudge, Judge
 from shared.models import JobRequest, ResolvedLimits, Verdict
 from shared.workdir import WorkDir
@@ -195,23 +196,41 @@ class AttemptRunner:
         return Outcome(Verdict.COMPILATION_ERROR, [], outcome.ms, message, "")
 
     def _judge(self, a: Attempt) -> Judge | Outcome:
-        """How the tests are judged; a checker that does not compile ends the job here as a
-        JUDGE_ERROR with its compiler output in `error` (never the solution's fault)."""
-        checker = a.options.checker
+        """How the tests are judged; a checker or interactor that does not compile ends the job
+        here as a JUDGE_ERROR with its compiler output in `error` (never the solution's fault)."""
+        checker, interactor = a.options.checker, a.options.interactor
         if isinstance(a.tests, FunctionTests) and a.request.function is not None:
             return FunctionJudge(a.tests.nonce, a.request.function.returns, a.request.compare,
                                  self.ctx.spec.refine_verdict)
-        if checker is None:
+        if checker is None and interactor is None:
             return CompareJudge(a.request.compare, self.ctx.spec.refine_verdict)
-        limits = self.checker_limits()
-        program = self.programs.get(checker, limits)
-        a.watch.lap("checker")
-        if isinstance(program, ProgramCompileError):
-            self.ctx.log.info("the checker does not compile: JUDGE_ERROR")
-            return Outcome(Verdict.JUDGE_ERROR, [], None, None, "", error=f"the checker does not compile:\n"
-                                                                      f"{program.message}")
+        limits = self.checker_limits()  # checkers' and interactors' own (settings)
         points = {m.n: m.points for m in a.tests.meta()}
-        return CheckerJudge(self.ctx, program, limits, a.tests, points, a.wd.root, self.ctx.spec.refine_verdict)
+        checking: CheckerJudge | None = None
+        if checker is not None:
+            program = self._judge_program(a, checker, "checker", limits)
+            if isinstance(program, Outcome):
+                return program
+            checking = CheckerJudge(self.ctx, program, limits, a.tests, points, a.wd.root,
+                                    self.ctx.spec.refine_verdict)
+        if interactor is None:
+            assert checking is not None
+            return checking
+        program = self._judge_program(a, interactor, "interactor", limits)
+        if isinstance(program, Outcome):
+            return program
+        return InteractiveJudge(program, limits, a.tests, points, a.wd.root, self.ctx.spec.refine_verdict, checking)
+
+    def _judge_program(self, a: Attempt, source: JudgeProgram, role: str, limits: ResolvedLimits
+                       ) -> CompiledProgram | Outcome:
+        """The checker or interactor compiled (once per content hash), or the job's JUDGE_ERROR."""
+        program = self.programs.get(source, limits)
+        a.watch.lap(role)
+        if isinstance(program, ProgramCompileError):
+            self.ctx.log.info(f"the {role} does not compile: JUDGE_ERROR")
+            return Outcome(Verdict.JUDGE_ERROR, [], None, None, "", error=f"the {role} does not compile:\n"
+                                                                      f"{program.message}")
+        return program
 
     def checker_limits(self) -> ResolvedLimits:
         s = self.ctx.settings

@@ -5,13 +5,14 @@ result comes back on the harness's own channel and is compared as a JSON value
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.executor.test_set import InlineTests
 from shared.functions.compare import judge_output
 from shared.functions.framing import encode_input
-from shared.judging import Batch, Judgement, Refine, TestOutcome
+from shared.judging import Batch, Judgement, Refine, RunExtras, TestOutcome
 from shared.judging.verdicts import status_verdict
 from shared.models import JobRequest, Verdict
 from shared.workdir import write_new
@@ -34,6 +35,9 @@ class FunctionJudge:
     returns: str
     compare: str
     refine: Refine
+
+    def run_extras(self, ns: Sequence[int], where: Path) -> RunExtras:
+        return RunExtras()
 
     def prepare(self, batch: Batch) -> None:
         pass

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared import blobs as keys
 from shared.executor.context import ExecutorContext
@@ -16,7 +17,7 @@ from shared.executor.progress import ProgressReporter
 from shared.executor.test_set import TestMeta, TestSet
 from shared.executor.timing import Stopwatch
 from shared.executor.uploads import Uploads
-from shared.judging import Batch, Judge, Judgement, TestOutcome
+from shared.judging import Batch, Interaction, Judge, Judgement, TestOutcome
 from shared.judging.scoring import Plan, PlannedTest
 from shared.judging.verdicts import job_verdict, preview
 from shared.models import GroupResult, JobRequest, TestResult, Verdict
@@ -95,10 +96,12 @@ class TestRun:
         spec, request = self.ctx.spec, self.request
         for k, n in enumerate(ns, 1):
             self.tests.place_input(n, where / f"{k}.in")
+        extras = self.judge.run_extras(ns, where)
         runs = self.ctx.sandbox.run_tests(
             profile=spec.profile, limits=spec.limits(request.limits), argv=self.argv, tests_dir=where,
             count=len(ns), workdir=self.wd.box, parallel=self.ctx.settings.parallel, procs=spec.run_procs,
             env=spec.env, on_progress=lambda d, _t: progress.update(done + d, total),
+            interactor=extras.interactor, test_files=extras.test_files,
         )
         self.watch.lap("run")
         return runs
@@ -123,6 +126,8 @@ class TestRun:
             # Full outputs, byte-exact.
             self.uploads.put(keys.test_stdout_key_in(self.prefix, n), out)
             self.uploads.put(keys.test_stderr_key_in(self.prefix, n), err)
+            if judgement.interaction is not None:
+                self.uploads.put(keys.test_interactor_key_in(self.prefix, n), judgement.interaction.interactor_output)
 
     def _result(self, n: int, run: SandboxRun, out: bytes, err: bytes, j: Judgement) -> TestResult:
         meta = self._meta[n]
@@ -132,7 +137,7 @@ class TestRun:
             stderr=preview(err),
             exit_code=run.exit_code, signal=run.signal, runtime_ms=run.wall_ms, cpu_time_ms=run.cpu_ms,
             memory_kb=run.memory_kb, stdout_bytes=len(out), stderr_bytes=len(err), points=meta.points,
-            group=meta.group, checker_message=j.message,
+            group=meta.group, checker_message=j.message, **_interaction_fields(j.interaction),
         )
 
     def _judged(self, plan: Plan) -> Judged:
@@ -153,3 +158,12 @@ class TestRun:
         error = next((f"test {n}: {why}" for n, why in sorted(self.reasons.items())), None)
         return Judged(job_verdict(r.verdict for r in results), results, score, max_score, plan.group_results(),
                       self._first_stdout, error)
+
+
+def _interaction_fields(interaction: Interaction | None) -> dict[str, Any]:
+    """An interactive test's bytes each way and the preview of what the interactor wrote."""
+    if interaction is None:
+        return {}
+    return {"interaction_bytes": {"to_interactor": interaction.to_interactor,
+                                  "from_interactor": interaction.from_interactor},
+            "interactor_output": preview(interaction.interactor_output)}

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from shared.judging.verdicts import judge_one
 from shared.models import Verdict
-from shared.sandbox import SandboxRun
+from shared.sandbox import Interactor, SandboxRun
 
 # A language's correction of the generic verdict (e.g. Python's MemoryError -> MLE).
 Refine = Callable[[Verdict, SandboxRun, bytes], Verdict]
@@ -47,15 +47,39 @@ class TestOutcome:
 
 
 @dataclass(frozen=True)
+class Interaction:
+    """An interactive test's traffic: the bytes each way, and what the interactor wrote to the
+    program (its full log, uploaded beside the program's stdout)."""
+
+    to_interactor: int
+    from_interactor: int
+    interactor_output: bytes
+
+
+@dataclass(frozen=True)
 class Judgement:
     verdict: Verdict
     fraction: Fraction = Fraction(1)  # of the test's points, when ACCEPTED
     message: str | None = None  # checker_message
     reason: str | None = None  # why a JUDGE_ERROR
     actual: str | None = None  # what to show as the test's output, when not its stdout
+    interaction: Interaction | None = None  # interactive tests only
+
+
+@dataclass(frozen=True)
+class RunExtras:
+    """What a judge adds to the program's run of a batch: for interactive judging, the
+    interactor and the per-test files it sees (nothing for the others)."""
+
+    interactor: Interactor | None = None
+    test_files: Path | None = None
 
 
 class Judge(Protocol):
+    def run_extras(self, ns: Sequence[int], where: Path) -> RunExtras:
+        """Called before the batch `ns` runs with its inputs in `where`."""
+        ...
+
     def prepare(self, batch: Batch) -> None: ...
 
     def judge(self, outcome: TestOutcome) -> Judgement: ...
@@ -68,6 +92,9 @@ class CompareJudge:
 
     compare: str
     refine: Refine
+
+    def run_extras(self, ns: Sequence[int], where: Path) -> RunExtras:
+        return RunExtras()
 
     def prepare(self, batch: Batch) -> None:
         pass
