@@ -15,6 +15,8 @@ void usage(void)
         "               --memory-mb MB --output-kb KB [--procs N] [--parallel N]\n"
         "               [--workdir DIR] [--env K=V ...] [--progress]\n"
         "               [--tests DIR [--test-files DIR] | --stdin FILE --stdout FILE --stderr FILE]\n"
+        "               [--interactor ARG ... --interactor-workdir DIR [--interactor-time-ms MS]\n"
+        "                [--interactor-memory-mb MB] [--interactor-env K=V ...]]   (with --tests)\n"
         "               -- PROGRAM [ARGS...]\n"
         "       sandbox --probe\n", profile_names("|"));
 }
@@ -63,7 +65,7 @@ static int parse_env_option(struct side_opts *so, const char *v)
 /* One option that takes a value. */
 static int parse_option(struct config *cfg, const char *a, const char *v)
 {
-    struct side_opts *p = &cfg->side[SIDE_PROGRAM];
+    struct side_opts *p = &cfg->side[SIDE_PROGRAM], *it = &cfg->side[SIDE_INTERACTOR];
     const struct { const char *name; long lo, hi; long *dst; } nums[] = {
         { "--time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &p->time_ms },
         { "--wall-ms", RANGE_WALL_MS_MIN, RANGE_WALL_MS_MAX, &p->wall_ms },
@@ -71,11 +73,13 @@ static int parse_option(struct config *cfg, const char *a, const char *v)
         { "--output-kb", RANGE_OUTPUT_KB_MIN, RANGE_OUTPUT_KB_MAX, &p->output_kb },
         { "--procs", RANGE_PROCS_MIN, RANGE_PROCS_MAX, &p->procs },
         { "--parallel", RANGE_PARALLEL_MIN, RANGE_PARALLEL_MAX, &cfg->parallel },
+        { "--interactor-time-ms", RANGE_TIME_MS_MIN, RANGE_TIME_MS_MAX, &it->time_ms },
+        { "--interactor-memory-mb", RANGE_MEMORY_MB_MIN, RANGE_MEMORY_MB_MAX, &it->memory_mb },
     };
     const struct { const char *name; const char **dst; } paths[] = {
         { "--workdir", &p->workdir }, { "--tests", &cfg->tests }, { "--stdin", &cfg->stdin_path },
         { "--stdout", &cfg->stdout_path }, { "--stderr", &cfg->stderr_path },
-        { "--test-files", &cfg->test_files },
+        { "--test-files", &cfg->test_files }, { "--interactor-workdir", &it->workdir },
     };
     if (!strcmp(a, "--profile")) {
         p->profile = profile_find(v);
@@ -88,8 +92,40 @@ static int parse_option(struct config *cfg, const char *a, const char *v)
     for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
         if (!strcmp(a, paths[k].name)) { *paths[k].dst = v; return 0; }
     if (!strcmp(a, "--env")) return parse_env_option(p, v);
+    if (!strcmp(a, "--interactor-env")) return parse_env_option(it, v);
+    if (!strcmp(a, "--interactor")) { it->argv[it->argc++] = (char *)v; cfg->interactive = true; return 0; }
     fprintf(stderr, "sandbox: unknown option '%s'\n", a);
     return -1;
+}
+
+/* Interactive mode: the interactor's options, and its limits where they default to the
+ * program's (memory, output; wall = the pair's + INTERACTOR_GRACE_MS). */
+static int check_interactor(struct config *cfg)
+{
+    const struct side_opts *p = &cfg->side[SIDE_PROGRAM];
+    struct side_opts *it = &cfg->side[SIDE_INTERACTOR];
+    if (!cfg->interactive) {
+        if (it->workdir || it->time_ms >= 0 || it->memory_mb >= 0 || it->envc > 1) {
+            fprintf(stderr, "sandbox: --interactor-* options need --interactor\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (!cfg->tests) { fprintf(stderr, "sandbox: --interactor needs --tests (no single-run interactive mode)\n"); return -1; }
+    if (p->profile->workdir_rw) {
+        fprintf(stderr, "sandbox: --interactor cannot be used with --profile %s\n", p->profile->name);
+        return -1;
+    }
+    if (!it->workdir) { fprintf(stderr, "sandbox: --interactor needs --interactor-workdir\n"); return -1; }
+    if (!it->argv[0][0]) { fprintf(stderr, "sandbox: empty interactor program name\n"); return -1; }
+    it->argv[it->argc] = NULL;
+    it->profile = profile_find("interactor");
+    if (it->time_ms < 0) it->time_ms = p->time_ms;
+    if (it->memory_mb < 0) it->memory_mb = p->memory_mb;
+    it->wall_ms = p->wall_ms + INTERACTOR_GRACE_MS;
+    it->output_kb = p->output_kb;
+    it->procs = it->profile->default_procs;
+    return 0;
 }
 
 /* What a run needs and what does not go together. */
@@ -107,18 +143,23 @@ static int check_options(struct config *cfg)
         return -1;
     }
     if (cfg->test_files && !cfg->tests) { fprintf(stderr, "sandbox: --test-files needs --tests\n"); return -1; }
-    return 0;
+    return check_interactor(cfg);
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
-    struct side_opts *p = &cfg->side[SIDE_PROGRAM];
-    p->time_ms = p->wall_ms = p->memory_mb = p->output_kb = -1;
-    p->procs = -1;
     cfg->parallel = 1;
-    p->envv = calloc((size_t)argc + 2, sizeof(char *));
-    if (!p->envv) return -1;
-    p->envv[p->envc++] = SANDBOX_PATH_ENV;
+    for (int k = 0; k < NSIDES; k++) {
+        struct side_opts *so = &cfg->side[k];
+        so->time_ms = so->wall_ms = so->memory_mb = so->output_kb = -1;
+        so->procs = -1;
+        so->envv = calloc((size_t)argc + 2, sizeof(char *));
+        if (!so->envv) return -1;
+        so->envv[so->envc++] = SANDBOX_PATH_ENV;
+    }
+    struct side_opts *p = &cfg->side[SIDE_PROGRAM], *it = &cfg->side[SIDE_INTERACTOR];
+    it->argv = calloc((size_t)argc + 1, sizeof(char *));
+    if (!it->argv) return -1;
 
     int i = 1;
     for (; i < argc; i++) {
@@ -138,6 +179,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         if (parse_option(cfg, a, argv[++i]) < 0) return -1;
     }
     p->envv[p->envc] = NULL;
+    it->envv[it->envc] = NULL;
 
     if (cfg->probe) return 0;
     if (check_options(cfg) < 0) return -1;

@@ -559,3 +559,16 @@ fail:
     sh->exec_errno = errno ? errno : EINVAL;
     _exit(127);
 }
+
+/* Keeper of one side of an interactive pair, in its own mount namespace, before its per-run
+ * mounts: take the other sides' workdirs (bound into the tree once, for their keepers) out of
+ * this side's tree.  Their (empty) mount points stay on the read-only root. */
+int isolation_hide_other_workdirs(struct sandbox *sb, const struct side *sd)
+{
+    if (!sb->caps.ns_mount) return 0;          /* degraded: there is no private tree to hide in */
+    for (int i = 0; i < sb->nsides; i++) {
+        const struct side *other = &sb->side[i];
+        if (other != sd && umount2(other->workdir_real, MNT_DETACH) < 0) return -1;
+    }
+    return 0;
+}

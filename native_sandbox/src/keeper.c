@@ -79,6 +79,21 @@ static int open_test_files(struct sandbox *sb, int idx, int *in_fd, int *out_fd,
     return 0;
 }
 
+/* Interactive mode: stdin and stdout are the relay's pipes (given); the keeper opens the
+ * side's stderr file (N.err, or N.ierr for the interactor) and, for the interactor, removes a
+ * stale N.tout (pair_copy_tout writes it afresh after the run). */
+static int open_pair_files(struct sandbox *sb, const struct keeper_job *j, int *err_fd, int *stage)
+{
+    char name[32];
+    *stage = STAGE_OPEN_ERR;
+    snprintf(name, sizeof(name), "%d.%s", j->idx + 1, j->side == SIDE_PROGRAM ? "err" : "ierr");
+    *err_fd = open_output_at(sb->tests_fd, name);
+    if (*err_fd < 0) return -1;
+    if (j->side != SIDE_INTERACTOR) return 0;
+    snprintf(name, sizeof(name), "%d.tout", j->idx + 1);
+    return unlinkat(sb->tests_fd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 /* After the run: sizes, truncation to the limit, OutOfMemoryError / MemoryError markers. */
 static void measure_outputs(struct sandbox *sb, const struct side *sd, int out_fd, int err_fd, struct keeper_report *rep)
 {
@@ -122,6 +137,7 @@ static void keeper_init(struct keeper *k)
     for (size_t i = 0; i < sizeof(hsigs) / sizeof(hsigs[0]); i++) signal(hsigs[i], SIG_DFL);
     sigemptyset(&k->chld);
     sigaddset(&k->chld, SIGCHLD);
+    sigaddset(&k->chld, PAIR_STOP_SIGNAL);   /* blocked already by the pair: never lost, never fatal */
     sigprocmask(SIG_BLOCK, &k->chld, NULL);
     k->shp = &k->sb->shared[k->job.sh];
     STAGE(k->shp, STAGE_KEEPER_START);
@@ -133,7 +149,10 @@ static int keeper_setup(struct keeper *k)
     struct keeper_job *j = &k->job;
     int stage = STAGE_RUN_MOUNTS;
     errno = 0;
-    int setup = j->files.in < 0 ? open_test_files(k->sb, j->idx, &j->files.in, &j->files.out, &j->files.err, &stage) : 0;
+    int setup = j->paired ? open_pair_files(k->sb, j, &j->files.err, &stage)
+              : j->files.in < 0 ? open_test_files(k->sb, j->idx, &j->files.in, &j->files.out, &j->files.err, &stage) : 0;
+    /* a pair: first take the other side's workdir out of this side's tree */
+    if (setup == 0 && j->paired) { stage = STAGE_RUN_MOUNTS; setup = isolation_hide_other_workdirs(k->sb, k->sd); }
     if (setup == 0) { stage = STAGE_RUN_MOUNTS; setup = isolation_setup_run(k->sb, k->sd, k->shp); }
     if (setup == 0 && k->sd->judge_files) { stage = STAGE_JUDGE_FILES; setup = isolation_mount_judge(k->sb, j->idx + 1); }
     if (setup < 0) {
@@ -160,7 +179,7 @@ static void take_turn(struct keeper *k)
 static void pass_turn(struct keeper *k)
 {
     take_turn(k);
-    if (write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    if (k->job.go_wr >= 0 && write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
     k->shp->turn_passed = 1;
 }
 
@@ -188,6 +207,9 @@ static void watch_program(struct keeper *k)
             if (w == k->prog) { k->done = true; k->status = st; k->t_end = now_us(); }
         }
         if (k->done) break;
+        /* interactive: the pair asks us to end the run (its stdout over the limit, or the
+         * other side ended badly); a program that already ended on its own is not "stopped" */
+        if (k->shp->stop_request) { k->rep.killed_for = k->shp->stop_request; break; }
         long long now = now_us();
         if (now - k->t0 > wall_limit_us) { k->rep.killed_for = KILL_WALL; break; }
         long long cpu = cgroup_cpu_ns(sb, k->job.cg);
@@ -240,6 +262,8 @@ static void __attribute__((noreturn)) report(struct keeper *k)
     getrusage(RUSAGE_CHILDREN, &rep->ru);
     measure_outputs(k->sb, k->sd, k->job.files.out, k->job.files.err, rep);
     if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb, k->sd);
+    rep->end_us = k->t_end;
+    if (k->job.paired && k->job.side == SIDE_INTERACTOR) pair_copy_tout(k->sb, k->job.idx + 1);
     STAGE(k->shp, STAGE_REPORT_READY);
     write_full(k->job.rep_fd, rep, sizeof(*rep));
     _exit(0);
@@ -271,9 +295,17 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
         report_setup_failure(&k);
     }
     close(k.job.files.in);
+    if (job->paired) {
+        /* the relay must see EOF when the program's side closes its stdout or ends */
+        close(k.job.files.out);
+        k.job.files.out = -1;
+    }
     watch_program(&k);
     STAGE(k.shp, STAGE_PROGRAM_DONE);
     reap_all(&k);
+    /* stopped: only when our kill is what ended it (it may have died on its own just before) */
+    if (k.rep.killed_for == KILL_STOP && !(WIFSIGNALED(k.status) && WTERMSIG(k.status) == SIGKILL))
+        k.rep.killed_for = KILL_NONE;
     if (job->ns_flags & CLONE_NEWIPC) isolation_clear_run_ipc();
     report(&k);
 }

@@ -90,10 +90,20 @@ static void set_up_layers(struct sandbox *sb)
     if (isolation_drop_bounding_once(sb) < 0) die("cannot drop the capability bounding set: %s", strerror(errno));
 }
 
+/* Interactive mode: each side's box must not see the other's workdir (its keeper takes the
+ * other's mount away), which only works when neither contains the other. */
+static void check_workdirs_apart(struct sandbox *sb)
+{
+    const char *a = sb->side[SIDE_PROGRAM].workdir_real, *b = sb->side[SIDE_INTERACTOR].workdir_real;
+    size_t la = strlen(a), lb = strlen(b);
+    if (!strcmp(a, b) || (!strncmp(a, b, lb) && a[lb] == '/') || (!strncmp(b, a, la) && b[la] == '/'))
+        die("the workdir %s and the interactor's workdir %s must be separate directories (neither inside the other)", a, b);
+}
+
 /* Each side's workdir, program and limits. */
 static void prepare_sides(struct sandbox *sb)
 {
-    sb->nsides = 1;
+    sb->nsides = sb->cfg.interactive ? 2 : 1;
     for (int i = 0; i < sb->nsides; i++) {
         struct side *sd = &sb->side[i];
         sd->opt = &sb->cfg.side[i];
@@ -102,12 +112,23 @@ static void prepare_sides(struct sandbox *sb)
         prepare_program(sb, sd);
         sd->pids_max = sd->opt->procs + sd->opt->profile->threads;
     }
+    if (sb->nsides > 1) check_workdirs_apart(sb);
 }
 
-static struct run_result *new_results(int ntests)
+static struct run_result *new_results(struct sandbox *sb, int ntests)
 {
-    struct run_result *res = calloc((size_t)(ntests > 0 ? ntests : 1), sizeof(*res));
-    for (int i = 0; i < ntests; i++) { res[i].test = i + 1; res[i].status = ST_IE; }
+    size_t n = (size_t)(ntests > 0 ? ntests : 1);
+    struct run_result *res = calloc(n, sizeof(*res));
+    struct run_result *ires = sb->nsides > 1 ? calloc(n, sizeof(*ires)) : NULL;
+    if (!res || (sb->nsides > 1 && !ires)) die("out of memory");
+    for (int i = 0; i < ntests; i++) {
+        res[i].test = i + 1;
+        res[i].status = ST_IE;
+        if (!ires) continue;
+        ires[i].test = i + 1;
+        ires[i].status = ST_IE;
+        res[i].interactor = &ires[i];
+    }
     return res;
 }
 
@@ -143,7 +164,7 @@ int main(int argc, char **argv)
     hand_over_workdir(sb);
     set_up_layers(sb);
 
-    struct run_result *res = new_results(ntests);
+    struct run_result *res = new_results(sb, ntests);
     scheduler_run(sb, res, ntests, &single);
     /* Every run has reported, and each keeper reaped everything in its PID namespace before
      * it did: the results are final.  Hand them over and close stdout now, so a caller that

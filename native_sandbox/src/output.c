@@ -23,17 +23,33 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void print_result(FILE *f, const struct run_result *r)
+/* One side's fields (the program's, or the interactor's object), without the braces. */
+static void print_side(FILE *f, const struct run_result *r)
 {
     fprintf(f,
-        "{\"test\": %d, \"status\": \"%s\", \"exit_code\": %d, \"signal\": %d, "
+        "\"status\": \"%s\", \"exit_code\": %d, \"signal\": %d, "
         "\"cpu_ms\": %ld, \"wall_ms\": %ld, \"memory_kb\": %ld, "
         "\"stdout_bytes\": %lld, \"stderr_bytes\": %lld",
-        r->test, status_name(r->status), r->exit_code, r->signal, r->cpu_ms, r->wall_ms,
+        status_name(r->status), r->exit_code, r->signal, r->cpu_ms, r->wall_ms,
         r->memory_kb, r->stdout_bytes, r->stderr_bytes);
     if (r->status == ST_IE && r->msg[0]) {
         fputs(", \"message\": ", f);
         json_string(f, r->msg);
+    }
+}
+
+void print_result(FILE *f, const struct run_result *r)
+{
+    fprintf(f, "{\"test\": %d, ", r->test);
+    print_side(f, r);
+    const struct run_result *it = r->interactor;
+    if (it) {
+        fprintf(f, ", \"stopped\": %s, \"interactor_first\": %s, \"bytes_to_interactor\": %lld, "
+                "\"bytes_from_interactor\": %lld, \"interactor\": {",
+                r->stopped ? "true" : "false", r->interactor_first ? "true" : "false",
+                r->bytes_to_interactor, r->bytes_from_interactor);
+        print_side(f, it);
+        fprintf(f, ", \"stopped\": %s}", it->stopped ? "true" : "false");
     }
     fputc('}', f);
 }

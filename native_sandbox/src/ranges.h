@@ -18,4 +18,8 @@
 #define RANGE_PARALLEL_MIN 1
 #define RANGE_PARALLEL_MAX 64
 
+/* Interactive mode: the interactor's wall limit is the pair's --wall-ms plus this, so that it
+ * can still give its verdict after a program that used all of its wall time. */
+#define INTERACTOR_GRACE_MS 1000
+
 #endif

@@ -54,13 +54,16 @@ struct side_opts {
     char **argv;          /* program + args, NULL-terminated */
     int argc;
 };
-enum { SIDE_PROGRAM = 0, NSIDES = 1 };
+/* Interactive mode (--interactor) adds a second side: the interactor, cross-connected to the
+ * program through pipes the helper relays (pair.c). */
+enum { SIDE_PROGRAM = 0, SIDE_INTERACTOR = 1, NSIDES = 2 };
 
 struct config {
     struct side_opts side[NSIDES];
     long parallel;
     const char *tests, *stdin_path, *stdout_path, *stderr_path;
     const char *test_files;   /* --test-files DIR: DIR/N at /judge in test N's runs */
+    bool interactive;     /* --interactor given: side[SIDE_INTERACTOR] is set */
     bool probe;
     bool progress;        /* --progress: a stderr line per finished run */
     /* The helper's own environment, read once at start (config.c); nothing else reads it. */
@@ -93,6 +96,11 @@ struct run_result {
     long cpu_ms, wall_ms, memory_kb;
     long long stdout_bytes, stderr_bytes;
     char msg[240];         /* why, for IE (printed as "message") */
+    /* interactive mode only (interactor != NULL): the pair's relay and the other side */
+    bool stopped;          /* this side was killed by the helper because the other ended badly */
+    bool interactor_first; /* the interactor ended before the program */
+    long long bytes_to_interactor, bytes_from_interactor;   /* delivered by the relay */
+    struct run_result *interactor;
 };
 
 /* What the keeper (PID 1 of the run's namespace) reports to the helper. */
@@ -110,6 +118,7 @@ struct keeper_report {
     long long total_bytes;                  /* stdout + stderr before truncation */
     bool oom_marker;       /* java OutOfMemoryError / python MemoryError on stderr */
     bool tmpfs_used;       /* the run left data in /tmp or the workdir overlay (charged pages) */
+    long long end_us;      /* when the program ended (now_us clock; 0: it never started) */
 };
 /* Where a keeper's own set-up failed (setup_stage with setup_errno; the IE message says it). */
 enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_OUT = -11, STAGE_OPEN_ERR = -12,
@@ -120,7 +129,8 @@ enum { STAGE_RUN_MOUNTS = -1, STAGE_CLONE = -2, STAGE_OPEN_IN = -10, STAGE_OPEN_
 #define STAGING_DIR "/.codepipe"
 #define STAGED_TEST_FILES STAGING_DIR "/test-files"
 #define KEEPER_MAGIC 0x6b656570
-enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3 };
+/* KILL_STOP: interactive mode, the other side of the pair ended badly (pair.c asked) */
+enum { KILL_NONE = 0, KILL_CPU = 1, KILL_WALL = 2, KILL_OUTPUT = 3, KILL_STOP = 4 };
 
 /* Cgroup measurements of one run, taken before its slot is reused. */
 struct cg_snapshot {
@@ -155,6 +165,7 @@ struct slot_shared {
     volatile long long t_go;          /* when the program child got "go" (wall clock start) */
     volatile int turn_taken;          /* the keeper took the slot's token itself (its child did not) */
     volatile int turn_passed;         /* the keeper passed the token to the slot's next run */
+    volatile int stop_request;        /* interactive: KILL_OUTPUT / KILL_STOP asked by the pair (+ SIGUSR1) */
 };
 #define STAGE(sh, n) do { (sh)->setup_stage = (n); if (G.cfg.trace) (sh)->ts[n] = now_us(); } while (0)
 
@@ -230,9 +241,17 @@ struct keeper_job {
     int idx;                 /* the test (index into the results) */
     struct run_files files;  /* single mode: the run's files; tests mode: -1, the keeper opens them */
     int rep_fd;              /* the report pipe */
-    int go_fd, go_wr;        /* the token pipe of the run's half of the slot, of the other half */
+    int go_fd, go_wr;        /* the token pipe of the run's half of the slot, of the other half (-1: none) */
+    bool paired;             /* interactive: files.in/out are the relay's pipes, stderr opened here */
 };
 void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__((noreturn));
+
+/* pair.c: interactive mode (--interactor), one pair supervisor per test */
+#define PAIR_STOP_SIGNAL SIGUSR1  /* pair -> keeper: look at stop_request */
+void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd) __attribute__((noreturn));
+bool pair_collect(struct sandbox *sb, int rep_fd, bool killed, struct run_result *r, bool *tmpfs_used);
+void pair_copy_tout(struct sandbox *sb, int test);
+pid_t scheduler_clone_keeper(struct sandbox *sb, const struct side *sd, int *flags);
 
 /* config.c */
 int parse_config(int argc, char **argv, struct config *cfg);
@@ -250,6 +269,7 @@ int isolation_drop_bounding_once(struct sandbox *sb);
 void isolation_probe_run_ns(struct sandbox *sb);
 void isolation_clear_run_ipc(void);
 int isolation_mount_judge(struct sandbox *sb, int test);
+int isolation_hide_other_workdirs(struct sandbox *sb, const struct side *sd);
 /* What the keeper hands its program child. */
 struct child_job { const struct side *sd; int cg, sh, in_fd, out_fd, err_fd, go_fd; };
 void isolation_enter_child(struct sandbox *sb, const struct child_job *cj) __attribute__((noreturn));

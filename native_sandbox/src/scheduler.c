@@ -72,8 +72,9 @@ void scheduler_plan(struct sandbox *sb, int ntests)
 {
     sb->nslots = (int)(sb->cfg.parallel < ntests ? sb->cfg.parallel : (ntests > 0 ? ntests : 1));
     /* two cgroup sets per slot (and side) when a slot runs several tests: the next test's
-     * child joins the idle one ahead of time */
-    sb->ncg_side = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
+     * child joins the idle one ahead of time.  Interactive mode: one set per slot and side
+     * (a slot's pair holds both halves of the slot: nothing is prepared ahead) */
+    sb->ncg_side = ntests > sb->nslots && sb->nsides == 1 ? 2 * sb->nslots : sb->nslots;
     sb->ncg = sb->ncg_side * sb->nsides;
     for (int i = 0; i < sb->nsides; i++) sb->side[i].cg_first = i * sb->ncg_side;
     sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
@@ -172,6 +173,8 @@ static int clone_flags(struct sandbox *sb, const struct side *sd)
     if (sb->caps.ipc_per_run) f |= CLONE_NEWIPC;
     if (sb->caps.net_per_run && (sb->nsides > 1 || seccomp_policy_sockets(sd->opt->profile->seccomp)))
         f |= CLONE_NEWNET;
+    /* the two sides of a pair share nothing, not even the (read-only) host name */
+    if (sb->nsides > 1 && sb->caps.ns_uts) f |= CLONE_NEWUTS;
     return f;
 }
 
@@ -185,6 +188,30 @@ static pid_t clone_keeper(struct sandbox *sb, int *flags)
     sb->caps.ipc_per_run = sb->caps.net_per_run = false;
     *flags &= ~(CLONE_NEWIPC | CLONE_NEWNET);
     return (pid_t)syscall(SYS_clone, *flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* Interactive mode: the pair supervisor (pair.c) clones each side's keeper through here. */
+pid_t scheduler_clone_keeper(struct sandbox *sb, const struct side *sd, int *flags)
+{
+    *flags = clone_flags(sb, sd);
+    return clone_keeper(sb, flags);
+}
+
+/* Interactive mode: a plain child of ours (in the helper's namespaces) supervises the test's
+ * pair: it relays between the two sides' keepers, which it clones itself. */
+static pid_t spawn_pair(struct sandbox *sb, int cg, int sh, int idx, int rep_rd, int rep_wr)
+{
+    struct side *it = &sb->side[SIDE_INTERACTOR];
+    cgroup_reset_slot(sb, it->cg_first + (cg - sb->side[SIDE_PROGRAM].cg_first));
+    struct slot_shared *page = &sb->shared[sh ^ 1];
+    page->t_go = 0;
+    page->turn_taken = page->turn_passed = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(rep_rd);
+        pair_main(sb, cg, sh, idx, rep_wr);
+    }
+    return pid;
 }
 
 /* Spawn the keeper for one test; it sets up its namespaces and waits for "go".  Spawning the
@@ -205,11 +232,11 @@ static bool prepare_run(struct sandbox *sb, struct running *r, int cg, int sh, i
         return false;
     }
     const struct side *sd = &sb->side[SIDE_PROGRAM];
-    int flags = clone_flags(sb, sd);
-    pid_t pid = clone_keeper(sb, &flags);
+    int flags = 0;
+    pid_t pid = sb->nsides > 1 ? spawn_pair(sb, cg, sh, idx, p[0], p[1]) : clone_keeper(sb, (flags = clone_flags(sb, sd), &flags));
     if (pid == 0) {
         close(p[0]);
-        struct keeper_job job = { SIDE_PROGRAM, flags, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1] };
+        struct keeper_job job = { SIDE_PROGRAM, flags, cg, sh, idx, *f, p[1], half_go[sh][0], half_go[sh ^ 1][1], false };
         keeper_main(sb, &job);
     }
     int e = errno;
@@ -239,12 +266,15 @@ static void go_run(struct sched *q, int s)
     *cur = *pre;
     pre->state = R_FREE;
     cur->t_go = now_us();
-    if (!slot_started[s]) {
+    if (!slot_started[s] && q->sb->nsides == 1) {   /* a pair gives its keepers their own tokens */
         slot_started[s] = true;
         give_token(cur->sh);
     }
     cur->state = R_RUNNING;
-    cur->deadline_us = cur->t_go + q->sb->side[SIDE_PROGRAM].opt->wall_ms * 1000LL + 3000000LL;
+    /* the backstop: the longest wall limit of the run's sides (the interactor's has a grace) */
+    long wall_ms = q->sb->side[q->sb->nsides - 1].opt->wall_ms;
+    if (q->sb->side[SIDE_PROGRAM].opt->wall_ms > wall_ms) wall_ms = q->sb->side[SIDE_PROGRAM].opt->wall_ms;
+    cur->deadline_us = cur->t_go + wall_ms * 1000LL + 3000000LL;
 }
 
 /* CODEPIPE_SANDBOX_TRACE: what the run held, and where its time went. */
@@ -282,13 +312,12 @@ static void collect_run(struct sandbox *sb, struct running *r, struct run_result
     if (sb->cfg.trace) trace_run(sb, r, res[r->idx].test);
 }
 
-static void finish_run(struct sched *q, struct running *r, const struct keeper_report *rep, bool ok,
-                       const struct cg_snapshot *snap)
+/* The run's result is final (res[r->idx]). */
+static void finish_run(struct sched *q, struct running *r, bool ok, bool tmpfs_used)
 {
-    classify(&q->sb->side[SIDE_PROGRAM], snap, ok ? rep : NULL, &q->res[r->idx]);
     if (q->sb->cfg.progress) fprintf(stderr, "sandbox: progress %d/%d\n", ++q->finished, q->ntests);
     /* nothing left in its tmpfs mounts: its cgroup set can be reset without waiting */
-    if (ok && !rep->tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
+    if (ok && !tmpfs_used && cg_last_keeper[r->cg] == r->keeper) cg_last_keeper[r->cg] = 0;
     close(r->rep_fd);
     add_zombie(r->keeper);
     r->state = R_FREE;
@@ -373,10 +402,31 @@ static void prepare_ahead(struct sched *q)
     }
 }
 
+/* Interactive mode: slot s's pair has reported (or is late).  Nothing is prepared ahead. */
+static void complete_pair(struct sched *q, int s, bool late)
+{
+    struct sandbox *sb = q->sb;
+    struct running *cur = &q->rs[s][0];
+    if (late) kill(cur->keeper, SIGKILL);
+    bool tmpfs_used = false;
+    bool ok = pair_collect(sb, cur->rep_fd, late, &q->res[cur->idx], &tmpfs_used);
+    if (!ok) {
+        kill(cur->keeper, SIGKILL);     /* its keepers die with it (PDEATHSIG) */
+        cgroup_kill_slot(sb, cur->cg);
+        cgroup_kill_slot(sb, sb->side[SIDE_INTERACTOR].cg_first + (cur->cg - sb->side[SIDE_PROGRAM].cg_first));
+    }
+    if (sb->cfg.trace) trace_run(sb, cur, q->res[cur->idx].test);
+    struct running fin = *cur;
+    cur->state = R_FREE;
+    finish_run(q, &fin, ok, tmpfs_used);
+    q->active--;
+}
+
 /* Slot s's current run has reported (or is past the backstop deadline: late). */
 static void complete_run(struct sched *q, int s, bool late)
 {
     struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
+    if (q->sb->nsides > 1) { complete_pair(q, s, late); return; }
     if (late) kill(cur->keeper, SIGKILL);
     struct keeper_report rep;
     struct cg_snapshot snap;
@@ -388,7 +438,8 @@ static void complete_run(struct sched *q, int s, bool late)
     struct running fin = *cur;
     cur->state = R_FREE;
     if (pre->state == R_PREPARED) go_run(q, s);
-    finish_run(q, &fin, &rep, ok, &snap);
+    classify(&q->sb->side[SIDE_PROGRAM], &snap, ok ? &rep : NULL, &q->res[fin.idx]);
+    finish_run(q, &fin, ok, ok && rep.tmpfs_used);
     q->active--;
 }
 
