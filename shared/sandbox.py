@@ -103,7 +103,9 @@ class SandboxSide(BaseModel):
     cpu_ms: int = 0
     wall_ms: int = 0
     memory_kb: int = 0
-    stopped: bool = False  # killed by the helper because the program ended (not by its own limits)
+    stdout_bytes: int = 0  # what it wrote to the program (its log N.iout, up to the output limit)
+    stderr_bytes: int = 0
+    stopped: bool = False  # killed by the helper because the program ended badly (not by its own limits)
     message: str | None = None
 
 
@@ -126,7 +128,7 @@ class SandboxRun(BaseModel):
     message: str | None = None
     # Interactive tests only (--interactor); absent otherwise.
     interactor: SandboxSide | None = None
-    stopped: bool = False  # the program was killed because the interactor ended
+    stopped: bool = False  # the program was killed by the helper because the interactor ended badly
     interactor_first: bool = False  # the interactor ended before the program did
     bytes_to_interactor: int = 0
     bytes_from_interactor: int = 0

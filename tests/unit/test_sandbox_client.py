@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.models import ResolvedLimits
-from shared.sandbox import Sandbox, SandboxError, build_command, parse_runs, parse_single
+from shared.sandbox import Interactor, Sandbox, SandboxError, build_command, parse_runs, parse_single
 from shared.settings import get_settings
 
 LIMITS = ResolvedLimits(time_ms=2000, wall_ms=5000, memory_mb=256, output_kb=1024)
@@ -247,3 +247,39 @@ class TestRealHelper:
         runs = Sandbox(HELPER).run_tests(profile="c", limits=LIMITS, argv=["/bin/false"], tests_dir=tests,
                                          count=1, workdir=box, parallel=1)
         assert runs[0].status in ("OK", "RE") and runs[0].exit_code == 1
+
+    def test_interactive_pairs(self, tmp_path: Path) -> None:
+        """--interactor through the client: per-side results, the bytes each way and the files
+        of both sides (a Python echo interactor that says `ok` when the program says `bye`)."""
+        box, tests = self._dirs(tmp_path)
+        ibox, files = tmp_path / "ibox", tmp_path / "files"
+        ibox.mkdir(mode=0o755)
+        files.mkdir(mode=0o755)
+        (ibox / "inter.py").write_text(textwrap.dedent("""
+            import sys
+            word = open(sys.argv[1]).read().strip()
+            print(word, flush=True)
+            reply = sys.stdin.readline().strip()
+            open(sys.argv[2], "w").write(reply + "\\n")
+            sys.stderr.write(f"got {reply}\\n")
+            sys.exit(0 if reply == word.upper() else 1)
+        """))
+        for n, word in ((1, "hello"), (2, "bye")):
+            (tests / f"{n}.in").write_bytes(b"")
+            (files / str(n)).mkdir(mode=0o755)
+            (files / str(n) / "input").write_text(word + "\n")
+            (files / str(n) / "answer").write_text("")
+        program = "import sys\nw = input()\nprint(w.upper() if w == 'hello' else 'no', flush=True)\n"
+        (box / "main.py").write_text(program)
+        interactor = Interactor(argv=["/usr/bin/python3", "inter.py", "/judge/input", "/tmp/output", "/judge/answer"],
+                                workdir=ibox, time_ms=2000, memory_mb=256)
+        runs = Sandbox(HELPER).run_tests(profile="python", limits=LIMITS, argv=["/usr/bin/python3", "main.py"],
+                                         tests_dir=tests, count=2, workdir=box, parallel=2, test_files=files,
+                                         interactor=interactor)
+        assert [r.status for r in runs] == ["OK", "OK"], runs
+        first, second = runs
+        assert first.interactor is not None and first.interactor.status == "OK", first
+        assert second.interactor is not None and (second.interactor.status, second.interactor.exit_code) == ("RE", 1)
+        assert (first.bytes_from_interactor, first.bytes_to_interactor) == (6, 6)
+        assert (tests / "1.out").read_bytes() == b"HELLO\n" and (tests / "1.iout").read_bytes() == b"hello\n"
+        assert (tests / "2.ierr").read_bytes() == b"got no\n" and (tests / "1.tout").read_bytes() == b"HELLO\n"
