@@ -105,8 +105,29 @@ while lo <= hi:
         lo = mid + 1
 """
 
-# one wasted query before the search: one too many when the search needs all of them
-ONE_TOO_MANY_PY = SEARCH_PY.replace('lo, hi = 1, n\n', 'lo, hi = 1, n\nprint("? 0", flush=True)\ninput()\n')
+# One wasted query before the search: one too many when the search needs all of them. It
+# ends quietly on the EOF that follows the interactor's verdict: a program that dies on that
+# EOF (input()'s EOFError, exit 1) is judged by the interactor only when the helper saw the
+# interactor end first, and the helper orders the two ends by when it reaped them.
+ONE_TOO_MANY_PY = """
+import sys
+def reply():
+    line = sys.stdin.readline()
+    if not line:
+        sys.exit(0)
+    return line.strip()
+n = int(reply())
+print("? 0", flush=True)
+reply()
+lo, hi = 1, n
+while lo <= hi:
+    mid = (lo + hi) // 2
+    print("?", mid, flush=True)
+    r = reply()
+    if r == "=":
+        break
+    lo, hi = (lo, mid - 1) if r == "<" else (mid + 1, hi)
+"""
 NEVER_FLUSHES_CPP = r"""
 #include <cstdio>
 int main() { long long n; scanf("%lld", &n); printf("? %lld\n", n / 2); char r[8]; scanf("%7s", r); return 0; }
@@ -197,6 +218,10 @@ JOBS: dict[str, dict[str, Any]] = {
     "interactor-socket": body("python", SEARCH_PY, HARDEST, interactor("c", SOCKET_INTERACTOR_C)),
     "interactor-broken": body("python", SEARCH_PY, HARDEST, interactor("cpp", BROKEN_INTERACTOR_CPP)),
     "interactor-snoops": body("python", MARKED_SEARCH_PY, HARDEST, interactor("python", SNOOPING_INTERACTOR_PY)),
+    # groups run layer by layer: the interactor gets its files for each batch
+    "grouped": body("python", SEARCH_PY, [{**GAME[1], "group": "small"}, {**GAME[0], "group": "big"},
+                                          {**GAME[2], "group": "big"}], PY_INTERACTOR,
+                    groups=[{"name": "small", "points": 30}, {"name": "big", "points": 70, "depends_on": ["small"]}]),
     "with-checker": body("cpp", SEARCH_CPP, [*QUICK, *HARDEST], PY_INTERACTOR,
                          checker={"language": "python", "code": FEW_QUERIES_CHECKER_PY}),
 }
@@ -299,6 +324,13 @@ def test_a_checker_judges_the_interactors_output(results: dict[str, dict[str, An
     assert verdicts(r) == ["ACCEPTED", "WRONG_ANSWER"], r["results"]
     assert [t["checker_message"] for t in r["results"]] == ["1 queries\n", "10 queries, more than 5\n"]
     assert all(t["interaction_bytes"]["from_interactor"] > 0 for t in r["results"])
+
+
+def test_groups_run_interactively_batch_by_batch(results: dict[str, dict[str, Any]]) -> None:
+    r = results["grouped"]
+    assert r["verdict"] == "ACCEPTED" and (r["score"], r["max_score"]) == (100, 100), r["results"]
+    assert [t["checker_message"] for t in r["results"]] == [
+        "found 1 in 1 queries\n", "found 1000 in 10 queries\n", "found 123457 in 16 queries\n"]
 
 
 def test_a_stored_problem_with_an_interactor(stack: Stack) -> None:

@@ -115,6 +115,27 @@ def test_an_interactor_crash_or_limit_is_a_judge_error(status: str, sig: int) ->
         assert reason is not None and reason.startswith(f"the interactor ended with {status}")
 
 
+@pytest.mark.parametrize("interactor", [side("RE", sig=SIGSEGV), side("TLE", sig=SIGKILL), side("SV", sig=31),
+                                        side("RE", 3)])
+def test_an_interactor_failure_outweighs_a_programs_exit_whichever_ended_first(interactor: dict[str, Any]) -> None:
+    """The helper orders the two ends by when each keeper reaped its side: a program that died
+    at once on the EOF of a crashed interactor may be reaped first. Its non-zero exit (or
+    SIGPIPE) does not turn the interactor's failure into the program's RUNTIME_ERROR."""
+    for program in (pair("RE", 1, interactor=interactor), pair("RE", sig=SIGPIPE, interactor=interactor)):
+        assert verdict_of(program)[0] == Verdict.JUDGE_ERROR
+    # its own crash by a signal, or its own limits, are still the program's
+    assert verdict_of(pair("RE", sig=SIGSEGV, interactor=interactor))[0] == Verdict.RUNTIME_ERROR
+    assert verdict_of(pair("MLE", sig=SIGKILL, interactor=interactor))[0] == Verdict.MEMORY_LIMIT_EXCEEDED
+
+
+def test_a_stopped_or_deciding_interactor_leaves_the_programs_exit_its_own() -> None:
+    """The program exited non-zero first (the helper says so): its RUNTIME_ERROR, whether the
+    interactor then said WA on the EOF or had to be stopped."""
+    for interactor in (side("RE", 1), side("RE", 2), side(), side("RE", sig=SIGKILL, stopped=True),
+                       side("RE", sig=SIGPIPE)):
+        assert verdict_of(pair("RE", 1, interactor=interactor))[0] == Verdict.RUNTIME_ERROR
+
+
 def test_an_interactor_that_reports_fail_is_a_judge_error() -> None:
     verdict, reason = verdict_of(pair(interactor_first=True, interactor=side("RE", 3)), b"bad test\n")
     assert verdict == Verdict.JUDGE_ERROR and reason is not None and "exit 3" in reason
