@@ -105,14 +105,16 @@ static void prepare_sides(struct sandbox *sb)
 {
     sb->nsides = sb->cfg.interactive ? 2 : 1;
     for (int i = 0; i < sb->nsides; i++) {
+        sb->side[i].opt = &sb->cfg.side[i];
+        prepare_workdir(&sb->side[i]);
+    }
+    if (sb->nsides > 1) check_workdirs_apart(sb);
+    for (int i = 0; i < sb->nsides; i++) {
         struct side *sd = &sb->side[i];
-        sd->opt = &sb->cfg.side[i];
-        prepare_workdir(sd);
         sd->output_limit = sd->opt->output_kb * 1024LL;
         prepare_program(sb, sd);
         sd->pids_max = sd->opt->procs + sd->opt->profile->threads;
     }
-    if (sb->nsides > 1) check_workdirs_apart(sb);
 }
 
 static struct run_result *new_results(struct sandbox *sb, int ntests)

@@ -43,6 +43,7 @@ struct pair_report {
     bool over_limit[NSIDES];         /* its stdout went over the output limit */
     long long written[NSIDES];       /* bytes of its stdout (in its log, up to the limit) */
     long long delivered[NSIDES];     /* bytes delivered to its stdin */
+    long long eof_us[NSIDES];        /* when we saw its stdout close (0: never) */
 };
 
 /* One direction: a side's stdout to the other side's stdin, and its log. */
@@ -99,9 +100,26 @@ static void request_stop(struct pair *pp, int s, int why)
     kill(pp->keeper[s], PAIR_STOP_SIGNAL);
 }
 
+/* Did side s end badly (so that the other side must be stopped)? */
+static bool ended_badly(const struct pair *pp, int s)
+{
+    const struct keeper_report *r = &pp->pr.rep[s];
+    return !pp->pr.ok[s] || r->setup_errno || r->exec_errno || r->killed_for || pp->pr.over_limit[s] ||
+           WIFSIGNALED(r->wstatus);
+}
+
+/* The writer's stdout is closed and all of it delivered: the reader sees EOF, but only once
+ * the writer's keeper has reported that it ended well.  A writer that ended badly gets its
+ * partner stopped instead, which must not race with the partner's own reaction to an EOF. */
+static void pass_eof(struct pair *pp, struct relay *d)
+{
+    if (d->eof && !d->len && d->to >= 0 && pp->reported[d->writer] && !ended_badly(pp, d->writer))
+        close_fd(&d->to);
+}
+
 /* Deliver what is buffered; the reader gone (EPIPE): drop it, and from now on drop what the
  * writer still sends. */
-static void relay_deliver(struct relay *d)
+static void relay_deliver(struct pair *pp, struct relay *d)
 {
     while (d->len && d->to >= 0) {
         ssize_t w = write(d->to, d->buf + d->off, d->len);
@@ -116,7 +134,7 @@ static void relay_deliver(struct relay *d)
     }
     if (d->to < 0) d->len = 0;
     if (!d->len) d->off = 0;
-    if (!d->len && d->eof) close_fd(&d->to);  /* everything delivered: the reader sees EOF */
+    pass_eof(pp, d);
 }
 
 /* One read from the writer's stdout (only with nothing buffered: the pipe is the buffer, so a
@@ -127,9 +145,10 @@ static void relay_read(struct pair *pp, struct relay *d)
     ssize_t n = read(d->from, d->buf, sizeof(d->buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) {
+        if (n == 0 && !pp->pr.eof_us[d->writer]) pp->pr.eof_us[d->writer] = now_us();
         d->eof = true;
         close_fd(&d->from);
-        relay_deliver(d);
+        relay_deliver(pp, d);
         return;
     }
     long long room = d->limit - pp->pr.written[d->writer];
@@ -145,7 +164,7 @@ static void relay_read(struct pair *pp, struct relay *d)
     d->len = d->to >= 0 ? (size_t)n : 0;
     d->off = 0;
     size_t before = d->len;
-    relay_deliver(d);
+    relay_deliver(pp, d);
     pp->pr.delivered[d->reader] += (long long)(before - d->len);
 }
 
@@ -153,16 +172,8 @@ static void relay_read(struct pair *pp, struct relay *d)
 static void relay_flush(struct pair *pp, struct relay *d)
 {
     size_t before = d->len;
-    relay_deliver(d);
+    relay_deliver(pp, d);
     pp->pr.delivered[d->reader] += (long long)(before - d->len);
-}
-
-/* Did side s end badly (so that the other side must be stopped)? */
-static bool ended_badly(const struct pair *pp, int s)
-{
-    const struct keeper_report *r = &pp->pr.rep[s];
-    return !pp->pr.ok[s] || r->setup_errno || r->exec_errno || r->killed_for || pp->pr.over_limit[s] ||
-           WIFSIGNALED(r->wstatus);
 }
 
 static void read_report(struct pair *pp, int s)
@@ -173,12 +184,16 @@ static void read_report(struct pair *pp, int s)
     pp->reported[s] = true;
     close_fd(&pp->rep_rd[s]);
     if (ended_badly(pp, s)) request_stop(pp, !s, KILL_STOP);
-    /* the interactor has ended: what the program still writes has nowhere to go; after what
-     * is readable now, its stdout is closed (SIGPIPE / EPIPE from here on) */
+    else pass_eof(pp, &pp->dir[s]);
+    /* the interactor has ended: what the program still writes has nowhere to go and is
+     * dropped; after what is readable now, its stdout is closed (SIGPIPE / EPIPE from here
+     * on) -- unless the interactor ended badly: then the program is being stopped, and must
+     * not die of our SIGPIPE first */
     if (s == SIDE_INTERACTOR) {
         struct relay *d = &pp->dir[SIDE_PROGRAM];
         close_fd(&d->to);
         d->len = 0;
+        if (ended_badly(pp, s)) return;
         for (long long before = -1; d->from >= 0 && before != pp->pr.written[SIDE_PROGRAM];) {
             before = pp->pr.written[SIDE_PROGRAM];
             relay_read(pp, d);                 /* logged and dropped */
@@ -354,6 +369,17 @@ void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd)
     _exit(0);
 }
 
+/* When side s ended, on one clock: its keeper reaps it some wake-ups after its exit, while its
+ * stdout closes at the exit itself (before the parent hears of it), and what the other side
+ * does in answer to that EOF comes after it: so the earlier of the two.  (A side that closes
+ * its stdout and runs on counts as ended there.)  0: it never ran. */
+static long long side_end(const struct pair_report *pr, int s)
+{
+    long long end = pr->ok[s] ? pr->rep[s].end_us : 0;
+    if (end && pr->eof_us[s] && pr->eof_us[s] < end) end = pr->eof_us[s];
+    return end;
+}
+
 /* Helper: the pair's report -> the test's two results (r and r->interactor).  false: the pair
  * itself died without a report (both IE). */
 bool pair_collect(struct sandbox *sb, int rep_fd, bool killed, struct run_result *r, bool *tmpfs_used)
@@ -379,9 +405,7 @@ bool pair_collect(struct sandbox *sb, int rep_fd, bool killed, struct run_result
         classify(&sb->side[s], &pr.snap[s], &rep, res[s]);
         if (rep.tmpfs_used) *tmpfs_used = true;
     }
-    long long p_end = pr.ok[SIDE_PROGRAM] ? pr.rep[SIDE_PROGRAM].end_us : 0;
-    long long i_end = pr.ok[SIDE_INTERACTOR] ? pr.rep[SIDE_INTERACTOR].end_us : 0;
-    r->interactor_first = i_end < p_end;
+    r->interactor_first = side_end(&pr, SIDE_INTERACTOR) < side_end(&pr, SIDE_PROGRAM);
     r->bytes_to_interactor = pr.delivered[SIDE_INTERACTOR];
     r->bytes_from_interactor = pr.delivered[SIDE_PROGRAM];
     return true;

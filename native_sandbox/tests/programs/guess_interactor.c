@@ -4,10 +4,13 @@
  * exit 0).  More queries than the limit, a malformed line or EOF before the secret was found:
  * "wrong answer" on stderr, exit 1.  OUTPUT gets one line for the checker: "queries=K".
  *
- * MODE (for test_interactive.py's hostile interactors): crash (abort after the first query),
- * loop (burn CPU after the first query), socket (an AF_INET socket), peek PATH... (can it read
- * these? the answers go to OUTPUT, then it plays), unix NAME (connect to an abstract unix socket;
- * the errno goes to OUTPUT, then it plays), sink (read everything until EOF, answer nothing). */
+ * MODE (for test_interactive.py's hostile interactors), acted upon at the first query (the
+ * program has done what it does before its first query): crash (abort), loop (burn CPU),
+ * socket (an AF_INET socket), peek PATH... (can it read these, do they mention "codepipe-pair"?
+ * the answers go to OUTPUT, then it plays), unix NAME (connect to an abstract unix socket; the
+ * errno goes to OUTPUT, then it plays); and sink (read everything until EOF, answer nothing),
+ * bigout N (N bytes more in OUTPUT), linkout TARGET (OUTPUT becomes a symlink to TARGET). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,10 +24,12 @@ static FILE *out;
 
 static void peek(const char *path)
 {
-    char buf[256] = "";
+    static char buf[65536];
     int fd = open(path, O_RDONLY);
     ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    fprintf(out, "peek %s: %s\n", path, fd < 0 ? strerror(errno) : n < 0 ? strerror(errno) : "readable");
+    if (n >= 0) buf[n] = 0;
+    fprintf(out, "peek %s: %s%s\n", path, fd < 0 ? strerror(errno) : n < 0 ? strerror(errno) : "readable",
+            n > 0 && memmem(buf, (size_t)n, "codepipe-pair", 13) ? ", mentions codepipe-pair" : "");
     if (fd >= 0) close(fd);
 }
 
@@ -49,12 +54,10 @@ int main(int argc, char **argv)
     out = fopen(argv[2], "w");
     if (!out) { fprintf(stderr, "cannot write %s: %s\n", argv[2], strerror(errno)); return 3; }
     setvbuf(out, NULL, _IOLBF, 0);
-    if (!strcmp(mode, "socket")) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        fprintf(out, "inet socket: %d\n", s);
-    }
-    if (!strcmp(mode, "peek")) for (int i = 5; i < argc; i++) peek(argv[i]);
-    if (!strcmp(mode, "unix") && argc > 5) unix_connect(argv[5]);
+    if (!strcmp(mode, "bigout") && argc > 5)
+        for (long i = 0; i < atol(argv[5]); i++) fputc('x', out);
+    if (!strcmp(mode, "linkout") && argc > 5 && (unlink(argv[2]) < 0 || symlink(argv[5], argv[2]) < 0))
+        fprintf(stderr, "linkout: %s\n", strerror(errno));
     if (!strcmp(mode, "sink")) {
         char buf[65536];
         long long total = 0;
@@ -73,8 +76,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "wrong answer: more than %ld queries\n", limit);
             return 1;
         }
-        if (!strcmp(mode, "crash")) abort();
-        if (!strcmp(mode, "loop")) for (volatile unsigned long i = 0;; i++) {}
+        if (queries == 1) {
+            if (!strcmp(mode, "crash")) abort();
+            if (!strcmp(mode, "loop")) for (volatile unsigned long i = 0;; i++) {}
+            if (!strcmp(mode, "socket")) fprintf(out, "inet socket: %d\n", socket(AF_INET, SOCK_STREAM, 0));
+            if (!strcmp(mode, "peek")) for (int i = 5; i < argc; i++) peek(argv[i]);
+            if (!strcmp(mode, "unix") && argc > 5) unix_connect(argv[5]);
+        }
         putchar(x == n ? '=' : n < x ? '<' : '>');
         putchar('\n');
         fflush(stdout);

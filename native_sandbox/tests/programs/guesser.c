@@ -11,6 +11,7 @@
  *   proc            looks for the interactor in /proc (stderr), then binary search
  *   tmpfile PATH    writes PATH (in its /tmp), then binary search
  *   socket          an AF_UNIX socket (not in the c profile's allow-list)
+ *   peek PATH...    can it open these (stderr), then binary search
  * What it found out goes to stderr. */
 #include <dirent.h>
 #include <errno.h>
@@ -106,6 +107,14 @@ int main(int argc, char **argv)
         FILE *f = fopen(argv[2], "w");
         fprintf(stderr, "tmpfile %s: %s\n", argv[2], f ? "written" : strerror(errno));
         if (f) { fputs("a note for the interactor\n", f); fclose(f); }
+        return binary();
+    }
+    if (!strcmp(mode, "peek")) {
+        for (int i = 2; i < argc; i++) {
+            int fd = open(argv[i], O_RDONLY);
+            fprintf(stderr, "peek %s: %s\n", argv[i], fd < 0 ? strerror(errno) : "readable");
+            if (fd >= 0) close(fd);
+        }
         return binary();
     }
     if (!strcmp(mode, "socket")) {
