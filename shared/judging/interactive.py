@@ -6,11 +6,7 @@ them (shared.sandbox.SandboxRun with its `interactor` side):
    interactor never sends ends by wall, and is TLE too), MLE, OLE, SV, RE -- except that a
    program that lost its partner is judged by the interactor: killed by SIGPIPE, killed by the
    helper because the interactor ended (`stopped`), or a non-zero exit after the interactor
-   ended first (EPIPE on a write, EOF on a read). Nor does such an ending (SIGPIPE, a non-zero
-   exit) outweigh an interactor that failed on its own (rule 4, or its exit 3): the judging of
-   that test is broken whichever side the helper saw end first (its order of the two ends is
-   taken when each side's keeper reaps it, so a program that dies at once on the EOF of a
-   crashed interactor can be reaped first);
+   ended first (EPIPE on a write);
 3. an interactor killed by SIGPIPE after the program ended or closed its stdin: WRONG_ANSWER
    (the program stopped talking, SPEC §7);
 4. the interactor's own crash, limits or forbidden call: JUDGE_ERROR with the reason (the
@@ -23,7 +19,7 @@ from __future__ import annotations
 import signal
 from fractions import Fraction
 
-from shared.judging.testlib import EXIT_FAIL, CheckerVerdict, checker_verdict, message_of
+from shared.judging.testlib import CheckerVerdict, checker_verdict, message_of
 from shared.judging.verdicts import status_verdict
 from shared.models import Verdict
 from shared.sandbox import SandboxRun, SandboxSide
@@ -54,18 +50,9 @@ def program_verdict(run: SandboxRun) -> Verdict | None:
         return None
     if run.stopped or run.signal == signal.SIGPIPE:
         return None
-    # a non-zero exit: EPIPE or EOF once the interactor has ended, or beside its own failure
-    if run.signal == 0 and (run.interactor_first or (run.interactor is not None and _failed(run.interactor))):
+    if run.signal == 0 and run.interactor_first:  # failed on a write to a closed pipe (EPIPE)
         return None
     return status_verdict(run.status, run.exit_code) or Verdict.RUNTIME_ERROR
-
-
-def _failed(side: SandboxSide) -> bool:
-    """The interactor failed on its own: a crash, its limits, a forbidden call, testlib's fail."""
-    if side.stopped or side.status == "IE":
-        return False
-    exited = side.status == "OK" or (side.status == "RE" and side.signal == 0)
-    return side.exit_code == EXIT_FAIL if exited else side.signal != signal.SIGPIPE
 
 
 def _interactor_verdict(run: SandboxRun, side: SandboxSide, stderr: bytes, points: float) -> CheckerVerdict:

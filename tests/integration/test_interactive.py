@@ -106,28 +106,9 @@ while lo <= hi:
 """
 
 # One wasted query before the search: one too many when the search needs all of them. It
-# ends quietly on the EOF that follows the interactor's verdict: a program that dies on that
-# EOF (input()'s EOFError, exit 1) is judged by the interactor only when the helper saw the
-# interactor end first, and the helper orders the two ends by when it reaped them.
-ONE_TOO_MANY_PY = """
-import sys
-def reply():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return line.strip()
-n = int(reply())
-print("? 0", flush=True)
-reply()
-lo, hi = 1, n
-while lo <= hi:
-    mid = (lo + hi) // 2
-    print("?", mid, flush=True)
-    r = reply()
-    if r == "=":
-        break
-    lo, hi = (lo, mid - 1) if r == "<" else (mid + 1, hi)
-"""
+# dies on the EOF that follows the interactor's verdict (input()'s EOFError, exit 1): the
+# interactor ended first, so its verdict is the test's.
+ONE_TOO_MANY_PY = SEARCH_PY.replace('lo, hi = 1, n\n', 'lo, hi = 1, n\nprint("? 0", flush=True)\ninput()\n')
 NEVER_FLUSHES_CPP = r"""
 #include <cstdio>
 int main() { long long n; scanf("%lld", &n); printf("? %lld\n", n / 2); char r[8]; scanf("%7s", r); return 0; }

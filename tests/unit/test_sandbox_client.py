@@ -283,3 +283,28 @@ class TestRealHelper:
         assert (first.bytes_from_interactor, first.bytes_to_interactor) == (6, 6)
         assert (tests / "1.out").read_bytes() == b"HELLO\n" and (tests / "1.iout").read_bytes() == b"hello\n"
         assert (tests / "2.ierr").read_bytes() == b"got no\n" and (tests / "1.tout").read_bytes() == b"HELLO\n"
+
+    def test_a_program_dying_on_the_eof_after_the_interactors_verdict_gets_that_verdict(self, tmp_path: Path) -> None:
+        """The interactor says WA (exit 1) and ends; the program dies on the EOF (EOFError,
+        exit 1). Every time (30 pairs, 2 at once): the interactor ended first, so the test is
+        the interactor's WRONG_ANSWER, never the program's RUNTIME_ERROR."""
+        from shared.judging.interactive import interactive_verdict
+
+        box, tests = self._dirs(tmp_path)
+        ibox, files = tmp_path / "ibox", tmp_path / "files"
+        ibox.mkdir(mode=0o755)
+        files.mkdir(mode=0o755)
+        (ibox / "inter.py").write_text("import sys\nprint(1, flush=True)\nsys.stdin.readline()\nsys.exit(1)\n")
+        (box / "main.py").write_text("input()\nprint('? 1', flush=True)\ninput()\n")
+        count = 30
+        for n in range(1, count + 1):
+            (tests / f"{n}.in").write_bytes(b"")
+            (files / str(n)).mkdir(mode=0o755)
+            (files / str(n) / "input").write_text("1\n")
+            (files / str(n) / "answer").write_text("")
+        runs = Sandbox(HELPER).run_tests(
+            profile="python", limits=LIMITS, argv=["/usr/bin/python3", "main.py"], tests_dir=tests, count=count,
+            workdir=box, parallel=2, test_files=files,
+            interactor=Interactor(argv=["/usr/bin/python3", "inter.py"], workdir=ibox, time_ms=2000, memory_mb=256))
+        assert [(r.status, r.exit_code, r.interactor_first) for r in runs] == [("RE", 1, True)] * count
+        assert {interactive_verdict(r, b"", 1).verdict.value for r in runs} == {"WRONG_ANSWER"}
