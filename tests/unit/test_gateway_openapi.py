@@ -166,3 +166,10 @@ def test_the_cross_field_group_rules_are_described_not_published() -> None:
     assert _published(body) and not _accepted(body)
     described = components(S)["TestCase"]["properties"]["group"]["description"]
     assert "groups" in described
+
+
+def test_result_publishes_the_interactive_fields() -> None:
+    """/result's test results carry the interaction (SPEC §8) in the published schema."""
+    test_result = create_app(S).openapi()["components"]["schemas"]["TestResult"]["properties"]
+    for name in ("interaction_bytes", "interactor_output", "interactor_output_url"):
+        assert name in test_result and test_result[name].get("description"), name
