@@ -105,6 +105,24 @@ while lo <= hi:
         lo = mid + 1
 """
 
+SEARCH_JAVA = """
+import java.io.*;
+public class Main {
+    public static void main(String[] args) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        long n = Long.parseLong(in.readLine().trim()), lo = 1, hi = n;
+        while (lo <= hi) {
+            long mid = (lo + hi) / 2;
+            System.out.println("? " + mid);
+            System.out.flush();
+            String r = in.readLine();
+            if (r == null || r.equals("=")) return;
+            if (r.equals("<")) hi = mid - 1; else lo = mid + 1;
+        }
+    }
+}
+"""
+
 # One wasted query before the search: one too many when the search needs all of them. It
 # dies on the EOF that follows the interactor's verdict (input()'s EOFError, exit 1): the
 # interactor ended first, so its verdict is the test's.
@@ -186,6 +204,7 @@ PY_INTERACTOR = interactor("python", INTERACTOR_PY)
 JOBS: dict[str, dict[str, Any]] = {
     **{f"search-{sol}-vs-{inter}": body(sol, SOLUTIONS[sol], GAME, interactor(inter, INTERACTORS[inter]))
        for sol in SOLUTIONS for inter in INTERACTORS},
+    "search-java-vs-cpp": body("java", SEARCH_JAVA, GAME, interactor("cpp", INTERACTOR_CPP)),
     "one-too-many": body("python", ONE_TOO_MANY_PY, HARDEST, PY_INTERACTOR),
     "never-flushes": body("cpp", NEVER_FLUSHES_CPP, HARDEST, interactor("cpp", INTERACTOR_CPP), limits=SHORT),
     "exits-early": body("python", EXITS_EARLY_PY, HARDEST, PY_INTERACTOR),
@@ -210,7 +229,7 @@ JOBS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def results(stack: Stack) -> dict[str, dict[str, Any]]:
-    stack.require_executors("cpp", "python")
+    stack.require_executors("cpp", "python", "java")
     start = time.monotonic()
     out = stack.run_all(JOBS, timeout=400)
     out["_elapsed"] = {"s": time.monotonic() - start}
@@ -284,6 +303,12 @@ def test_a_broken_interactor_is_a_judge_error_not_the_solutions(results: dict[st
     assert r["verdict"] == "JUDGE_ERROR", (key, r["results"], r.get("error"))
     assert r["error"] and r["error"].startswith(f"test 1: {reason}"), r["error"]
     assert r["compilation_error"] is None
+
+
+def test_an_interactor_that_writes_nothing_has_no_log(results: dict[str, dict[str, Any]]) -> None:
+    test = results["interactor-fails"]["results"][0]
+    assert test["interaction_bytes"]["from_interactor"] == 0 and test["interactor_output"] == "", test
+    assert test["interactor_output_url"] is None  # no empty object, no URL that would only 404
 
 
 def test_an_interactor_that_does_not_compile(results: dict[str, dict[str, Any]]) -> None:
