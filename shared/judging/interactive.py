@@ -5,8 +5,9 @@ them (shared.sandbox.SandboxRun with its `interactor` side):
 2. the program's own limits and crashes first: TLE (a program blocked waiting for input the
    interactor never sends ends by wall, and is TLE too), MLE, OLE, SV, RE -- except that a
    program that lost its partner is judged by the interactor: killed by SIGPIPE, killed by the
-   helper because the interactor ended (`stopped`), or a non-zero exit after the interactor
-   ended first (EPIPE on a write);
+   helper because the interactor ended badly (`stopped`), or a non-zero exit after the
+   interactor ended first (EPIPE on a write, EOF on a read: the helper passes EOF on only after
+   the writer's clean end, and `interactor_first` orders the two ends causally);
 3. an interactor killed by SIGPIPE after the program ended or closed its stdin: WRONG_ANSWER
    (the program stopped talking, SPEC §7);
 4. the interactor's own crash, limits or forbidden call: JUDGE_ERROR with the reason (the
@@ -50,7 +51,7 @@ def program_verdict(run: SandboxRun) -> Verdict | None:
         return None
     if run.stopped or run.signal == signal.SIGPIPE:
         return None
-    if run.signal == 0 and run.interactor_first:  # failed on a write to a closed pipe (EPIPE)
+    if run.signal == 0 and run.interactor_first:  # EPIPE, or EOF, once the interactor had ended
         return None
     return status_verdict(run.status, run.exit_code) or Verdict.RUNTIME_ERROR
 
