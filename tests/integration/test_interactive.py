@@ -1,5 +1,5 @@
 """Interactive problems (SPEC §8) through the real stack and the real helper: guess-the-number
-with a C++ and a Python interactor against a C++ and a Python binary search; solutions that ask
+with a C++ and a Python interactor against a C++ and a Python binary search (and a Java one); solutions that ask
 too much, never flush, exit early, flood or crash; interactors that crash, loop, fail, open a
 socket, do not compile or look for the solution's source; a checker on the interactor's
 output; a stored problem with an interactor; the interaction's bytes, previews and full log.
@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.test_problems_api import put_zip, zipped
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.executors]
@@ -172,6 +173,14 @@ SOCKET_INTERACTOR_C = ('#include <sys/socket.h>\n#include <stdio.h>\n'
                        'int main(void){ int s = socket(AF_INET, SOCK_STREAM, 0); printf("%d\\n", s); return 0; }')
 BROKEN_INTERACTOR_CPP = "int main() { return }"
 
+# Partial points from the interactor (testlib's exit 7): half of the test's points when the
+# guess took more than 5 queries.
+PARTIAL_INTERACTOR_PY = INTERACTOR_PY.replace(
+    '        sys.stderr.write(f"found {secret} in {used} queries\\n")\n        sys.exit(0)',
+    '        sys.stderr.write(f"found {secret} in {used} queries\\npoints {2 if used > 5 else 4}\\n")\n'
+    '        sys.exit(7)')
+assert PARTIAL_INTERACTOR_PY != INTERACTOR_PY
+
 # A checker on the interactor's output file: at most 5 queries.
 FEW_QUERIES_CHECKER_PY = """
 import sys
@@ -222,6 +231,8 @@ JOBS: dict[str, dict[str, Any]] = {
     "grouped": body("python", SEARCH_PY, [{**GAME[1], "group": "small"}, {**GAME[0], "group": "big"},
                                           {**GAME[2], "group": "big"}], PY_INTERACTOR,
                     groups=[{"name": "small", "points": 30}, {"name": "big", "points": 70, "depends_on": ["small"]}]),
+    "partial": body("cpp", SEARCH_CPP, [{**QUICK[0], "points": 4}, {**HARDEST[0], "points": 4}],
+                    interactor("python", PARTIAL_INTERACTOR_PY)),
     "with-checker": body("cpp", SEARCH_CPP, [*QUICK, *HARDEST], PY_INTERACTOR,
                          checker={"language": "python", "code": FEW_QUERIES_CHECKER_PY}),
 }
@@ -325,6 +336,12 @@ def test_the_interactor_cannot_see_the_solutions_source(results: dict[str, dict[
     assert r["verdict"] == "ACCEPTED", r["results"]  # it still played the game
 
 
+def test_partial_points_from_the_interactor(results: dict[str, dict[str, Any]]) -> None:
+    r = results["partial"]
+    assert verdicts(r) == ["ACCEPTED", "ACCEPTED"], (r["results"], r.get("error"))
+    assert [t["score"] for t in r["results"]] == [4, 2] and (r["score"], r["max_score"]) == (6, 8)
+
+
 def test_a_checker_judges_the_interactors_output(results: dict[str, dict[str, Any]]) -> None:
     r = results["with-checker"]
     assert verdicts(r) == ["ACCEPTED", "WRONG_ANSWER"], r["results"]
@@ -337,6 +354,17 @@ def test_groups_run_interactively_batch_by_batch(results: dict[str, dict[str, An
     assert r["verdict"] == "ACCEPTED" and (r["score"], r["max_score"]) == (100, 100), r["results"]
     assert [t["checker_message"] for t in r["results"]] == [
         "found 1 in 1 queries\n", "found 1000 in 10 queries\n", "found 123457 in 16 queries\n"]
+
+
+def test_a_zipped_problem_with_an_interactor(stack: Stack) -> None:
+    pid = f"guess-zip-{uuid.uuid4().hex[:10]}"
+    tests = {f"tests/{n}.{ext}": t[key] for n, t in enumerate(GAME, 1) for ext, key in (("in", "input"),
+                                                                                        ("ans", "expected"))}
+    put = put_zip(stack, pid, zipped({**tests, "interactor.cpp": INTERACTOR_CPP}))
+    assert put.status_code == 201, put.text
+    r = stack.wait_result(stack.submit_ok("python", SEARCH_PY, problem_id=pid), timeout=120)
+    assert r["verdict"] == "ACCEPTED", (r["results"], r.get("error"))
+    assert r["results"][0]["checker_message"] == "found 1000 in 10 queries\n"
 
 
 def test_a_stored_problem_with_an_interactor(stack: Stack) -> None:
