@@ -1,8 +1,9 @@
 """Interactive problems (SPEC §8) through the real stack and the real helper: guess-the-number
-with a C++ and a Python interactor against a C++ and a Python binary search (and a Java one); solutions that ask
-too much, never flush, exit early, flood or crash; interactors that crash, loop, fail, open a
-socket, do not compile or look for the solution's source; a checker on the interactor's
-output; a stored problem with an interactor; the interaction's bytes, previews and full log.
+with a C++ and a Python interactor against a C++ and a Python binary search (and a Java one);
+solutions that ask too much, never flush, exit early, flood or crash; interactors that crash,
+loop, fail, open a socket, do not compile or look for the solution's source; partial points
+from the interactor; a checker on the interactor's output; groups; stored problems (JSON and
+zip) with an interactor; the interaction's bytes, previews and full log.
 
 The game: the test's input is N, its answer the secret (1 <= secret <= N). The interactor sends
 N, then answers each `? x` with `<` (the secret is smaller), `>` or `=`; it allows
