@@ -50,6 +50,16 @@ class LimitRange:
 
 
 @lru_cache(maxsize=1)
+def interactor_grace_ms() -> int:
+    """How much longer than the pair's wall an interactor may run (the helper's INTERACTOR_GRACE_MS)."""
+    found = re.search(r"^#define INTERACTOR_GRACE_MS (\d+)\s*$", RANGES_HEADER.read_text(encoding="utf-8"),
+                      re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"{RANGES_HEADER} does not define INTERACTOR_GRACE_MS")
+    return int(found.group(1))
+
+
+@lru_cache(maxsize=1)
 def helper_ranges() -> dict[str, Range]:
     """{"time_ms": Range, ..., "procs": ..., "parallel": ...} as the helper's header defines them."""
     found: dict[str, dict[str, int]] = {}

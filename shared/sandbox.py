@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.limits import interactor_grace_ms
 from shared.models import ResolvedLimits
 
 SandboxStatus = Literal["OK", "TLE", "MLE", "OLE", "RE", "SV", "IE"]
@@ -29,9 +30,9 @@ Profile = Literal["c", "cpp", "java", "python", "go", "javascript", "compile", "
 # Slack on top of the helper's own wall limits before we decide it hung (it enforces the
 # limits itself; this only guards against a wedged helper).
 _HELPER_GRACE_S = 15.0
-# The interactor's wall is the pair's wall plus this much (the helper's INTERACTOR_GRACE_MS):
-# it may still give its verdict after the program's wall ended the program.
-INTERACTOR_GRACE_S = 1.0
+# The interactor's wall is the pair's wall plus this much (the helper's INTERACTOR_GRACE_MS,
+# read from its header): it may still give its verdict after the program's wall ended it.
+INTERACTOR_GRACE_S = interactor_grace_ms() / 1000.0
 _MAX_HELPER_OUTPUT = 64 * 1024 * 1024
 # The helper builds the program's environment from --env alone; it gets only a minimal one too.
 _HELPER_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}

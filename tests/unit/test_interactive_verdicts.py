@@ -187,3 +187,10 @@ def test_a_malformed_interactor_side_is_a_sandbox_error() -> None:
     raw = pair(interactor={"status": "WHAT"})
     with pytest.raises(SandboxError):
         parse_runs(json.dumps([raw]), 1)
+
+
+def test_the_interactor_grace_is_the_helpers() -> None:
+    from shared.limits import RANGES_HEADER
+    from shared.sandbox import INTERACTOR_GRACE_S
+
+    assert f"#define INTERACTOR_GRACE_MS {round(INTERACTOR_GRACE_S * 1000)}\n" in RANGES_HEADER.read_text()
