@@ -261,9 +261,9 @@ static void __attribute__((noreturn)) report(struct keeper *k)
     pass_turn(k);
     getrusage(RUSAGE_CHILDREN, &rep->ru);
     measure_outputs(k->sb, k->sd, k->job.files.out, k->job.files.err, rep);
+    if (k->job.paired && k->job.side == SIDE_INTERACTOR) pair_copy_tout(k->sb, k->job.idx + 1);
     if (k->sb->caps.ns_mount) rep->tmpfs_used = tmpfs_used(k->sb, k->sd);
     rep->end_us = k->t_end;
-    if (k->job.paired && k->job.side == SIDE_INTERACTOR) pair_copy_tout(k->sb, k->job.idx + 1);
     STAGE(k->shp, STAGE_REPORT_READY);
     write_full(k->job.rep_fd, rep, sizeof(*rep));
     _exit(0);

@@ -161,17 +161,18 @@ static void pass_dead_turn(struct sandbox *sb, const struct running *r)
 /* The namespaces of a run's keeper (and so of its program).  IPC: per run, because SysV
  * objects outlive their creator, so with one namespace per invocation a test found what an
  * earlier or a parallel test had left.  Network: per run only where the program can make a
- * socket at all (abstract unix socket names are per network namespace) or where the run is
- * one side of a pair that must not reach the other: a network namespace costs far more than
- * the rest of a run's namespaces (README, Performance), and c/cpp programs have no socket
- * call. */
+ * socket at all (abstract unix socket names are per network namespace): a network namespace
+ * costs far more than the rest of a run's namespaces (README, Performance), and c/cpp
+ * programs have no socket call.  That holds for each side of an interactive pair too: a side
+ * that can make no socket (c/cpp, the interactor's judge policy) has no network channel to
+ * the other, and one that can gets a namespace of its own. */
 static int clone_flags(struct sandbox *sb, const struct side *sd)
 {
     int f = 0;
     if (sb->caps.ns_pid) f |= CLONE_NEWPID;
     if (sb->caps.ns_mount) f |= CLONE_NEWNS;
     if (sb->caps.ipc_per_run) f |= CLONE_NEWIPC;
-    if (sb->caps.net_per_run && (sb->nsides > 1 || seccomp_policy_sockets(sd->opt->profile->seccomp)))
+    if (sb->caps.net_per_run && seccomp_policy_sockets(sd->opt->profile->seccomp))
         f |= CLONE_NEWNET;
     /* the two sides of a pair share nothing, not even the (read-only) host name */
     if (sb->nsides > 1 && sb->caps.ns_uts) f |= CLONE_NEWUTS;
