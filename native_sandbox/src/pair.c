@@ -1,7 +1,7 @@
 /* Interactive mode (--interactor, SPEC §8): one pair supervisor per test.
  *
- *   helper ──fork──> pair ──clone(NEWPID|NEWNS|NEWIPC|NEWNET|NEWUTS)──> keeper P ── program
- *                         └─clone(NEWPID|NEWNS|NEWIPC|NEWNET|NEWUTS)──> keeper I ── interactor
+ *   helper ──fork──> pair ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET])──> keeper P ── program
+ *                         └─clone(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET])──> keeper I ── interactor
  *
  * The pair creates four pipes: the program's stdin and stdout, the interactor's stdin and
  * stdout.  It holds the far end of each and relays (poll, nonblocking writes, no timers in the
