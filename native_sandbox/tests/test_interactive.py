@@ -434,3 +434,20 @@ def test_the_workdirs_must_be_apart(sb, progs):
         opts = ["--interactor", "./guesser", "--interactor-workdir", str(ibox)]
         r = sb.run(["./guesser"], job=job, tests=[""], extra=opts, expect_ok=False)
         assert r.rc == 1 and "separate directories" in r.stderr, r.stderr
+
+
+def test_sigterm_mid_pairs_leaves_nothing(sb, progs):
+    job = pair_job(sb, progs, [(500, 30)] * 4)
+    for i in range(1, 5):
+        (job / "tests" / f"{i}.in").write_text("")
+    cmd = [str(BIN), "--profile", "c", "--time-ms", "20000", "--wall-ms", "30000", "--memory-mb", "64",
+           "--output-kb", "64", "--parallel", "2", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
+           *interactor_options(job), "--", "./guesser", "noflush"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(), preexec_fn=_preexec)
+    HELPER_PIDS.append(p.pid)
+    time.sleep(scaled(1))
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=scaled(20))
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert wait_no_uid_processes(TEST_UID) == []
+    assert our_cgroups() == []
