@@ -73,11 +73,12 @@ sandbox:
 	@if [ -f $(SANDBOX_DIR)/Makefile ]; then $(MAKE) -C $(SANDBOX_DIR); \
 	else echo "($(SANDBOX_DIR)/Makefile not there yet: no sandbox helper)"; fi
 
-# End-to-end latency per language (starts its own stack) and the sandbox helper's overhead.
+# End-to-end latency per language (starts its own stack), the sandbox helper's overhead and its interactive pairs.
 bench: setup
 	@ran=0; \
 	if [ -f bench/latency.py ]; then $(PY) bench/latency.py $(BENCH_ARGS) || exit 1; ran=1; fi; \
 	if [ -f bench/sandbox_overhead.py ]; then $(PY) bench/sandbox_overhead.py || exit 1; ran=1; fi; \
+	if [ -f bench/interactive.py ]; then $(PY) bench/interactive.py || exit 1; ran=1; fi; \
 	[ $$ran = 1 ] || echo "no benchmarks yet (bench/*.py)"
 
 clean:

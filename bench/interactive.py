@@ -7,8 +7,11 @@ the guesser asks K queries ("? 1", each answered) and then binary-searches (~20 
 is K + ~20 round trips.  The helper runs N such pairs in one invocation (`--tests`, each pair
 in its own namespaces and cgroup sets, the helper relaying every byte); the baseline is a tiny
 C driver that, per pair, makes two pipes, forks and execs both programs cross-connected, and
-waits for both (same parallelism, same output files).  Runs are interleaved; the table gives
-the median of --repeat runs.  Only prints; never asserts timing.
+waits for both (same parallelism, same output files).  A third column puts the floor of any
+relaying design next to them: the same bare processes, but with a minimal C poll() relay
+process between them (what every message through a relay costs: two more wake-ups and a
+read+write, with no sandbox at all).  Runs are interleaved; the table gives the median of
+--repeat runs.  Only prints; never asserts timing.
 
     python3 bench/interactive.py [-n 10] [-k 1000] [--repeat 5]
 """
@@ -36,11 +39,13 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BARE_SRC = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-/* bare_pairs N PARALLEL JUDGE_DIR OUT_DIR GUESSER K INTERACTOR */
+/* bare_pairs N PARALLEL JUDGE_DIR OUT_DIR GUESSER K INTERACTOR [relay] */
 static char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 static pid_t spawn(int in, int out, int err, char **argv, int *close_fds, int nclose) {
     pid_t p = fork();
@@ -52,14 +57,28 @@ static pid_t spawn(int in, int out, int err, char **argv, int *close_fds, int nc
     }
     return p;
 }
+/* relay: what the guesser writes on g to i, what the interactor writes on i to g, until both end */
+static void relay(int g_out, int i_in, int i_out, int g_in) {
+    static char buf[65536];
+    struct pollfd pf[2] = { { g_out, POLLIN, 0 }, { i_out, POLLIN, 0 } };
+    int to[2] = { i_in, g_in }, open_ = 2;
+    while (open_ && poll(pf, 2, -1) > 0)
+        for (int k = 0; k < 2; k++) {
+            if (!pf[k].revents) continue;
+            ssize_t r = read(pf[k].fd, buf, sizeof buf);
+            if (r > 0 && write(to[k], buf, (size_t)r) == r) continue;
+            close(pf[k].fd); close(to[k]); pf[k].fd = -1; open_--;
+        }
+}
 int main(int argc, char **argv) {
-    if (argc != 8) return 2;
-    int n = atoi(argv[1]), par = atoi(argv[2]);
+    if (argc != 8 && argc != 9) return 2;
+    int n = atoi(argv[1]), par = atoi(argv[2]), relayed = argc == 9;
+    if (relayed) signal(SIGPIPE, SIG_IGN);
     int next = 1, running = 0;   /* processes */
     while (next <= n || running) {
-        while (next <= n && running < 2 * par) {
-            int g2i[2], i2g[2];
-            if (pipe(g2i) < 0 || pipe(i2g) < 0) return 3;
+        while (next <= n && running < (2 + relayed) * par) {
+            int g2i[2], i2g[2], r2i[2], r2g[2];
+            if (pipe(g2i) < 0 || pipe(i2g) < 0 || pipe(r2i) < 0 || pipe(r2g) < 0) return 3;
             char b[4096], in[4096], outp[4096], err[4096];
             snprintf(in, sizeof in, "%s/%d/input", argv[3], next);
             snprintf(outp, sizeof outp, "%s/%d.tout", argv[4], next);
@@ -67,13 +86,21 @@ int main(int argc, char **argv) {
             int e = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             snprintf(err, sizeof err, "%s/%d.ierr", argv[4], next);
             int ie = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int fds[6] = { g2i[0], g2i[1], i2g[0], i2g[1], e, ie };
+            int fds[10] = { g2i[0], g2i[1], i2g[0], i2g[1], e, ie, r2i[0], r2i[1], r2g[0], r2g[1] };
             char *gargv[] = { argv[5], "bench", argv[6], NULL };
             char *iargv[] = { argv[7], in, outp, "/dev/null", NULL };
-            spawn(i2g[0], g2i[1], e, gargv, fds, 6);
-            spawn(g2i[0], i2g[1], ie, iargv, fds, 6);
-            for (int i = 0; i < 6; i++) close(fds[i]);
-            next++; running += 2;
+            /* direct: g -> g2i -> i, i -> i2g -> g; relayed: g -> g2i -> relay -> r2i -> i, back via i2g, r2g */
+            spawn(relayed ? r2g[0] : i2g[0], g2i[1], e, gargv, fds, 10);
+            spawn(relayed ? r2i[0] : g2i[0], i2g[1], ie, iargv, fds, 10);
+            running += 2;
+            if (relayed && fork() == 0) {
+                close(g2i[1]); close(i2g[1]); close(r2i[0]); close(r2g[0]); close(e); close(ie);
+                relay(g2i[0], r2i[1], i2g[0], r2g[1]);
+                _exit(0);
+            }
+            running += relayed;
+            for (int i = 0; i < 10; i++) close(fds[i]);
+            next++;
         }
         int st;
         if (wait(&st) > 0) running--;
@@ -135,14 +162,15 @@ def helper_run(d: dict[str, Path], k: int, parallel: int, n: int) -> tuple[float
     return dt, cpu
 
 
-def bare_run(exes: dict[str, Path], d: dict[str, Path], k: int, parallel: int, n: int) -> tuple[float, float]:
+def bare_run(exes: dict[str, Path], d: dict[str, Path], k: int, parallel: int, n: int,
+             relayed: bool = False) -> tuple[float, float]:
     cmd = [str(exes["bare"]), str(n), str(parallel), str(d["judge"]), str(d["bare"]), str(exes["guesser"]), str(k),
-           str(exes["interactor"])]
+           str(exes["interactor"]), *(["relay"] if relayed else [])]
     c0, t0 = children_cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, env={"PATH": PATH})
     dt, cpu = time.perf_counter() - t0, children_cpu() - c0
     tout = (d["bare"] / "1.tout").read_text()
-    if not tout.startswith("queries="):
+    if not tout.startswith("queries=") or int(tout.split("=")[1]) <= k:
         sys.exit(f"bare run failed: {tout!r}")
     return dt, cpu
 
@@ -163,25 +191,27 @@ def main() -> None:
         d = prepare(work, exes, args.n, args.k)
         rows = []
         for parallel in (1, 2):
-            helper_times, bare_times = [], []
+            helper_times, bare_times, relay_times = [], [], []
             helper_run(d, args.k, parallel, args.n)        # warm the page cache
             for _ in range(args.repeat):
                 helper_times.append(helper_run(d, args.k, parallel, args.n))
                 bare_times.append(bare_run(exes, d, args.k, parallel, args.n))
+                relay_times.append(bare_run(exes, d, args.k, parallel, args.n, relayed=True))
             def per_pair(times: list[tuple[float, float]], i: int) -> float:
                 return statistics.median(t[i] for t in times) * 1000 / args.n
             rows.append((f"{args.k:,} round trips, {args.n} pairs, --parallel {parallel}",
-                         per_pair(helper_times, 0), per_pair(bare_times, 0),
-                         per_pair(helper_times, 1), per_pair(bare_times, 1)))
+                         per_pair(helper_times, 0), per_pair(bare_times, 0), per_pair(relay_times, 0),
+                         per_pair(helper_times, 1), per_pair(bare_times, 1), per_pair(relay_times, 1)))
         load = os.getloadavg()[0]
         print(f"interactive pairs (median of {args.repeat}, load {load:.1f}, {os.cpu_count()} cpus)\n")
-        print("| workload | sandboxed pair (ms/pair) | bare pipes (ms/pair) | ratio | per round trip (helper / bare) "
-              "| CPU ms/pair (helper / bare) | CPU ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| workload | sandboxed pair (ms/pair) | bare pipes (ms/pair) | ratio | bare + minimal relay (ms/pair, "
+              "ratio) | per round trip (helper / bare) | CPU ms/pair (helper / bare / relay) | CPU ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         trips = args.k + 20
-        for name, h, b, hc, bc in rows:
-            print(f"| {name} | {h:.2f} | {b:.2f} | {h / b:.2f}x | {h * 1000 / trips:.1f} / {b * 1000 / trips:.1f} us "
-                  f"| {hc:.2f} / {bc:.2f} | {hc / bc:.2f}x |")
+        for name, h, b, r, hc, bc, rc in rows:
+            print(f"| {name} | {h:.2f} | {b:.2f} | {h / b:.2f}x | {r:.2f} ({r / b:.2f}x) "
+                  f"| {h * 1000 / trips:.1f} / {b * 1000 / trips:.1f} us "
+                  f"| {hc:.2f} / {bc:.2f} / {rc:.2f} | {hc / bc:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,8 @@ static void take_turn(struct keeper *k)
 static void pass_turn(struct keeper *k)
 {
     take_turn(k);
-    if (k->job.go_wr >= 0 && write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    if (k->job.go_wr < 0) return;           /* a side of a pair: the pair passes the slot's turn */
+    if (write(k->job.go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
     k->shp->turn_passed = 1;
 }
 

@@ -1,7 +1,7 @@
 /* Interactive mode (--interactor, SPEC §8): one pair supervisor per test.
  *
- *   helper ──fork──> pair ──clone(NEWPID|NEWNS|NEWIPC|NEWNET|NEWUTS)──> keeper P ── program
- *                         └─clone(NEWPID|NEWNS|NEWIPC|NEWNET|NEWUTS)──> keeper I ── interactor
+ *   helper ──fork──> pair ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET])──> keeper P ── program
+ *                         └─clone(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET])──> keeper I ── interactor
  *
  * The pair creates four pipes: the program's stdin and stdout, the interactor's stdin and
  * stdout.  It holds the far end of each and relays (poll, nonblocking writes, no timers in the
@@ -66,6 +66,7 @@ struct pair {
     int cg[NSIDES], sh[NSIDES];
     pid_t keeper[NSIDES];
     int rep_rd[NSIDES];      /* the keepers' report pipes */
+    int go_fd, go_wr;        /* the token pipe of the pair's half of the slot, of the other half */
     bool reported[NSIDES];
     struct relay dir[NSIDES];   /* dir[s]: side s's stdout */
     struct pair_report pr;
@@ -249,10 +250,31 @@ static void relay_loop(struct pair *pp)
     }
 }
 
+/* The slot's turns (scheduler.c): the pair's sides start once it has the token of its half
+ * of the slot, and it passes the token to the other half (the slot's next, prepared pair) as
+ * soon as both have ended.  The flags are on the program side's page, where the helper looks
+ * when a pair died without passing it (pass_dead_turn). */
+static void take_turn(struct pair *pp)
+{
+    char go;
+    ssize_t n;
+    while ((n = read(pp->go_fd, &go, 1)) < 0 && errno == EINTR) {}
+    if (n != 1) _exit(0);                     /* the helper gave up on this test */
+    pp->sb->shared[pp->sh[SIDE_PROGRAM]].turn_taken = 1;
+}
+
+static void pass_turn(struct pair *pp)
+{
+    if (write(pp->go_wr, "g", 1) != 1) { /* cannot happen: the pipe has room */ }
+    pp->sb->shared[pp->sh[SIDE_PROGRAM]].turn_passed = 1;
+}
+
 /* Both sides fail the same way before anything ran (test files, pipes). */
 static void __attribute__((noreturn)) pair_setup_failure(struct pair *pp, int stage, int rep_fd)
 {
     int e = errno ? errno : EINVAL;
+    take_turn(pp);
+    pass_turn(pp);
     for (int s = 0; s < NSIDES; s++) {
         pp->pr.ok[s] = true;
         pp->pr.rep[s].magic = KEEPER_MAGIC;
@@ -266,12 +288,14 @@ static void __attribute__((noreturn)) pair_setup_failure(struct pair *pp, int st
 
 static struct pair P;
 
-void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd)
+void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd, int go_fd, int go_wr)
 {
     struct pair *pp = &P;
     memset(pp, 0, sizeof(*pp));
     pp->sb = sb;
     pp->idx = idx;
+    pp->go_fd = go_fd;
+    pp->go_wr = go_wr;
     pp->pr.magic = PAIR_MAGIC;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* every message of the pair passes through us: like the keepers, we must get the CPU the
@@ -286,7 +310,7 @@ void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd)
     pp->cg[SIDE_PROGRAM] = cg;
     pp->cg[SIDE_INTERACTOR] = sb->side[SIDE_INTERACTOR].cg_first + (cg - sb->side[SIDE_PROGRAM].cg_first);
     pp->sh[SIDE_PROGRAM] = sh;
-    pp->sh[SIDE_INTERACTOR] = sh ^ 1;     /* the slot's other half: nothing is prepared ahead */
+    pp->sh[SIDE_INTERACTOR] = sh + HALVES;
 
     /* N.in only numbers the tests (the interactor reads its input from /judge); as in the
      * other modes, a symlink there is refused */
@@ -355,13 +379,18 @@ void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd)
         close(fds[STDOUT][s][1]);
         close(fds[GO][s][0]);
         close(fds[REPORT][s][1]);
-        /* both start as soon as they are ready: the program's wall time runs from its own go */
-        if (pp->keeper[s] > 0 && write(fds[GO][s][1], "g", 1) != 1) { /* the pipe has room */ }
     }
+    /* prepared: both sides wait for their tokens; ours comes when the slot's previous pair is
+     * over.  Then both start as soon as they are ready (the program's wall time runs from its
+     * own start) */
+    take_turn(pp);
+    for (int s = 0; s < NSIDES; s++)
+        if (pp->keeper[s] > 0 && write(fds[GO][s][1], "g", 1) != 1) { /* the pipe has room */ }
     for (int s = 0; s < NSIDES; s++)
         if (pp->keeper[s] < 0) request_stop(pp, !s, KILL_STOP);
 
     relay_loop(pp);
+    pass_turn(pp);
     /* both runs are reaped: their cgroup sets hold what they used */
     for (int s = 0; s < NSIDES; s++) cgroup_snapshot(sb, pp->cg[s], &pp->pr.snap[s]);
     write_full(rep_fd, &pp->pr, sizeof(pp->pr));

@@ -15,6 +15,9 @@
 #define DEFAULT_SANDBOX_UID 64000
 #include "ranges.h"
 #define MAX_SLOTS RANGE_PARALLEL_MAX
+/* The shared pages: one per half of a slot (2 * MAX_SLOTS) and side; side k of the run in half
+ * h uses page h + k * HALVES. */
+#define HALVES (2 * MAX_SLOTS)
 
 /* How a runtime says on stderr that it ran out of memory (with a non-zero exit: MLE). */
 enum oom_marker { OOM_MARKER_NONE, OOM_MARKER_ANYWHERE, OOM_MARKER_LAST_LINE };
@@ -248,7 +251,7 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job) __attribute__
 
 /* pair.c: interactive mode (--interactor), one pair supervisor per test */
 #define PAIR_STOP_SIGNAL SIGUSR1  /* pair -> keeper: look at stop_request */
-void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd) __attribute__((noreturn));
+void pair_main(struct sandbox *sb, int cg, int sh, int idx, int rep_fd, int go_fd, int go_wr) __attribute__((noreturn));
 bool pair_collect(struct sandbox *sb, int rep_fd, bool killed, struct run_result *r, bool *tmpfs_used);
 void pair_copy_tout(struct sandbox *sb, int test);
 pid_t scheduler_clone_keeper(struct sandbox *sb, const struct side *sd, int *flags);

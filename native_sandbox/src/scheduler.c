@@ -72,16 +72,15 @@ void scheduler_plan(struct sandbox *sb, int ntests)
 {
     sb->nslots = (int)(sb->cfg.parallel < ntests ? sb->cfg.parallel : (ntests > 0 ? ntests : 1));
     /* two cgroup sets per slot (and side) when a slot runs several tests: the next test's
-     * child joins the idle one ahead of time.  Interactive mode: one set per slot and side
-     * (a slot's pair holds both halves of the slot: nothing is prepared ahead) */
-    sb->ncg_side = ntests > sb->nslots && sb->nsides == 1 ? 2 * sb->nslots : sb->nslots;
+     * child joins the idle one ahead of time (interactive mode: the next pair's two) */
+    sb->ncg_side = ntests > sb->nslots ? 2 * sb->nslots : sb->nslots;
     sb->ncg = sb->ncg_side * sb->nsides;
     for (int i = 0; i < sb->nsides; i++) sb->side[i].cg_first = i * sb->ncg_side;
-    sb->shared = mmap(NULL, sizeof(struct slot_shared) * MAX_SLOTS * 2 + sizeof(int), PROT_READ | PROT_WRITE,
+    sb->shared = mmap(NULL, sizeof(struct slot_shared) * HALVES * NSIDES + sizeof(int), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sb->shared == MAP_FAILED) die("mmap: %s", strerror(errno));
     /* the slots' pages are followed by one int shared by every keeper: the overlay was refused */
-    sb->overlay_broken = (volatile int *)(sb->shared + MAX_SLOTS * 2);
+    sb->overlay_broken = (volatile int *)(sb->shared + HALVES * NSIDES);
 }
 
 /* ---------------------------------------------------------------- keepers that reported */
@@ -199,18 +198,20 @@ pid_t scheduler_clone_keeper(struct sandbox *sb, const struct side *sd, int *fla
 }
 
 /* Interactive mode: a plain child of ours (in the helper's namespaces) supervises the test's
- * pair: it relays between the two sides' keepers, which it clones itself. */
+ * pair: it relays between the two sides' keepers, which it clones itself.  It takes the
+ * slot's turns like a keeper (its sides start when it has the token of its half; it passes
+ * the token on when both have ended), so the slot's next pair is prepared ahead too. */
 static pid_t spawn_pair(struct sandbox *sb, int cg, int sh, int idx, int rep_rd, int rep_wr)
 {
     struct side *it = &sb->side[SIDE_INTERACTOR];
     cgroup_reset_slot(sb, it->cg_first + (cg - sb->side[SIDE_PROGRAM].cg_first));
-    struct slot_shared *page = &sb->shared[sh ^ 1];
+    struct slot_shared *page = &sb->shared[sh + HALVES];
     page->t_go = 0;
     page->turn_taken = page->turn_passed = 0;
     pid_t pid = fork();
     if (pid == 0) {
         close(rep_rd);
-        pair_main(sb, cg, sh, idx, rep_wr);
+        pair_main(sb, cg, sh, idx, rep_wr, half_go[sh][0], half_go[sh ^ 1][1]);
     }
     return pid;
 }
@@ -267,7 +268,7 @@ static void go_run(struct sched *q, int s)
     *cur = *pre;
     pre->state = R_FREE;
     cur->t_go = now_us();
-    if (!slot_started[s] && q->sb->nsides == 1) {   /* a pair gives its keepers their own tokens */
+    if (!slot_started[s]) {
         slot_started[s] = true;
         give_token(cur->sh);
     }
@@ -403,11 +404,11 @@ static void prepare_ahead(struct sched *q)
     }
 }
 
-/* Interactive mode: slot s's pair has reported (or is late).  Nothing is prepared ahead. */
+/* Interactive mode: slot s's pair has reported (or is late). */
 static void complete_pair(struct sched *q, int s, bool late)
 {
     struct sandbox *sb = q->sb;
-    struct running *cur = &q->rs[s][0];
+    struct running *cur = &q->rs[s][0], *pre = &q->rs[s][1];
     if (late) kill(cur->keeper, SIGKILL);
     bool tmpfs_used = false;
     bool ok = pair_collect(sb, cur->rep_fd, late, &q->res[cur->idx], &tmpfs_used);
@@ -415,10 +416,12 @@ static void complete_pair(struct sched *q, int s, bool late)
         kill(cur->keeper, SIGKILL);     /* its keepers die with it (PDEATHSIG) */
         cgroup_kill_slot(sb, cur->cg);
         cgroup_kill_slot(sb, sb->side[SIDE_INTERACTOR].cg_first + (cur->cg - sb->side[SIDE_PROGRAM].cg_first));
+        pass_dead_turn(sb, cur);
     }
     if (sb->cfg.trace) trace_run(sb, cur, q->res[cur->idx].test);
     struct running fin = *cur;
     cur->state = R_FREE;
+    if (pre->state == R_PREPARED) go_run(q, s);
     finish_run(q, &fin, ok, tmpfs_used);
     q->active--;
 }
