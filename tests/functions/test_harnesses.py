@@ -71,6 +71,46 @@ def test_solution_prints_do_not_corrupt_the_result(runner: FunctionRunner) -> No
         assert o.stdout.count(b"\n") == 1 and FAKE.encode() not in o.stdout, o.stdout
 
 
+# Prints before main() (or the call) runs: a C constructor of the highest priority a
+# program may ask for (101) and of the default one, a C++ global object's constructor, Go's
+# package-level variable initializers and init(), a Java static initializer, Python's and
+# JavaScript's module top level. Each must land in stderr, the result line untouched.
+EARLY = "early"
+EARLY_PRINTS = {
+    "c": ("#include <stdio.h>\n#include <unistd.h>\n"
+          f'__attribute__((constructor(101))) static void first(void) {{ printf("{EARLY}\\n{FAKE}\\n"); '
+          'fflush(stdout); write(1, "raw\\n", 4); }\n'
+          '__attribute__((constructor)) static void second(void) { printf("buffered\\n"); }\n'
+          + RIGHT["c"]["twoSum"]),
+    "cpp": ("struct Early {\n"
+            f'    Early() {{ cout << "{EARLY}" << endl << "{FAKE}" << endl; printf("c\\n"); write(1, "raw\\n", 4); }}\n'
+            "} early;\n"
+            f'__attribute__((constructor(101))) static void first() {{ printf("{FAKE}\\n"); fflush(stdout); }}\n'
+            + RIGHT["cpp"]["twoSum"]),
+    "java": RIGHT["java"]["twoSum"].replace(
+        "class Solution {", "class Solution {\n"
+        f'    static {{ System.out.println("{EARLY}"); System.out.println("{FAKE}"); Helper.touch(); }}', 1)
+        + 'class Helper {\n    static { System.out.println("helper"); }\n    static void touch() {}\n}\n',
+    "python": f"import os\nprint('{EARLY}')\nprint('{FAKE}', flush=True)\nos.write(1, b'raw\\n')\n"
+              + RIGHT["python"]["twoSum"],
+    "go": ('import (\n\t"fmt"\n\t"os"\n\t"syscall"\n)\n\n'
+           f'var early = func() int {{ fmt.Println("{EARLY}"); fmt.Println("{FAKE}"); return 1 }}()\n\n'
+           'func init() {\n\tos.Stdout.WriteString("init\\n")\n\tsyscall.Write(1, []byte("raw\\n"))\n}\n\n'
+           + RIGHT["go"]["twoSum"]),
+    "javascript": (f"console.log('{EARLY}');\nprocess.stdout.write('{FAKE}\\n');\nconsole.error('e');\n"
+                   + RIGHT["javascript"]["twoSum"]),
+}
+
+
+@by_lang
+def test_prints_before_main_or_the_call_do_not_corrupt_the_result(runner: FunctionRunner) -> None:
+    outcomes = runner.judge(EARLY_PRINTS[runner.spec.name], TWO_SUM, TESTS["twoSum"])
+    assert [o.verdict for o in outcomes] == ["ACCEPTED"] * len(outcomes), _explain(outcomes)
+    for o in outcomes:
+        assert EARLY.encode() in o.stderr and FAKE.encode() in o.stderr, o.stderr
+        assert o.stdout.count(b"\n") == 1 and FAKE.encode() not in o.stdout, o.stdout
+
+
 EXITS = {
     "c": "#include <stdlib.h>\nint* twoSum(int* nums, int numsSize, int target, int* returnSize) { exit(0); }\n",
     "cpp": "class Solution {\npublic:\n    vector<int> twoSum(vector<int>& nums, int target) { exit(0); }\n};\n",
