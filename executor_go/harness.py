@@ -218,6 +218,21 @@ import (
 	"syscall"
 )
 
+// The result channel: a private copy of descriptor 1, taken before any code of the
+// solution runs, and fd 1 pointed at stderr (os.Stdout, fmt.Print* and raw writes to 1 then
+// reach stderr). Package-level variables are initialised before every init(), each in turn
+// the first in declaration order that depends on none not yet initialised; this one depends
+// on none and is the first declared (main.go is the first file given to go build).
+var cp_private = cp_take_stdout()
+
+func cp_take_stdout() int {{
+	fd, err := syscall.Dup(1)
+	if err != nil || syscall.Dup3(2, 1, 0) != nil {{
+		os.Exit(3)
+	}}
+	return fd
+}}
+
 // The solution's function must have exactly this type.
 var _ {func_type(fn)} = {fn.name}
 {_RUNTIME}
@@ -231,9 +246,6 @@ func main() {{
 	cp_r := cp_reader{{s: cp_in[cp_nl+1:]}}
 	cp_r.expect('[')
 {reads}	cp_r.expect(']')
-	// the solution's prints go to stderr; the result to a private copy of stdout
-	cp_private, _ := syscall.Dup(1)
-	syscall.Dup3(2, 1, 0)
 	cp_result := {fn.name}({call})
 	cp_out := append(append([]byte{{}}, cp_in[:cp_nl]...), ' ')
 	cp_out = append({_writer(returns)}(cp_out, cp_result), '\\n')

@@ -116,6 +116,7 @@ class GoSpec(LanguageSpec):
     run_procs = RUN_PROCS
     env: ClassVar[dict[str, str]] = {**LanguageSpec.env, **BUILD_ENV, "GOMAXPROCS": str(RUN_PROCS)}
     source_suffixes = (".go",)
+    prelink_box = True  # the warm GOCACHE: ~370 files in 256 directories
 
     def warm_up(self, cache_dir: Path) -> dict[str, Path]:
         return tree_files(warm_cache(cache_dir), CACHE_DIR)

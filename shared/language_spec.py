@@ -108,6 +108,9 @@ class LanguageSpec:
     compile_procs: ClassVar[int] = 64
     # --procs for the program itself; None = the helper's default (one process).
     run_procs: ClassVar[int | None] = None
+    # Many box_links (hundreds of files): keep a linked copy ready in the background instead of
+    # linking them per job (shared.executor.box_links).
+    prelink_box: ClassVar[bool] = False
     # The program's whole environment (the helper passes nothing else but a fixed PATH).
     env: ClassVar[dict[str, str]] = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": "/tmp"}
 

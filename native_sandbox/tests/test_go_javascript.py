@@ -215,6 +215,26 @@ def test_js_buffers_beyond_the_headroom_are_mle(sb):
 
 
 @needs_node
+@pytest.mark.parametrize("kind", ["typedarray", "plainarray"])
+def test_js_big_array_over_the_limit_is_mle(sb, kind):
+    # 300 MiB at once against 64 MiB (+ Node's headroom): the typed array's backing store is
+    # charged to the cgroup, the plain array fills V8's old space first
+    r = js(sb, kind, "300", memory_mb=64, time_ms=10000, wall_ms=20000)
+    assert r.run["status"] == "MLE", (r.run, r.err()[-2000:])
+
+
+@needs_node
+@pytest.mark.parametrize("kind", ["typedarray", "plainarray"])
+def test_js_big_array_within_the_limit_is_ok(sb, kind):
+    r = js(sb, kind, "100", memory_mb=256, time_ms=10000, wall_ms=20000)
+    assert r.run["status"] == "OK", (r.run, r.err()[-2000:])
+    assert r.out().split() == [kind[:-5], str((100 << 20) // 8)]
+    # at least the array; a plain one peaks at ~2.4x (V8 holds the old backing store while
+    # the elements change kind from holes to doubles)
+    assert 100 * 1024 <= r.run["memory_kb"] <= 100 * 1024 * (1.5 if kind == "typedarray" else 3), r.run
+
+
+@needs_node
 def test_js_huge_array_buffer_is_a_runtime_error(sb):
     # 1 TiB in one piece is refused by V8 up front (RangeError), never by the limit
     r = js(sb, "huge")

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared import blobs as keys
 from shared.executor.checking import CheckerJudge
-from shared.executor.compiling import CompileOutcome, Compiler, EarlyCompile, remove_workdir
+from shared.executor.compiling import CompileOutcome, Compiler, EarlyCompile
 from shared.executor.context import ExecutorContext
 from shared.executor.functions import FunctionJudge, FunctionTests
 from shared.executor.interactive import InteractiveJudge
@@ -103,7 +103,7 @@ class AttemptRunner:
                 ctx.sandbox.cancel()
                 futures_wait([compiled])
             if wd is not None:
-                remove_workdir(ctx, wd)
+                self.compiler.remove_workdir(wd)
 
     @contextlib.contextmanager
     def _tests(self, request: JobRequest) -> Iterator[tuple[TestSet, JudgeOptions]]:

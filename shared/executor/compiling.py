@@ -13,6 +13,7 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.executor.box_links import BoxLinks
 from shared.executor.compile_errors import COMPILE_OUTPUT_KB, compile_error_text
 from shared.executor.context import ExecutorContext
 from shared.language_spec import LanguageSpec
@@ -40,6 +41,7 @@ class EarlyCompile:
 class Compiler:
     def __init__(self, ctx: ExecutorContext) -> None:
         self.ctx = ctx
+        self.box_links = BoxLinks(ctx.spec, ctx.settings.work_root, ctx.log)
 
     def limits(self) -> ResolvedLimits:
         s = self.ctx.settings
@@ -77,14 +79,7 @@ class Compiler:
         return compile_error_text(run.status, run.exit_code, run.signal, err, out, roots, self.limits())
 
     def _link_caches(self, wd: WorkDir) -> list[str]:
-        linked = []
-        for name, source in self.ctx.spec.box_links.items():
-            try:
-                wd.link_into_box(name, source)
-                linked.append(name)
-            except OSError as exc:  # e.g. the cache on another file system: just slower
-                self.ctx.log.debug("could not link compile cache", extra={"file": name, "error": str(exc)})
-        return linked
+        return self.box_links.place(wd)
 
     def start_early(self, msg: Message, job_id: str) -> EarlyCompile | None:
         """Start compiling the message's code hint (if any) on the I/O pool. Whatever happens
@@ -110,11 +105,11 @@ class Compiler:
             self.ctx.sandbox.cancel()
             futures_wait([early.future])
             self.ctx.sandbox.reset()
-        remove_workdir(self.ctx, early.wd)
+        self.remove_workdir(early.wd)
 
-
-def remove_workdir(ctx: ExecutorContext, wd: WorkDir) -> None:
-    try:
-        wd.remove()
-    except Exception as exc:
-        ctx.log.error("could not remove the work directory", extra={"error": str(exc)})
+    def remove_workdir(self, wd: WorkDir) -> None:
+        try:
+            self.box_links.take_back(wd)
+            wd.remove()
+        except Exception as exc:
+            self.ctx.log.error("could not remove the work directory", extra={"error": str(exc)})

@@ -7,12 +7,20 @@ Protocol, per test:
    digits, drawn by the executor, never stored in the box), then the test's arguments as one
    line of JSON (the test's `input` array, re-serialised compactly). The expected result is
    never in the box nor on stdin: the solution cannot read it.
-2. The harness reads both lines first, before any code of the solution runs. It then keeps a
-   private duplicate of the original stdout and points the process's stdout at stderr (C, C++,
-   Go, Python: `dup` + `dup2(2, 1)`; Java: `System.setOut` onto stderr, the private stream
-   built on `FileDescriptor.out` beforehand; JavaScript: `process.stdout.write` and the console
-   onto stderr, the result written with `fs.writeSync(1)`), so the solution's own prints end
-   in its stderr, never in the result channel.
+2. Before any code of the solution runs, the harness keeps a private duplicate of the
+   original stdout and points the process's stdout at stderr, so the solution's own prints
+   end in its stderr, never in the result channel: C and C++ `dup` + `dup2(2, 1)` from
+   `.preinit_array` (run by the loader before every constructor: a global object's, an
+   `__attribute__((constructor))` of any priority); Go the same from the initializer of the
+   first package-level variable of main.go (the first file go build gets: variables are
+   initialised before any init(), first in declaration order when they depend on nothing);
+   Python `os.dup` + `os.dup2` before it imports solution.py; Java `System.setOut` onto
+   stderr (the private stream built on `FileDescriptor.out` beforehand) before the first
+   `new Solution()`, which runs its static initialisers; JavaScript `process.stdout.write`
+   (which the console uses) onto stderr before it requires solution.js, the result written
+   with `fs.writeSync(1)`. Both lines of stdin are read before the call. (The one
+   exception: a Go submission's own local packages, sent as files in subdirectories, are
+   initialised before package main, so their init() prints still reach stdout.)
 3. It calls the function once, serialises the result as JSON by the declared return type, and
    writes exactly one line `<nonce> <json>\\n` to the private descriptor, then exits 0.
 4. The executor (`decode_output`) accepts stdout only when it is exactly that one line with

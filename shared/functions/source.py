@@ -32,4 +32,5 @@ SOLUTION_CLASS = r"(?<![A-Za-z0-9_$])(?:class|struct)\s+Solution\b"
 def missing_message(name: str, signature: str, where: str = "") -> str:
     """The COMPILATION_ERROR text when the solution does not define the function."""
     place = f" {where}" if where else ""
-    return f"the solution does not define the function {name}{place}; expected:\n    {signature}\n"
+    shown = "".join(f"    {line}\n" for line in signature.splitlines())  # each line (Python's class and def)
+    return f"the solution does not define the function {name}{place}; expected:\n{shown}"

@@ -1,5 +1,7 @@
 """Solutions of tests/functions/problems.py in the six languages, as a user would paste them:
-right ones, and wrong ones (wrong on every test). Keyed by language, then by function name."""
+right ones, and wrong ones (wrong on every test), keyed by language, then by function name;
+and twoSum, per language, that prints to stdout while it runs (PRINTS) or before main() or
+the call (EARLY_PRINTS), or ends the process before it returns (EXITS)."""
 
 from __future__ import annotations
 
@@ -348,3 +350,68 @@ WRONG: dict[str, dict[str, str]] = {
 for _lang, _wrong in WRONG.items():  # a replacement that found nothing would make a "wrong" solution right
     for _name, _code in _wrong.items():
         assert _code != RIGHT[_lang][_name], (_lang, _name)
+
+
+# A fake result line (a nonce of the right shape) among the solution's prints.
+FAKE = "0123456789abcdef0123456789abcdef [9,9]"
+PRINTS = {
+    "c": RIGHT["c"]["twoSum"].replace(
+        "    for (int i = 0;", f'    printf("debug\\n{FAKE}\\n"); fflush(stdout); write(1, "raw\\n", 4);\n'
+                              "    for (int i = 0;", 1),
+    "cpp": RIGHT["cpp"]["twoSum"].replace(
+        "        unordered_map", f'        cout << "debug" << endl << "{FAKE}" << endl; printf("more\\n");\n'
+                                "        unordered_map", 1),
+    "java": RIGHT["java"]["twoSum"].replace(
+        "        Map<Long", f'        System.out.println("debug"); System.out.println("{FAKE}");\n'
+                           '        System.out.printf("%d%n", 1);\n        Map<Long', 1),
+    "python": "import os, sys\nprint('at import')\n" + RIGHT["python"]["twoSum"].replace(
+        "        seen = {}", f"        print('debug'); print('{FAKE}')\n"
+                            "        sys.stdout.write('w\\n'); os.write(1, b'raw\\n')\n        seen = {}", 1),
+    "go": 'import (\n\t"fmt"\n\t"os"\n\t"syscall"\n)\n\n' + RIGHT["go"]["twoSum"].replace(
+        "\tseen := map", f'\tfmt.Println("debug")\n\tfmt.Println("{FAKE}")\n\tos.Stdout.WriteString("w\\n")\n'
+                         '\tsyscall.Write(1, []byte("raw\\n"))\n\tseen := map', 1),
+    "javascript": "console.log('at load');\n" + RIGHT["javascript"]["twoSum"].replace(
+        "    const seen", f"    console.log('debug'); console.info('{FAKE}'); process.stdout.write('w\\n');\n"
+                         "    const seen", 1),
+}
+
+
+# Prints before main() (or the call) runs: a C constructor of the highest priority a
+# program may ask for (101) and of the default one, a C++ global object's constructor, Go's
+# package-level variable initializers and init(), a Java static initializer, Python's and
+# JavaScript's module top level. Each must land in stderr, the result line untouched.
+EARLY = "early"
+EARLY_PRINTS = {
+    "c": ("#include <stdio.h>\n#include <unistd.h>\n"
+          f'__attribute__((constructor(101))) static void first(void) {{ printf("{EARLY}\\n{FAKE}\\n"); '
+          'fflush(stdout); write(1, "raw\\n", 4); }\n'
+          '__attribute__((constructor)) static void second(void) { printf("buffered\\n"); }\n'
+          + RIGHT["c"]["twoSum"]),
+    "cpp": ("struct Early {\n"
+            f'    Early() {{ cout << "{EARLY}" << endl << "{FAKE}" << endl; printf("c\\n"); write(1, "raw\\n", 4); }}\n'
+            "} early;\n"
+            f'__attribute__((constructor(101))) static void first() {{ printf("{FAKE}\\n"); fflush(stdout); }}\n'
+            + RIGHT["cpp"]["twoSum"]),
+    "java": RIGHT["java"]["twoSum"].replace(
+        "class Solution {", "class Solution {\n"
+        f'    static {{ System.out.println("{EARLY}"); System.out.println("{FAKE}"); Helper.touch(); }}', 1)
+        + 'class Helper {\n    static { System.out.println("helper"); }\n    static void touch() {}\n}\n',
+    "python": f"import os\nprint('{EARLY}')\nprint('{FAKE}', flush=True)\nos.write(1, b'raw\\n')\n"
+              + RIGHT["python"]["twoSum"],
+    "go": ('import (\n\t"fmt"\n\t"os"\n\t"syscall"\n)\n\n'
+           f'var early = func() int {{ fmt.Println("{EARLY}"); fmt.Println("{FAKE}"); return 1 }}()\n\n'
+           'func init() {\n\tos.Stdout.WriteString("init\\n")\n\tsyscall.Write(1, []byte("raw\\n"))\n}\n\n'
+           + RIGHT["go"]["twoSum"]),
+    "javascript": (f"console.log('{EARLY}');\nprocess.stdout.write('{FAKE}\\n');\nconsole.error('e');\n"
+                   + RIGHT["javascript"]["twoSum"]),
+}
+
+
+EXITS = {
+    "c": "#include <stdlib.h>\nint* twoSum(int* nums, int numsSize, int target, int* returnSize) { exit(0); }\n",
+    "cpp": "class Solution {\npublic:\n    vector<int> twoSum(vector<int>& nums, int target) { exit(0); }\n};\n",
+    "java": "class Solution {\n    public int[] twoSum(int[] nums, int target) { System.exit(0); return null; }\n}\n",
+    "python": "import sys\nclass Solution:\n    def twoSum(self, nums, target):\n        sys.exit(0)\n",
+    "go": 'import "os"\n\nfunc twoSum(nums []int, target int) []int {\n\tos.Exit(0)\n\treturn nil\n}\n',
+    "javascript": "class Solution {\n  twoSum(nums, target) { process.exit(0); }\n}\n",
+}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.functions.problems import SIGNATURES, TESTS, TWO_SUM
 from tests.functions.runner import FunctionRunner
-from tests.functions.solutions import RIGHT, WRONG
+from tests.functions.solutions import EARLY, EARLY_PRINTS, EXITS, FAKE, PRINTS, RIGHT, WRONG
 
 LANGS = ["c", "cpp", "java", "python", "go", "javascript"]
 by_lang = pytest.mark.parametrize("runner", LANGS, indirect=True)
@@ -36,30 +36,6 @@ def test_wrong_solution_is_wrong_answer(runner: FunctionRunner, problem: str) ->
     assert all(o.actual is not None and o.reason == "the result differs from the expected one" for o in outcomes)
 
 
-# A fake result line (a nonce of the right shape) among the solution's prints.
-FAKE = "0123456789abcdef0123456789abcdef [9,9]"
-PRINTS = {
-    "c": RIGHT["c"]["twoSum"].replace(
-        "    for (int i = 0;", f'    printf("debug\\n{FAKE}\\n"); fflush(stdout); write(1, "raw\\n", 4);\n'
-                              "    for (int i = 0;", 1),
-    "cpp": RIGHT["cpp"]["twoSum"].replace(
-        "        unordered_map", f'        cout << "debug" << endl << "{FAKE}" << endl; printf("more\\n");\n'
-                                "        unordered_map", 1),
-    "java": RIGHT["java"]["twoSum"].replace(
-        "        Map<Long", f'        System.out.println("debug"); System.out.println("{FAKE}");\n'
-                           '        System.out.printf("%d%n", 1);\n        Map<Long', 1),
-    "python": "import os, sys\nprint('at import')\n" + RIGHT["python"]["twoSum"].replace(
-        "        seen = {}", f"        print('debug'); print('{FAKE}')\n"
-                            "        sys.stdout.write('w\\n'); os.write(1, b'raw\\n')\n        seen = {}", 1),
-    "go": 'import (\n\t"fmt"\n\t"os"\n\t"syscall"\n)\n\n' + RIGHT["go"]["twoSum"].replace(
-        "\tseen := map", f'\tfmt.Println("debug")\n\tfmt.Println("{FAKE}")\n\tos.Stdout.WriteString("w\\n")\n'
-                         '\tsyscall.Write(1, []byte("raw\\n"))\n\tseen := map', 1),
-    "javascript": "console.log('at load');\n" + RIGHT["javascript"]["twoSum"].replace(
-        "    const seen", f"    console.log('debug'); console.info('{FAKE}'); process.stdout.write('w\\n');\n"
-                         "    const seen", 1),
-}
-
-
 @by_lang
 def test_solution_prints_do_not_corrupt_the_result(runner: FunctionRunner) -> None:
     code = PRINTS[runner.spec.name]
@@ -71,14 +47,13 @@ def test_solution_prints_do_not_corrupt_the_result(runner: FunctionRunner) -> No
         assert o.stdout.count(b"\n") == 1 and FAKE.encode() not in o.stdout, o.stdout
 
 
-EXITS = {
-    "c": "#include <stdlib.h>\nint* twoSum(int* nums, int numsSize, int target, int* returnSize) { exit(0); }\n",
-    "cpp": "class Solution {\npublic:\n    vector<int> twoSum(vector<int>& nums, int target) { exit(0); }\n};\n",
-    "java": "class Solution {\n    public int[] twoSum(int[] nums, int target) { System.exit(0); return null; }\n}\n",
-    "python": "import sys\nclass Solution:\n    def twoSum(self, nums, target):\n        sys.exit(0)\n",
-    "go": 'import "os"\n\nfunc twoSum(nums []int, target int) []int {\n\tos.Exit(0)\n\treturn nil\n}\n',
-    "javascript": "class Solution {\n  twoSum(nums, target) { process.exit(0); }\n}\n",
-}
+@by_lang
+def test_prints_before_main_or_the_call_do_not_corrupt_the_result(runner: FunctionRunner) -> None:
+    outcomes = runner.judge(EARLY_PRINTS[runner.spec.name], TWO_SUM, TESTS["twoSum"])
+    assert [o.verdict for o in outcomes] == ["ACCEPTED"] * len(outcomes), _explain(outcomes)
+    for o in outcomes:
+        assert EARLY.encode() in o.stderr and FAKE.encode() in o.stderr, o.stderr
+        assert o.stdout.count(b"\n") == 1 and FAKE.encode() not in o.stdout, o.stdout
 
 
 @by_lang

@@ -1,7 +1,9 @@
 """Function judging (SPEC §9) through the API in all six languages: the same problems (twoSum,
 a 2D grid, a string, a double result), right and wrong solutions, and the error cases: a bad
 signature or test is a 422, a missing function a COMPILATION_ERROR naming it, a solution that
-prints to stdout is still judged by its result, one that exits early is never accepted."""
+prints to stdout (while it runs, or before main() / the call: constructors, static and
+package initialisers, module top level) is still judged by its result, one that exits early
+is never accepted."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.functions.problems import SIGNATURES, TESTS
-from tests.functions.solutions import RIGHT, WRONG
+from tests.functions.solutions import EARLY, EARLY_PRINTS, EXITS, FAKE, PRINTS, RIGHT, WRONG
 from tests.integration.test_api import assert_error
 from tests.stack import Stack
 
@@ -19,16 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.executors]
 
 LANGS = ("c", "cpp", "java", "python", "go", "javascript")
 PROBLEMS = ("twoSum", "minPathSum", "repeatTwice", "average")
-PRINTS = {  # twoSum that also prints, to stdout, before returning
-    "python": RIGHT["python"]["twoSum"].replace("seen = {}", "print('debug', nums)\n        seen = {}", 1),
-    "javascript": RIGHT["javascript"]["twoSum"].replace("twoSum(nums, target) {",
-                                                        "twoSum(nums, target) {\n    console.log('debug', nums);", 1),
-}
-EXITS = {  # twoSum that ends the process before returning
-    "python": "import sys\nclass Solution:\n    def twoSum(self, nums, target):\n        sys.exit(0)\n",
-    "javascript": "class Solution {\n  twoSum(nums, target) { process.exit(0); }\n}\n",
-    "c": "#include <stdlib.h>\nint* twoSum(int* nums, int numsSize, int target, int* returnSize) { exit(0); }\n",
-}
 
 
 def function_body(lang: str, problem: str, code: str) -> dict[str, Any]:
@@ -41,12 +33,11 @@ def jobs() -> dict[str, dict[str, Any]]:
     for lang in LANGS:
         for problem in PROBLEMS:
             out[f"{lang}-{problem}-right"] = function_body(lang, problem, RIGHT[lang][problem])
-        out[f"{lang}-twoSum-wrong"] = function_body(lang, "twoSum", WRONG[lang]["twoSum"])
+            out[f"{lang}-{problem}-wrong"] = function_body(lang, problem, WRONG[lang][problem])
         out[f"{lang}-missing"] = function_body(lang, "twoSum", RIGHT[lang]["repeatTwice"])
-    for lang, code in PRINTS.items():
-        out[f"{lang}-prints"] = function_body(lang, "twoSum", code)
-    for lang, code in EXITS.items():
-        out[f"{lang}-exits"] = function_body(lang, "twoSum", code)
+        out[f"{lang}-prints"] = function_body(lang, "twoSum", PRINTS[lang])
+        out[f"{lang}-prints-early"] = function_body(lang, "twoSum", EARLY_PRINTS[lang])
+        out[f"{lang}-exits"] = function_body(lang, "twoSum", EXITS[lang])
     return out
 
 
@@ -66,9 +57,11 @@ def test_right_solutions_are_accepted(results: dict[str, dict[str, Any]], lang: 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_wrong_solutions_are_wrong(results: dict[str, dict[str, Any]], lang: str) -> None:
-    r = results[f"{lang}-twoSum-wrong"]
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_wrong_solutions_are_wrong(results: dict[str, dict[str, Any]], lang: str, problem: str) -> None:
+    r = results[f"{lang}-{problem}-wrong"]
     assert r["verdict"] == "WRONG_ANSWER", (r.get("compilation_error"), r["results"])
+    assert [t["verdict"] for t in r["results"]] == ["WRONG_ANSWER"] * len(TESTS[problem]), r["results"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -78,16 +71,23 @@ def test_a_missing_function_is_a_compilation_error_naming_it(results: dict[str, 
     assert "twoSum" in r["compilation_error"], r["compilation_error"]
 
 
-@pytest.mark.parametrize("lang", sorted(PRINTS))
-def test_printing_does_not_corrupt_the_result(results: dict[str, dict[str, Any]], lang: str) -> None:
-    r = results[f"{lang}-prints"]
-    assert r["verdict"] == "ACCEPTED", r["results"]
-    assert "debug" in r["results"][0]["stderr"]  # the solution's prints went to its stderr
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("job", "printed"), [("prints", "debug"), ("prints-early", EARLY)])
+def test_printing_does_not_corrupt_the_result(results: dict[str, dict[str, Any]], lang: str, job: str,
+                                              printed: str) -> None:
+    r = results[f"{lang}-{job}"]
+    assert r["verdict"] == "ACCEPTED", (r.get("compilation_error"), r["results"])
+    for test, (_, expected) in zip(r["results"], TESTS["twoSum"], strict=True):
+        # the solution's prints (a fake result line among them) went to its stderr
+        assert printed in test["stderr"] and FAKE in test["stderr"], test
+        assert json.loads(test["actual"]) == json.loads(expected), test
 
 
-@pytest.mark.parametrize("lang", sorted(EXITS))
+@pytest.mark.parametrize("lang", LANGS)
 def test_exiting_early_is_never_accepted(results: dict[str, dict[str, Any]], lang: str) -> None:
-    assert results[f"{lang}-exits"]["verdict"] in ("WRONG_ANSWER", "RUNTIME_ERROR"), results[f"{lang}-exits"]
+    r = results[f"{lang}-exits"]
+    assert r["verdict"] in ("WRONG_ANSWER", "RUNTIME_ERROR"), r
+    assert all(t["verdict"] in ("WRONG_ANSWER", "RUNTIME_ERROR") for t in r["results"]), r["results"]
 
 
 @pytest.mark.parametrize(("function", "tests", "code"), [

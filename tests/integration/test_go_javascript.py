@@ -37,10 +37,11 @@ class Case:
     check: Callable[[dict[str, Any]], None] | None = None
     files: list[dict[str, str]] = field(default_factory=list)
     test_cases: list[dict[str, Any]] = field(default_factory=lambda: [{"input": "", "expected": None}])
+    limits: dict[str, int] = field(default_factory=lambda: LIMITS)
 
     def body(self, port: int) -> dict[str, Any]:
         code = self.code.replace("PORT", str(port)).replace("MARKER", str(MARKER))
-        body: dict[str, Any] = {"language": self.language, "code": code, "limits": LIMITS,
+        body: dict[str, Any] = {"language": self.language, "code": code, "limits": self.limits,
                                 "test_cases": self.test_cases}
         if self.files:
             body["files"] = self.files
@@ -80,6 +81,12 @@ def _stderr_has(needle: str) -> Callable[[dict[str, Any]], None]:
     return check
 
 
+def _output(text: str) -> Callable[[dict[str, Any]], None]:
+    def check(result: dict[str, Any]) -> None:
+        assert _first(result)["actual"] == text, _first(result)
+    return check
+
+
 GO_ENV = {"GO111MODULE", "GOPROXY", "GOTOOLCHAIN", "GOFLAGS", "GOENV", "GOTELEMETRY", "CGO_ENABLED", "GOPATH",
           "GOMAXPROCS", "HOME", "LANG", "LC_ALL", "PATH"}
 JS_ENV = {"HOME", "LANG", "LC_ALL", "PATH", "UV_USE_IO_URING"}
@@ -98,6 +105,22 @@ JS_WRITE = ("for (const p of ['MARKER', '../tests/evil', '/etc/codepipe-evil']) 
             "  try { require('fs').writeFileSync(p, 'x'); console.log(p, 'written'); }\n"
             "  catch (e) { console.log(p, e.code); }\n"
             "}\n")
+
+# The accuracy cases of the first four languages: a big static array over the limit, deep
+# recursion, 10^6 numbers read in time.
+BIG_LIMITS = {**LIMITS, "time_ms": 3000, "wall_ms": 10000, "memory_mb": 256}
+NUMBERS = "1000000\n" + " ".join(str(i % 1000) for i in range(1_000_000)) + "\n"
+NUMBERS_TEST = [{"input": NUMBERS, "expected": f"{sum(i % 1000 for i in range(1_000_000))}\n"}]
+GO_STATIC = ("package main\n\nimport \"fmt\"\n\nvar big [300 << 20]byte\n\n"
+             "func main() {\n\tfor i := range big {\n\t\tbig[i] = byte(i)\n\t}\n\tfmt.Println(big[12345])\n}\n")
+GO_RECURSE = ("package main\n\nimport \"fmt\"\n\nfunc depth(n int) int {\n\tif n == 0 {\n\t\treturn 0\n\t}\n"
+              "\treturn depth(n-1) + 1\n}\n\nfunc main() {\n\tfmt.Println(depth(1000000))\n}\n")
+GO_READ = go("\tr := bufio.NewReaderSize(os.Stdin, 1<<16)\n\tvar n, x, sum int\n\tfmt.Fscan(r, &n)\n"
+             "\tfor i := 0; i < n; i++ {\n\t\tfmt.Fscan(r, &x)\n\t\tsum += x\n\t}\n\tfmt.Println(sum)",
+             imports='"bufio"; "fmt"; "os"')
+JS_RECURSE = "const depth = (n) => (n === 0 ? 0 : depth(n - 1) + 1);\nconsole.log(depth(1000000));\n"
+JS_READ = ("const t = require('fs').readFileSync(0, 'utf8').split(/\\s+/).filter(Boolean).map(Number);\n"
+           "let sum = 0;\nfor (let i = 1; i <= t[0]; i++) sum += t[i];\nconsole.log(sum);\n")
 
 CASES: dict[str, Case] = {
     # --- Go ---
@@ -125,6 +148,9 @@ CASES: dict[str, Case] = {
                         _compile_error("main package")),
     "go-foreign-import": Case("go", go("\ty.Z()", imports='"github.com/x/y"'), "COMPILATION_ERROR",
                               _compile_error('cannot find package "github.com/x/y"')),
+    "go-static-array": Case("go", GO_STATIC, "MEMORY_LIMIT_EXCEEDED"),
+    "go-deep-recursion": Case("go", GO_RECURSE, "ACCEPTED", _output("1000000\n"), limits=BIG_LIMITS),
+    "go-read-a-million": Case("go", GO_READ, "ACCEPTED", test_cases=NUMBERS_TEST, limits=BIG_LIMITS),
     # --- JavaScript ---
     "js-exec-sync": Case("javascript", "require('child_process').execSync('echo pwned > MARKER');\n",
                          "SECURITY_VIOLATION"),
@@ -140,6 +166,12 @@ CASES: dict[str, Case] = {
     "js-write": Case("javascript", JS_WRITE, "ACCEPTED"),
     "js-heap": Case("javascript", "const keep = [];\nfor (;;) keep.push(new Array(1 << 20).fill(1.5));\n",
                     "MEMORY_LIMIT_EXCEEDED", _stderr_has("JavaScript heap out of memory")),
+    "js-typed-array": Case("javascript", "const a = new Float64Array((300 << 20) / 8).fill(1.5);\n"
+                           "console.log(a.length);\n", "MEMORY_LIMIT_EXCEEDED"),
+    "js-plain-array": Case("javascript", "const a = new Array((300 << 20) / 8).fill(1.5);\n"
+                           "console.log(a.length);\n", "MEMORY_LIMIT_EXCEEDED"),
+    "js-deep-recursion": Case("javascript", JS_RECURSE, "ACCEPTED", _output("1000000\n"), limits=BIG_LIMITS),
+    "js-read-a-million": Case("javascript", JS_READ, "ACCEPTED", test_cases=NUMBERS_TEST, limits=BIG_LIMITS),
     "js-spin": Case("javascript", "for (;;) {}\n", "TIME_LIMIT_EXCEEDED"),
     "js-flood": Case("javascript", "for (;;) console.log('flood flood flood flood flood');\n",
                      "OUTPUT_LIMIT_EXCEEDED", _truncated),

@@ -74,6 +74,16 @@ const modes = {
   objects: () => { const keep = []; for (;;) { const a = new Array(1 << 16); for (let i = 0; i < a.length; i++) a[i] = { i }; keep.push(a); } },
   bufferbomb: () => { const keep = []; for (;;) keep.push(Buffer.alloc(1 << 24, 1)); },
   huge: () => console.log(new ArrayBuffer(2 ** 40).byteLength),
+  // JavaScript's "static array": one big array of N MiB made at once, every element written;
+  // a typed array lives outside the V8 heap, a plain one (of doubles) inside it
+  typedarray: () => {
+    const a = new Float64Array((Number(args[0]) << 20) / 8).fill(1.5);
+    console.log('typed', a.length);
+  },
+  plainarray: () => {
+    const a = new Array((Number(args[0]) << 20) / 8).fill(1.5);
+    console.log('plain', a.length);
+  },
   recurse: () => console.log(depth(Number(args[0] || 1000000))),
   read: () => {
     const data = fs.readFileSync(0, 'latin1');
