@@ -88,6 +88,8 @@ static int cg_detect(void)
     char v2mount[512] = "", v2root[512] = "", v2own[512] = "";
     char mroot[C_N][512];
     memset(mroot, 0, sizeof(mroot));
+    /* idempotent: --probe detects twice, and a v2 result must not read as v1 mounts */
+    for (int k = 0; k < C_N; k++) cg_hier[k].mount[0] = cg_hier[k].own[0] = 0;
     if (!read_mounts(mroot, v2mount, v2root) || !read_own(v2own, sizeof(v2own))) return 0;
     for (int k = 0; k < C_N; k++)
         if (cg_hier[k].mount[0]) strip_root(cg_hier[k].own, mroot[k]);
@@ -206,16 +208,17 @@ void cg_join_fds(struct cg_set *set)
     for (int i = 0; i < set->njoin; i++) write_str_fd(set->join_fd[i], "0");
 }
 
-/* reset: what the peak file takes to start over.  Where it refuses (v2 before 6.12), there is
- * no per-run peak: rusage only. */
+/* reset: what the peak file takes to start over.  Where it refuses (v2 before 6.12: EIO, or a
+ * read-only memory.peak) the file is the set's peak since its creation: the run's own peak is
+ * then exact only when the run exceeds every earlier one, and otherwise the keeper's samples
+ * of the usage (cg_usage_since_reset) stand in, so that tmpfs pages always count. */
 void cg_reset_peak(struct cg_set *set, const char *reset)
 {
-    if (set->peak_fd >= 0 && write_str_fd(set->peak_fd, reset) < 0) {
-        close(set->peak_fd);
-        set->peak_fd = -1;
-    }
+    if (set->peak_fd >= 0 && !set->peak_lifetime && write_str_fd(set->peak_fd, reset) < 0)
+        set->peak_lifetime = true;
     set->base_usage = read_ll_fd(set->usage_fd);
     if (set->base_usage < 0) set->base_usage = 0;
+    set->peak_at_reset = set->peak_lifetime ? read_ll_fd(set->peak_fd) : -1;
 }
 
 long long cg_peak_since_reset(struct cg_set *set)
@@ -223,8 +226,19 @@ long long cg_peak_since_reset(struct cg_set *set)
     if (set->peak_fd < 0) return -1;
     long long peak = read_ll_fd(set->peak_fd);
     if (peak < 0) return -1;
+    if (set->peak_lifetime && peak <= set->peak_at_reset) return -1;   /* an earlier run's */
     peak -= set->base_usage;
     return peak < 0 ? 0 : peak;
+}
+
+/* The usage now, over the run's start; -1 where the peak file is exact (no sampling needed). */
+long long cg_usage_since_reset(struct cg_set *set)
+{
+    if (set->usage_fd < 0 || (set->peak_fd >= 0 && !set->peak_lifetime)) return -1;
+    long long usage = read_ll_fd(set->usage_fd);
+    if (usage < 0) return -1;
+    usage -= set->base_usage;
+    return usage < 0 ? 0 : usage;
 }
 
 /* SIGKILL every process the set's cgroup.procs lists. */
@@ -349,6 +363,14 @@ long long cgroup_cpu_ns(struct sandbox *sb, int slot)
 {
     struct cg_set *set = active_set(sb, slot);
     return set ? backend->cpu_ns(set) : -1;
+}
+
+/* Keeper: the slot's memory usage over the run's start, where the cgroup keeps no resettable
+ * peak (else -1): sampled while the run goes and once after it, tmpfs files still there. */
+long long cgroup_usage_sample(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    return set ? cg_usage_since_reset(set) : -1;
 }
 
 /* Peak memory of this run according to the cgroup, -1 if unknown. */

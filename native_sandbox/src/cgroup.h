@@ -37,6 +37,9 @@ struct cg_set {
     long long base_usage;  /* memory usage when the run started */
     long long base_oom, base_failcnt;
     long long base_cpu_ns; /* v2 has no reset: base value */
+    /* v2 before 6.12: memory.peak cannot be reset, it is the set's peak since its creation */
+    bool peak_lifetime;
+    long long peak_at_reset; /* that lifetime peak when the run started */
 };
 
 struct cg_backend {
@@ -71,6 +74,7 @@ int cg_make_set_dir(const struct cg_hier *h, const char *name);
 void cg_join_fds(struct cg_set *set);
 void cg_reset_peak(struct cg_set *set, const char *reset);
 long long cg_peak_since_reset(struct cg_set *set);
+long long cg_usage_since_reset(struct cg_set *set);
 void cg_kill_listed(struct cg_set *set);
 
 #endif

@@ -116,6 +116,8 @@ static int v2_create_set(struct cg_set *set, long long limit, long pids_max)
     if (cg_write_at(dfd, "memory.max", buf) < 0) { close(dfd); return -1; }
     cg_write_at(dfd, "memory.swap.max", "0");
     set->peak_fd = cg_open_in(dfd, "memory.peak", O_RDWR);
+    set->peak_lifetime = set->peak_fd < 0;         /* read-only: no per-fd reset (< 6.12) */
+    if (set->peak_fd < 0) set->peak_fd = cg_open_in(dfd, "memory.peak", O_RDONLY);
     set->usage_fd = cg_open_in(dfd, "memory.current", O_RDONLY);
     set->oom_fd = cg_open_in(dfd, "memory.events", O_RDONLY);
     set->cpu_fd = cg_open_in(dfd, "cpu.stat", O_RDONLY);

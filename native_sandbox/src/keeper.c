@@ -111,6 +111,7 @@ static void keeper_init(struct keeper *k)
 {
     memset(&k->rep, 0, sizeof(k->rep));
     k->rep.magic = KEEPER_MAGIC;
+    k->rep.mem_sampled = -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (!k->sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     /* the supervisor must get the CPU when a limit is due, even on a loaded host (the program
@@ -172,6 +173,13 @@ static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
     _exit(0);
 }
 
+/* Where the cgroup has no resettable peak: the highest usage seen so far. */
+static void sample_memory(struct keeper *k)
+{
+    long long usage = cgroup_usage_sample(k->sb, k->job.cg);
+    if (usage > k->rep.mem_sampled) k->rep.mem_sampled = usage;
+}
+
 /* Poll every 10 ms until the program exits or a limit is hit (rep.killed_for). */
 static void watch_program(struct keeper *k)
 {
@@ -188,6 +196,7 @@ static void watch_program(struct keeper *k)
             if (w == k->prog) { k->done = true; k->status = st; k->t_end = now_us(); }
         }
         if (k->done) break;
+        sample_memory(k);
         long long now = now_us();
         if (now - k->t0 > wall_limit_us) { k->rep.killed_for = KILL_WALL; break; }
         long long cpu = cgroup_cpu_ns(sb, k->job.cg);
@@ -274,6 +283,7 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     watch_program(&k);
     STAGE(k.shp, STAGE_PROGRAM_DONE);
     reap_all(&k);
+    sample_memory(&k);           /* the run's files are still in its tmpfs mounts */
     if (job->ns_flags & CLONE_NEWIPC) isolation_clear_run_ipc();
     report(&k);
 }

@@ -105,6 +105,7 @@ struct keeper_report {
     int killed_for;        /* 0 none, 1 cpu, 2 wall, 3 output */
     long long wall_us;
     long long cpu_us_polled;
+    long long mem_sampled; /* highest cgroup usage sampled (no resettable peak), -1 none */
     struct rusage ru;      /* RUSAGE_CHILDREN of the keeper: all reaped descendants */
     long long stdout_bytes, stderr_bytes;   /* after truncation to the limit */
     long long total_bytes;                  /* stdout + stderr before truncation */
@@ -265,6 +266,7 @@ pid_t cgroup_spawn_child(struct sandbox *sb, int slot, int (*fn)(void *), void *
 void cgroup_join_slot(struct sandbox *sb, int slot);
 long long cgroup_cpu_ns(struct sandbox *sb, int slot);
 long long cgroup_peak_bytes(struct sandbox *sb, int slot);
+long long cgroup_usage_sample(struct sandbox *sb, int slot);
 bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit);
 void cgroup_kill_slot(struct sandbox *sb, int slot);
 void cgroup_describe(FILE *f);
