@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,61 @@ void cg_kill_listed(struct cg_set *set)
     }
 }
 
+/* ---------------------------------------------------------------- the pool of sets */
+
+/* The sets are a pool kept under the parent (one per executor: the parent is under the
+ * caller's own cgroup), pool-0, pool-1, ...: an invocation holds the ones it uses by flock on
+ * their memory directory (released by the kernel however the helper ends, SIGKILL included)
+ * and leaves them empty at exit.  Removing a memory cgroup that is still charged with page
+ * cache (the runs' output files, the program's binary) leaves a dying "zombie" memcg that
+ * the kernel frees only when those pages are reclaimed: with a directory per invocation they
+ * piled up by the hundreds.  More concurrent holders than POOL_MAX: per-invocation sets. */
+#define POOL_MAX 64
+
+/* Kill whatever a set's directory still holds (a holder that was SIGKILLed mid-run) and wait
+ * until it is empty. */
+static void cg_empty_dir(int dfd, bool kill_file)
+{
+    for (int attempt = 0; attempt < 200; attempt++) {
+        char buf[64];
+        int pf = cg_open_in(dfd, "cgroup.procs", O_RDONLY);
+        ssize_t n = pf >= 0 ? read(pf, buf, sizeof(buf)) : 0;
+        if (pf >= 0) close(pf);
+        if (n <= 0) return;
+        if (kill_file) cg_write_at(dfd, "cgroup.kill", "1");
+        struct cg_set tmp = { .procs_list_fd = cg_open_in(dfd, "cgroup.procs", O_RDONLY) };
+        cg_kill_listed(&tmp);
+        if (tmp.procs_list_fd >= 0) close(tmp.procs_list_fd);
+        usleep(5000);
+    }
+}
+
+/* Take a free pool set: its name into set->name, its lock into set->lock_fd. */
+static bool claim_pooled(struct cg_set *set)
+{
+    int pfd = cg_hier[C_MEM].parent_fd;
+    for (int k = 0; k < POOL_MAX; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "pool-%d", k);
+        if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) return false;
+        int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0) continue;
+        if (flock(dfd, LOCK_EX | LOCK_NB) < 0) { close(dfd); continue; }
+        snprintf(set->name, sizeof(set->name), "%s", name);
+        set->lock_fd = dfd;
+        set->pooled = true;
+        for (int h = 0; h < C_N; h++) {
+            if (!cg_hier[h].ok || (h > 0 && cg_hier[h].parent_fd == pfd)) continue;
+            int hd = h == C_MEM ? dfd : openat(cg_hier[h].parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            if (hd < 0) continue;
+            cg_empty_dir(hd, backend->version == 2);
+            if (hd != dfd) close(hd);
+        }
+        return true;
+    }
+    return false;
+}
+
 /* ---------------------------------------------------------------- what sandbox.h offers */
 
 static struct cg_set *active_set(struct sandbox *sb, int slot)
@@ -275,7 +331,8 @@ static bool create_sets(struct sandbox *sb, struct side *sd)
     bool pids_limited = false;
     for (int s = sd->cg_first; s < sd->cg_first + sb->ncg_side; s++) {
         struct cg_set *set = &sets[s];
-        snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
+        if (sb->cfg.no_cgroup_pool || !claim_pooled(set))
+            snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
         if (backend->create_set(set, limit, sd->pids_max) < 0) return false;
         set->active = true;
         pids_limited = pids_limited || set->pids_limited;
@@ -292,7 +349,7 @@ int cgroup_setup(struct sandbox *sb)
         struct cg_set *set = &sets[s];
         set->join_fd[0] = set->join_fd[1] = set->join_fd[2] = -1;
         set->peak_fd = set->usage_fd = set->failcnt_fd = set->oom_fd = -1;
-        set->cpu_fd = set->kill_fd = set->procs_list_fd = -1;
+        set->cpu_fd = set->kill_fd = set->procs_list_fd = set->dir_fd = set->lock_fd = -1;
     }
     for (int k = 0; k < C_N; k++) cg_hier[k].parent_fd = -1;
 
@@ -325,13 +382,16 @@ void cgroup_cleanup(struct sandbox *sb)
     for (int s = 0; s < sb->ncg; s++) {
         struct cg_set *set = &sets[s];
         if (!set->name[0]) continue;                /* never created */
+        if (set->pooled && set->active) backend->kill(set);   /* normally empty already */
         int *fds[] = { &set->join_fd[0], &set->join_fd[1], &set->join_fd[2], &set->peak_fd,
                        &set->usage_fd, &set->failcnt_fd, &set->oom_fd, &set->cpu_fd,
-                       &set->kill_fd, &set->procs_list_fd };
+                       &set->kill_fd, &set->procs_list_fd, &set->dir_fd };
         for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
             if (*fds[i] >= 0) { close(*fds[i]); *fds[i] = -1; }
         set->active = false;
-        backend->remove_set(set);
+        if (!set->pooled) backend->remove_set(set);
+        if (set->lock_fd >= 0) { close(set->lock_fd); set->lock_fd = -1; }   /* free for the next */
+        set->pooled = false;
         set->name[0] = 0;
     }
 }

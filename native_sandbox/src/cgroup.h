@@ -34,6 +34,9 @@ struct cg_set {
     int cpu_fd;            /* v1 cpuacct.usage / v2 cpu.stat */
     int kill_fd;           /* v2 cgroup.kill, or -1 */
     int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
+    int dir_fd;            /* v2: the set's directory, for clone3(CLONE_INTO_CGROUP); or -1 */
+    int lock_fd;           /* pooled: the memory directory, flock()ed while we hold the set */
+    bool pooled;           /* a pool-<k> set: emptied and kept at exit, not removed */
     long long base_usage;  /* memory usage when the run started */
     long long base_oom, base_failcnt;
     long long base_cpu_ns; /* v2 has no reset: base value */

@@ -58,6 +58,15 @@ trap 'rm -rf "$COPY"' EXIT
 # A writable copy: the suite writes its build and temp files there; the host tree stays as is.
 tar -C "$ROOT" --exclude=./.git --exclude=./.venv --exclude='./.venv-*' --exclude='*/__pycache__' -cf - . \
   | tar -C "$COPY" -xf -
+# The Go toolchain's build cache of the test programs (conftest.py GO_TEST_CACHE): built here,
+# where compiling the standard library takes seconds, not the many minutes it takes emulated.
+GOCACHE_DIR=/tmp/codepipe-test-cache/native-gocache
+if [ -x /usr/bin/go ]; then
+  GO111MODULE=off GOPROXY=off GOFLAGS= GOENV=off CGO_ENABLED=0 GOPATH=/go HOME="$COPY" GOCACHE="$GOCACHE_DIR" \
+    /usr/bin/go build -trimpath -o /dev/null native_sandbox/tests/programs/hostile.go \
+    || echo "test-v2: warning: go build on the host failed (the VM builds it, slowly)"
+  [ -d "$GOCACHE_DIR" ] && cp -a "$GOCACHE_DIR" "$COPY/.vm-gocache"
+fi
 # pytest arguments: the whole helper suite unless some name its own test paths
 TARGETS="$*"
 case " $* " in *" native_sandbox/"*) ;; *) TARGETS="native_sandbox/tests $*" ;; esac
@@ -67,6 +76,7 @@ cat > "$COPY/in-vm.sh" <<EOF
 # mode mapping is not what the sandbox's files get on a real host's disk.
 grep -q ' /tmp tmpfs ' /proc/mounts || mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /tmp/codepipe && cp -a "$COPY/." /tmp/codepipe/ && cd /tmp/codepipe
+if [ -d .vm-gocache ]; then mkdir -p /tmp/codepipe-test-cache && mv .vm-gocache $GOCACHE_DIR; fi
 echo "--- probe inside the VM (kernel \$(uname -r)):"
 ./native_sandbox/build/sandbox --probe
 echo
