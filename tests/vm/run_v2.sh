@@ -52,8 +52,9 @@ install_missing
 KERNEL=$(ls -1 /boot/vmlinuz-* | sort -V | tail -n 1)
 make -s -C native_sandbox
 
-# Not under /tmp: the VM mounts its own tmpfs there.
-COPY=$(mktemp -d /var/tmp/codepipe-vm.XXXXXX)
+# Not under /tmp: the VM mounts its own tmpfs there.  No "codepipe" in the name: the tests look
+# for leftover mounts of theirs by that word, and this one (the VM's 9p share) is not theirs.
+COPY=$(mktemp -d /var/tmp/cp-vm.XXXXXX)
 trap 'rm -rf "$COPY"' EXIT
 # A writable copy: the suite writes its build and temp files there; the host tree stays as is.
 tar -C "$ROOT" --exclude=./.git --exclude=./.venv --exclude='./.venv-*' --exclude='*/__pycache__' -cf - . \
