@@ -84,7 +84,7 @@ echo
 export CODEPIPE_TEST_TIME_SCALE=$SCALE
 # the plugins the helper's suite does not use cost a minute of emulated imports
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:schemathesis -p no:anyio \
-  -o addopts="" --timeout 900 $TARGETS
+  -o addopts="" --timeout 900 --durations=25 $TARGETS
 EOF
 chmod +x "$COPY/in-vm.sh"
 
