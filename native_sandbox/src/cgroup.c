@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static int cg_detect(void)
     char v2mount[512] = "", v2root[512] = "", v2own[512] = "";
     char mroot[C_N][512];
     memset(mroot, 0, sizeof(mroot));
+    /* idempotent: --probe detects twice, and a v2 result must not read as v1 mounts */
+    for (int k = 0; k < C_N; k++) cg_hier[k].mount[0] = cg_hier[k].own[0] = 0;
     if (!read_mounts(mroot, v2mount, v2root) || !read_own(v2own, sizeof(v2own))) return 0;
     for (int k = 0; k < C_N; k++)
         if (cg_hier[k].mount[0]) strip_root(cg_hier[k].own, mroot[k]);
@@ -206,16 +209,17 @@ void cg_join_fds(struct cg_set *set)
     for (int i = 0; i < set->njoin; i++) write_str_fd(set->join_fd[i], "0");
 }
 
-/* reset: what the peak file takes to start over.  Where it refuses (v2 before 6.12), there is
- * no per-run peak: rusage only. */
+/* reset: what the peak file takes to start over.  Where it refuses (v2 before 6.12: EIO, or a
+ * read-only memory.peak) the file is the set's peak since its creation: the run's own peak is
+ * then exact only when the run exceeds every earlier one, and otherwise the keeper's samples
+ * of the usage (cg_usage_since_reset) stand in, so that tmpfs pages always count. */
 void cg_reset_peak(struct cg_set *set, const char *reset)
 {
-    if (set->peak_fd >= 0 && write_str_fd(set->peak_fd, reset) < 0) {
-        close(set->peak_fd);
-        set->peak_fd = -1;
-    }
+    if (set->peak_fd >= 0 && !set->peak_lifetime && write_str_fd(set->peak_fd, reset) < 0)
+        set->peak_lifetime = true;
     set->base_usage = read_ll_fd(set->usage_fd);
     if (set->base_usage < 0) set->base_usage = 0;
+    set->peak_at_reset = set->peak_lifetime ? read_ll_fd(set->peak_fd) : -1;
 }
 
 long long cg_peak_since_reset(struct cg_set *set)
@@ -223,8 +227,19 @@ long long cg_peak_since_reset(struct cg_set *set)
     if (set->peak_fd < 0) return -1;
     long long peak = read_ll_fd(set->peak_fd);
     if (peak < 0) return -1;
+    if (set->peak_lifetime && peak <= set->peak_at_reset) return -1;   /* an earlier run's */
     peak -= set->base_usage;
     return peak < 0 ? 0 : peak;
+}
+
+/* The usage now, over the run's start; -1 where the peak file is exact (no sampling needed). */
+long long cg_usage_since_reset(struct cg_set *set)
+{
+    if (set->usage_fd < 0 || (set->peak_fd >= 0 && !set->peak_lifetime)) return -1;
+    long long usage = read_ll_fd(set->usage_fd);
+    if (usage < 0) return -1;
+    usage -= set->base_usage;
+    return usage < 0 ? 0 : usage;
 }
 
 /* SIGKILL every process the set's cgroup.procs lists. */
@@ -245,6 +260,61 @@ void cg_kill_listed(struct cg_set *set)
     }
 }
 
+/* ---------------------------------------------------------------- the pool of sets */
+
+/* The sets are a pool kept under the parent (one per executor: the parent is under the
+ * caller's own cgroup), pool-0, pool-1, ...: an invocation holds the ones it uses by flock on
+ * their memory directory (released by the kernel however the helper ends, SIGKILL included)
+ * and leaves them empty at exit.  Removing a memory cgroup that is still charged with page
+ * cache (the runs' output files, the program's binary) leaves a dying "zombie" memcg that
+ * the kernel frees only when those pages are reclaimed: with a directory per invocation they
+ * piled up by the hundreds.  More concurrent holders than POOL_MAX: per-invocation sets. */
+#define POOL_MAX 64
+
+/* Kill whatever a set's directory still holds (a holder that was SIGKILLed mid-run) and wait
+ * until it is empty. */
+static void cg_empty_dir(int dfd, bool kill_file)
+{
+    for (int attempt = 0; attempt < 200; attempt++) {
+        char buf[64];
+        int pf = cg_open_in(dfd, "cgroup.procs", O_RDONLY);
+        ssize_t n = pf >= 0 ? read(pf, buf, sizeof(buf)) : 0;
+        if (pf >= 0) close(pf);
+        if (n <= 0) return;
+        if (kill_file) cg_write_at(dfd, "cgroup.kill", "1");
+        struct cg_set tmp = { .procs_list_fd = cg_open_in(dfd, "cgroup.procs", O_RDONLY) };
+        cg_kill_listed(&tmp);
+        if (tmp.procs_list_fd >= 0) close(tmp.procs_list_fd);
+        usleep(5000);
+    }
+}
+
+/* Take a free pool set: its name into set->name, its lock into set->lock_fd. */
+static bool claim_pooled(struct cg_set *set)
+{
+    int pfd = cg_hier[C_MEM].parent_fd;
+    for (int k = 0; k < POOL_MAX; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "pool-%d", k);
+        if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) return false;
+        int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0) continue;
+        if (flock(dfd, LOCK_EX | LOCK_NB) < 0) { close(dfd); continue; }
+        snprintf(set->name, sizeof(set->name), "%s", name);
+        set->lock_fd = dfd;
+        set->pooled = true;
+        for (int h = 0; h < C_N; h++) {
+            if (!cg_hier[h].ok || (h > 0 && cg_hier[h].parent_fd == pfd)) continue;
+            int hd = h == C_MEM ? dfd : openat(cg_hier[h].parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            if (hd < 0) continue;
+            cg_empty_dir(hd, backend->version == 2);
+            if (hd != dfd) close(hd);
+        }
+        return true;
+    }
+    return false;
+}
+
 /* ---------------------------------------------------------------- what sandbox.h offers */
 
 static struct cg_set *active_set(struct sandbox *sb, int slot)
@@ -261,7 +331,8 @@ static bool create_sets(struct sandbox *sb, struct side *sd)
     bool pids_limited = false;
     for (int s = sd->cg_first; s < sd->cg_first + sb->ncg_side; s++) {
         struct cg_set *set = &sets[s];
-        snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
+        if (sb->cfg.no_cgroup_pool || !claim_pooled(set))
+            snprintf(set->name, sizeof(set->name), "%d-%d", (int)getpid(), s);
         if (backend->create_set(set, limit, sd->pids_max) < 0) return false;
         set->active = true;
         pids_limited = pids_limited || set->pids_limited;
@@ -278,7 +349,7 @@ int cgroup_setup(struct sandbox *sb)
         struct cg_set *set = &sets[s];
         set->join_fd[0] = set->join_fd[1] = set->join_fd[2] = -1;
         set->peak_fd = set->usage_fd = set->failcnt_fd = set->oom_fd = -1;
-        set->cpu_fd = set->kill_fd = set->procs_list_fd = -1;
+        set->cpu_fd = set->kill_fd = set->procs_list_fd = set->dir_fd = set->lock_fd = -1;
     }
     for (int k = 0; k < C_N; k++) cg_hier[k].parent_fd = -1;
 
@@ -311,13 +382,16 @@ void cgroup_cleanup(struct sandbox *sb)
     for (int s = 0; s < sb->ncg; s++) {
         struct cg_set *set = &sets[s];
         if (!set->name[0]) continue;                /* never created */
+        if (set->pooled && set->active) backend->kill(set);   /* normally empty already */
         int *fds[] = { &set->join_fd[0], &set->join_fd[1], &set->join_fd[2], &set->peak_fd,
                        &set->usage_fd, &set->failcnt_fd, &set->oom_fd, &set->cpu_fd,
-                       &set->kill_fd, &set->procs_list_fd };
+                       &set->kill_fd, &set->procs_list_fd, &set->dir_fd };
         for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
             if (*fds[i] >= 0) { close(*fds[i]); *fds[i] = -1; }
         set->active = false;
-        backend->remove_set(set);
+        if (!set->pooled) backend->remove_set(set);
+        if (set->lock_fd >= 0) { close(set->lock_fd); set->lock_fd = -1; }   /* free for the next */
+        set->pooled = false;
         set->name[0] = 0;
     }
 }
@@ -349,6 +423,14 @@ long long cgroup_cpu_ns(struct sandbox *sb, int slot)
 {
     struct cg_set *set = active_set(sb, slot);
     return set ? backend->cpu_ns(set) : -1;
+}
+
+/* Keeper: the slot's memory usage over the run's start, where the cgroup keeps no resettable
+ * peak (else -1): sampled while the run goes and once after it, tmpfs files still there. */
+long long cgroup_usage_sample(struct sandbox *sb, int slot)
+{
+    struct cg_set *set = active_set(sb, slot);
+    return set ? cg_usage_since_reset(set) : -1;
 }
 
 /* Peak memory of this run according to the cgroup, -1 if unknown. */

@@ -34,9 +34,15 @@ struct cg_set {
     int cpu_fd;            /* v1 cpuacct.usage / v2 cpu.stat */
     int kill_fd;           /* v2 cgroup.kill, or -1 */
     int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
+    int dir_fd;            /* v2: the set's directory, for clone3(CLONE_INTO_CGROUP); or -1 */
+    int lock_fd;           /* pooled: the memory directory, flock()ed while we hold the set */
+    bool pooled;           /* a pool-<k> set: emptied and kept at exit, not removed */
     long long base_usage;  /* memory usage when the run started */
     long long base_oom, base_failcnt;
     long long base_cpu_ns; /* v2 has no reset: base value */
+    /* v2 before 6.12: memory.peak cannot be reset, it is the set's peak since its creation */
+    bool peak_lifetime;
+    long long peak_at_reset; /* that lifetime peak when the run started */
 };
 
 struct cg_backend {
@@ -71,6 +77,7 @@ int cg_make_set_dir(const struct cg_hier *h, const char *name);
 void cg_join_fds(struct cg_set *set);
 void cg_reset_peak(struct cg_set *set, const char *reset);
 long long cg_peak_since_reset(struct cg_set *set);
+long long cg_usage_since_reset(struct cg_set *set);
 void cg_kill_listed(struct cg_set *set);
 
 #endif

@@ -27,6 +27,10 @@ static int v1_memory(struct cg_set *set, int dfd, long long limit)
     char buf[64];
     snprintf(buf, sizeof(buf), "%lld", limit);
     cg_write_at(dfd, "memory.swappiness", "0");
+    /* a reused (pool) set had another invocation's limits: memsw must never be below the
+     * limit, so lift it first.  What the last holder left charged (page cache) stays and is
+     * reclaimed as needed: the runs' peaks are measured over the usage at their start. */
+    if (set->pooled) cg_write_at(dfd, "memory.memsw.limit_in_bytes", "-1");
     if (cg_write_at(dfd, "memory.limit_in_bytes", buf) < 0) return -1;
     cg_write_at(dfd, "memory.memsw.limit_in_bytes", buf);
     set->peak_fd = cg_open_in(dfd, "memory.max_usage_in_bytes", O_RDWR);

@@ -4,9 +4,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 static bool file_has_word(int dfd, const char *name, const char *w)
 {
@@ -116,6 +124,8 @@ static int v2_create_set(struct cg_set *set, long long limit, long pids_max)
     if (cg_write_at(dfd, "memory.max", buf) < 0) { close(dfd); return -1; }
     cg_write_at(dfd, "memory.swap.max", "0");
     set->peak_fd = cg_open_in(dfd, "memory.peak", O_RDWR);
+    set->peak_lifetime = set->peak_fd < 0;         /* read-only: no per-fd reset (< 6.12) */
+    if (set->peak_fd < 0) set->peak_fd = cg_open_in(dfd, "memory.peak", O_RDONLY);
     set->usage_fd = cg_open_in(dfd, "memory.current", O_RDONLY);
     set->oom_fd = cg_open_in(dfd, "memory.events", O_RDONLY);
     set->cpu_fd = cg_open_in(dfd, "cpu.stat", O_RDONLY);
@@ -125,8 +135,71 @@ static int v2_create_set(struct cg_set *set, long long limit, long pids_max)
     int pfd = cg_open_in(dfd, "cgroup.procs", O_WRONLY);
     if (pfd >= 0) set->join_fd[set->njoin++] = pfd;
     set->procs_list_fd = cg_open_in(dfd, "cgroup.procs", O_RDONLY);
-    close(dfd);
+    if (!G.cfg.no_clone_into_cgroup) set->dir_fd = dfd;
+    else close(dfd);
     return 0;
+}
+
+/* Set by the keeper before it clones the program child, read by that child (CLONE_VM): the
+ * kernel put it into its cgroup at birth, there is nothing to join. */
+static volatile bool born_in_set;
+
+/* clone3 with CLONE_VM: the child starts on its own stack (stack + stack_size) right after the
+ * syscall instruction, so it must not return through our frame; it calls fn(arg) from here and
+ * exits with its result (fn normally execs).  x86-64 only; elsewhere -ENOSYS. */
+static long clone3_call(struct clone_args *args, int (*fn)(void *), void *arg)
+{
+#if defined(__x86_64__)
+    long ret;
+    register int (*r_fn)(void *) __asm__("r12") = fn;
+    register void *r_arg __asm__("r13") = arg;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "mov %%r13, %%rdi\n\t"
+                     "call *%%r12\n\t"
+                     "mov %%eax, %%edi\n\t"
+                     "mov $60, %%eax\n\t"          /* SYS_exit */
+                     "syscall\n\t"
+                     "hlt\n"
+                     "1:"
+                     : "=a"(ret)
+                     : "a"((long)SYS_clone3), "D"(args), "S"(sizeof(*args)), "r"(r_fn), "r"(r_arg)
+                     : "rcx", "r11", "memory");
+    return ret;
+#else
+    (void)args; (void)fn; (void)arg;
+    return -ENOSYS;
+#endif
+}
+
+/* The program child is born in its set (clone3 CLONE_INTO_CGROUP, kernel >= 5.7): moving a
+ * process by writing cgroup.procs takes the global threadgroup rwsem for writing, an RCU grace
+ * period per run (v1 avoids it through `tasks`, which v2 has only for threaded cgroups).  Where
+ * clone3 is refused, the child joins through cgroup.procs. */
+static pid_t v2_spawn(struct cg_set *set, int (*fn)(void *), void *stack_top, void *arg)
+{
+    if (set->dir_fd >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof(args));
+        args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.stack = (unsigned long long)(uintptr_t)((char *)stack_top - CHILD_STACK);
+        args.stack_size = CHILD_STACK;
+        args.cgroup = (unsigned long long)set->dir_fd;
+        born_in_set = true;
+        long pid = clone3_call(&args, fn, arg);
+        if (pid > 0) return (pid_t)pid;
+        born_in_set = false;
+        if (pid != -ENOSYS && pid != -EINVAL && pid != -E2BIG && pid != -EOPNOTSUPP) { errno = (int)-pid; return -1; }
+    }
+    return clone(fn, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+}
+
+static void v2_join(struct cg_set *set)
+{
+    if (!born_in_set) cg_join_fds(set);
 }
 
 static void v2_remove_set(struct cg_set *set)
@@ -169,7 +242,8 @@ const struct cg_backend cg_v2 = {
     .create_set = v2_create_set,
     .remove_set = v2_remove_set,
     .reset = v2_reset,
-    .join = cg_join_fds,
+    .spawn = v2_spawn,
+    .join = v2_join,
     .cpu_ns = v2_cpu_ns,
     .peak_bytes = cg_peak_since_reset,
     .oom = v2_oom,

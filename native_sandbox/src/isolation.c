@@ -52,9 +52,24 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+/* MS_* flags of a read-only bind as mount_setattr attributes */
+static unsigned long long mount_attrs(unsigned long ms)
+{
+    return MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (ms & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+           (ms & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+}
+
 static int bind_ro(const char *src, const char *dst, unsigned long extra)
 {
-    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) return -1;
+    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+        /* In a user namespace the kernel refuses a non-recursive bind of a directory with
+         * mounts under it (they are locked: the bind would uncover what they hide; hosts bind
+         * files under /etc, e.g. resolv.conf in containers and VMs).  Bind the whole tree and
+         * make every mount of it read-only (each keeps its own locked flags otherwise). */
+        if (errno != EINVAL || mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+        struct mount_attr attr = { .attr_set = mount_attrs(extra) };
+        return (int)syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr));
+    }
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | extra;
     if (mount(NULL, dst, NULL, fl, NULL) < 0) {
         /* in a user namespace, locked flags (nodev/noexec of the source) must be kept */

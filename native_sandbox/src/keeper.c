@@ -126,6 +126,7 @@ static void keeper_init(struct keeper *k)
 {
     memset(&k->rep, 0, sizeof(k->rep));
     k->rep.magic = KEEPER_MAGIC;
+    k->rep.mem_sampled = -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (!k->sb->caps.ns_pid) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     /* the supervisor must get the CPU when a limit is due, even on a loaded host (the program
@@ -192,6 +193,13 @@ static void __attribute__((noreturn)) report_setup_failure(struct keeper *k)
     _exit(0);
 }
 
+/* Where the cgroup has no resettable peak: the highest usage seen so far. */
+static void sample_memory(struct keeper *k)
+{
+    long long usage = cgroup_usage_sample(k->sb, k->job.cg);
+    if (usage > k->rep.mem_sampled) k->rep.mem_sampled = usage;
+}
+
 /* Poll every 10 ms until the program exits or a limit is hit (rep.killed_for). */
 static void watch_program(struct keeper *k)
 {
@@ -211,6 +219,7 @@ static void watch_program(struct keeper *k)
         /* interactive: the pair asks us to end the run (its stdout over the limit, or the
          * other side ended badly); a program that already ended on its own is not "stopped" */
         if (k->shp->stop_request) { k->rep.killed_for = k->shp->stop_request; break; }
+        sample_memory(k);
         long long now = now_us();
         if (now - k->t0 > wall_limit_us) { k->rep.killed_for = KILL_WALL; break; }
         long long cpu = cgroup_cpu_ns(sb, k->job.cg);
@@ -307,6 +316,7 @@ void keeper_main(struct sandbox *sb, const struct keeper_job *job)
     /* stopped: only when our kill is what ended it (it may have died on its own just before) */
     if (k.rep.killed_for == KILL_STOP && !(WIFSIGNALED(k.status) && WTERMSIG(k.status) == SIGKILL))
         k.rep.killed_for = KILL_NONE;
+    sample_memory(&k);           /* the run's files are still in its tmpfs mounts */
     if (job->ns_flags & CLONE_NEWIPC) isolation_clear_run_ipc();
     report(&k);
 }

@@ -94,7 +94,7 @@ static void measure(const struct cg_snapshot *snap, const struct keeper_report *
     r->cpu_ms = (long)(cpu_us / 1000);
 
     long long mem_kb = rep->ru.ru_maxrss;
-    long long peak = snap->peak;
+    long long peak = snap->peak > rep->mem_sampled ? snap->peak : rep->mem_sampled;
     if (peak >= 0) {
         /* v1 charges the page cache of the output files we just wrote to the run */
         long long anon = peak - rep->total_bytes;

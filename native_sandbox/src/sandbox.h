@@ -75,6 +75,8 @@ struct config {
     /* testing knobs that switch a layer off to exercise the degraded paths */
     bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
     bool no_run_ns;       /* the runs share the invocation's IPC and network namespaces */
+    bool no_clone_into_cgroup;   /* v2: join through cgroup.procs (the A/B switch of the bench) */
+    bool no_cgroup_pool;  /* a cgroup set per invocation (mkdir/rmdir), not the reused pool */
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */
@@ -116,6 +118,7 @@ struct keeper_report {
     int killed_for;        /* 0 none, 1 cpu, 2 wall, 3 output */
     long long wall_us;
     long long cpu_us_polled;
+    long long mem_sampled; /* highest cgroup usage sampled (no resettable peak), -1 none */
     struct rusage ru;      /* RUSAGE_CHILDREN of the keeper: all reaped descendants */
     long long stdout_bytes, stderr_bytes;   /* after truncation to the limit */
     long long total_bytes;                  /* stdout + stderr before truncation */
@@ -288,6 +291,7 @@ pid_t cgroup_spawn_child(struct sandbox *sb, int slot, int (*fn)(void *), void *
 void cgroup_join_slot(struct sandbox *sb, int slot);
 long long cgroup_cpu_ns(struct sandbox *sb, int slot);
 long long cgroup_peak_bytes(struct sandbox *sb, int slot);
+long long cgroup_usage_sample(struct sandbox *sb, int slot);
 bool cgroup_oom_happened(struct sandbox *sb, int slot, bool *hit_limit);
 void cgroup_kill_slot(struct sandbox *sb, int slot);
 void cgroup_describe(FILE *f);

@@ -5,6 +5,7 @@ sandbox cannot fork-bomb the machine."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -276,6 +277,22 @@ def wait_no_uid_processes(uid: int, timeout: float = 3.0) -> list[int]:
         if not left or time.monotonic() > end:
             return left
         time.sleep(0.05)
+
+
+def cgroup_held(d: Path) -> bool:
+    """Does a live helper hold this reused (pool-<k>) cgroup set (its flock, cgroup.c)?"""
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def cgroup_procs(d: Path) -> list[int]:
+    return [int(x) for x in (d / "cgroup.procs").read_text().split()]
 
 
 def probe() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import BIN, CANARY_VALUE, _preexec, helper_env
+from conftest import BIN, CANARY_VALUE, _preexec, helper_env, scaled
 
 NOBODY = 65534
 
@@ -56,10 +56,12 @@ def run(job: Path, argv, *, mode: str, memory_mb=64, time_ms=500, wall_ms=1500, 
     elif mode == "minimal":
         preexec = as_nobody
         extra_env["CODEPIPE_SANDBOX_NO_USERNS"] = "1"
+    time_ms, wall_ms = int(scaled(time_ms)), int(scaled(wall_ms))
     cmd = [str(BIN), "--profile", profile, "--time-ms", str(time_ms), "--wall-ms", str(wall_ms),
            "--memory-mb", str(memory_mb), "--output-kb", str(output_kb), "--parallel", "2",
            "--workdir", str(job / "box"), "--tests", str(job / "tests"), "--", *argv]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=helper_env(extra_env), preexec_fn=preexec, timeout=60)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=helper_env(extra_env), preexec_fn=preexec,
+                       timeout=scaled(60))
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout), p.stderr
 

@@ -11,7 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, HELPER_PIDS, TEST_PIDS_CGROUP, TEST_UID, _preexec, helper_env, probe, wait_no_uid_processes
+from conftest import (
+    BIN,
+    HELPER_PIDS,
+    TEST_PIDS_CGROUP,
+    TEST_UID,
+    _preexec,
+    cgroup_held,
+    cgroup_procs,
+    helper_env,
+    probe,
+    wait_no_uid_processes,
+)
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -27,11 +38,15 @@ def cgroup_parents() -> list[Path]:
 
 
 def our_cgroups() -> list[Path]:
+    """Sets of our helpers left behind, and reused (pool-<k>) sets that no live helper holds
+    but that still have processes in them."""
     ours = {str(pid) for pid in HELPER_PIDS}
     left = []
     for parent in cgroup_parents():
         for d in parent.iterdir():
-            if d.is_dir() and d.name.split("-")[0] in ours:
+            if not d.is_dir():
+                continue
+            if d.name.split("-")[0] in ours or (d.name.startswith("pool-") and not cgroup_held(d) and cgroup_procs(d)):
                 left.append(d)
     return left
 

@@ -1,0 +1,93 @@
+"""The reused cgroup sets (cgroup.c, "the pool of sets"): an invocation holds pool-<k> sets by
+flock, empties them when it takes them and leaves them empty, never removed, so that removed
+memory cgroups charged with page cache stop piling up as zombie memcgs.  Reuse is a channel
+between invocations: what one left (processes, OOM counts, CPU time, memory peaks) must not
+reach the next."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    BIN,
+    HELPER_PIDS,
+    TEST_UID,
+    _preexec,
+    cgroup_held,
+    cgroup_procs,
+    helper_env,
+    scaled,
+    uid_processes,
+    wait_no_uid_processes,
+)
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
+
+def set_dirs(out: str) -> list[Path]:
+    """The directories of the cgroup set a program ran in, from its /proc/self/cgroup."""
+    dirs = []
+    for line in out.splitlines():
+        parts = line.strip().split(":", 2)
+        if len(parts) != 3 or "/codepipe/" not in parts[2]:
+            continue
+        base = Path("/sys/fs/cgroup")
+        if parts[1]:        # v1: the hierarchy's mount, named after one of its controllers
+            names = [n for n in parts[1].split(",") if (base / n).is_dir()]
+            base = base / (names[0] if names else parts[1])
+        dirs.append(base / parts[2].lstrip("/"))
+    return dirs
+
+
+def test_sets_are_pooled_and_left_empty(sb):
+    r1 = sb.run(["./hostile", "burnalloc", "8", "50"])
+    assert r1.run["status"] == "OK", r1.run
+    dirs = set_dirs(r1.out())
+    assert dirs and all(d.name.startswith("pool-") for d in dirs), r1.out()
+    for d in dirs:
+        assert d.is_dir(), d                                  # kept for the next invocation
+        assert cgroup_procs(d) == [], d
+        assert not cgroup_held(d), d                                 # released at exit
+    r2 = sb.run(["./hostile", "burnalloc", "8", "50"])
+    assert all(d.name.startswith("pool-") for d in set_dirs(r2.out())), r2.out()
+
+
+def test_a_reused_set_starts_clean(sb):
+    """An OOM kill, a CPU burn and a 100 MB peak in one invocation: the next invocation, in the
+    same (lowest free) set, sees none of them."""
+    r = sb.run(["./hostile", "membomb"], memory_mb=64)
+    assert r.run["status"] == "MLE", r.run
+    r = sb.run(["./hostile", "burnalloc", "100", "300"], memory_mb=256)
+    assert r.run["status"] == "OK", r.run
+    r = sb.run(["./hostile", "burnalloc", "8", "20"], memory_mb=64)
+    assert r.run["status"] == "OK", r.run                     # not MLE: the OOM count was the last holder's
+    assert r.run["memory_kb"] < 40 * 1024, r.run              # not the 100 MB peak of the last holder
+    assert r.run["cpu_ms"] < scaled(250), r.run               # not the last holder's CPU time
+
+
+def test_concurrent_invocations_hold_distinct_sets(sb):
+    job = sb.job(["hostile"])
+    (job / "tests" / "1.in").write_text("\n")
+    wall_ms = int(scaled(4000))
+    cmd = [str(BIN), "--profile", "c", "--time-ms", str(wall_ms), "--wall-ms", str(wall_ms), "--memory-mb", "64",
+           "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
+           "--", "./hostile", "sleep"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(), preexec_fn=_preexec)
+    HELPER_PIDS.append(p.pid)
+    try:
+        deadline = time.monotonic() + scaled(5)
+        while time.monotonic() < deadline and not uid_processes(TEST_UID):
+            time.sleep(0.02)
+        sleeper = uid_processes(TEST_UID)
+        assert sleeper, "the sleeping run never started"
+        r = sb.run(["./hostile", "burnalloc", "8", "20"])
+        assert r.run["status"] == "OK", r.run
+        for d in set_dirs(r.out()):
+            assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)    # not the sleeper's set
+    finally:
+        p.kill()
+        p.communicate()
+    assert wait_no_uid_processes(TEST_UID) == []
