@@ -2,8 +2,8 @@
 """What the helper's cgroup handling costs and leaves behind, A/B, one test per invocation
 (the case where the per-invocation cgroup work is not spread over many runs: a compile):
 
-* pool: the reused pool-<k> sets (default) against CODEPIPE_SANDBOX_NO_CGROUP_POOL=1 (a set
-  created and removed per invocation, as before).  The column that matters is the number of
+* pool: the reused pool-<k> sets (CODEPIPE_SANDBOX_CGROUP_POOL=1) against the default (a set
+  created and removed per invocation).  The column that matters is the number of
   memory cgroups the kernel still holds after N invocations (/proc/cgroups `num_cgroups` for
   memory, which counts the dying "zombie" memcgs a removed cgroup leaves while page cache is
   charged to it; on v2 also the parent's cgroup.stat `nr_dying_descendants`).
@@ -97,12 +97,13 @@ def main() -> None:
         (tests / "1.in").write_text("")
         cmd = [str(HELPER), "--profile", "c", "--time-ms", "5000", "--wall-ms", "20000", "--memory-mb", "256",
                "--output-kb", "1024", "--workdir", str(box), "--tests", "TESTS", "--", "./main"]
-        base = {"PATH": PATH}
+        # a sandbox uid of our own: other suites on a shared host kill what runs as the default one
+        base = {"PATH": PATH, "CODEPIPE_SANDBOX_UID": str(65000 + os.getpid() % 400)}
         print(f"host: {os.cpu_count()} cores, kernel {os.uname().release}, cgroup {version}, "
               f"load {os.getloadavg()[0]:.1f}\n")
 
-        pool = {"per-invocation set (mkdir/rmdir)": {**base, "CODEPIPE_SANDBOX_NO_CGROUP_POOL": "1"},
-                "pooled sets (reused)": base}
+        pool = {"per-invocation set (mkdir/rmdir)": base,
+                "pooled sets (reused)": {**base, "CODEPIPE_SANDBOX_CGROUP_POOL": "1"}}
         print(f"| cgroup sets | memory cgroups before → after {args.n} invocations | "
               "dying memcgs under the parent (v2) | ms/invocation |")
         print("|---|---:|---:|---:|")
