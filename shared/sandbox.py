@@ -93,40 +93,34 @@ class SandboxCancelled(SandboxError):
     """The run was aborted on purpose (cancel()); not a failure of the helper."""
 
 
-class SandboxSide(BaseModel):
-    """One side of an interactive pair (the interactor's), as reported by the helper."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: SandboxStatus
-    exit_code: int = 0
-    signal: int = 0
-    cpu_ms: int = 0
-    wall_ms: int = 0
-    memory_kb: int = 0
-    stdout_bytes: int = 0  # what it wrote to the program (its log N.iout, up to the output limit)
-    stderr_bytes: int = 0
-    stopped: bool = False  # killed by the helper because the program ended badly (not by its own limits)
-    message: str | None = None
-
-
-class SandboxRun(BaseModel):
-    """One run as reported by the helper; for an interactive test, the program's side plus
-    the pair's facts."""
+class RunFacts(BaseModel):
+    """What the helper reports of one sandboxed process: a run, or one side of a pair."""
 
     # The helper may add diagnostic fields (e.g. a message on IE); ignore what we don't know.
     model_config = ConfigDict(extra="ignore")
 
-    test: int = 1
     status: SandboxStatus
     exit_code: int = 0
     signal: int = 0
     cpu_ms: int = 0
     wall_ms: int = 0
     memory_kb: int = 0
-    stdout_bytes: int = 0
+    stdout_bytes: int = 0  # for the interactor: what it wrote to the program (its log N.iout)
     stderr_bytes: int = 0
     message: str | None = None
+
+
+class SandboxSide(RunFacts):
+    """One side of an interactive pair (the interactor's), as reported by the helper."""
+
+    stopped: bool = False  # killed by the helper because the program ended badly (not by its own limits)
+
+
+class SandboxRun(RunFacts):
+    """One run as reported by the helper; for an interactive test, the program's side plus
+    the pair's facts."""
+
+    test: int = 1
     # Interactive tests only (--interactor); absent otherwise.
     interactor: SandboxSide | None = None
     stopped: bool = False  # the program was killed by the helper because the interactor ended badly
