@@ -84,6 +84,9 @@ case " $* " in
        TARGETS="native_sandbox/tests $*"
      fi ;;
 esac
+# The venv, read-only at a fixed path: the VM's /var/tmp is its own tmpfs and its /tmp gets one
+# (in-vm.sh), so a checkout under either would not be visible there at its host path.
+VM_VENV=/var/tmp/cp-venv
 cat > "$COPY/in-vm.sh" <<EOF
 #!/bin/sh
 # Work on the VM's own tmpfs: the shared directory is a 9p/virtiofs mount, whose ownership and
@@ -96,7 +99,7 @@ echo "--- probe inside the VM (kernel \$(uname -r)):"
 echo
 export CODEPIPE_TEST_TIME_SCALE=$SCALE
 # the plugins the helper's suite does not use cost a minute of emulated imports
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:schemathesis -p no:anyio \
+exec $VM_VENV/bin/python -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:schemathesis -p no:anyio \
   -o addopts="" --timeout 900 --durations=25 $TARGETS
 EOF
 chmod +x "$COPY/in-vm.sh"
@@ -105,7 +108,7 @@ echo "test-v2: booting $KERNEL with cgroup v1 off (TCG, $CPUS vCPUs, $MEM), limi
 start=$(date +%s)
 set +e
 PATH="$VENV/bin:$PATH" timeout "${CODEPIPE_VM_TIMEOUT_S:-1800}" vng --disable-kvm -r "$KERNEL" --user root \
-  -m "$MEM" -p "$CPUS" --rwdir "$COPY" \
+  -m "$MEM" -p "$CPUS" --rwdir "$COPY" --rodir="$VM_VENV=$(realpath "$VENV")" \
   --append "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1" -- "$COPY/in-vm.sh" 2>&1 | tee "$COPY/vm.log"
 rc=${PIPESTATUS[0]}
 set -e
