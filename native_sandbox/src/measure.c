@@ -51,7 +51,9 @@ bool stderr_oom_marker(const struct side *sd, int err_fd, long long size)
 {
     const struct profile *p = sd->opt->profile;
     switch (p->oom_marker) {
-    case OOM_MARKER_ANYWHERE: return stderr_mentions(err_fd, size, p->oom_text);
+    case OOM_MARKER_ANYWHERE:
+        return stderr_mentions(err_fd, size, p->oom_text) ||
+               (p->oom_text_alt && stderr_mentions(err_fd, size, p->oom_text_alt));
     case OOM_MARKER_LAST_LINE: return stderr_last_line_starts(err_fd, size, p->oom_text);
     case OOM_MARKER_NONE: break;
     }

@@ -14,6 +14,10 @@
  * --max-old-space-size) + this, for the rest of Node: the young generation, code space, the
  * binary's own pages and native memory (~90 MB at the heap limit, measured). */
 #define NODE_HEADROOM_MB 128
+
+/* The go profile's RLIMIT_AS: this + 4 x --memory-mb (the runtime's start-up mappings, the heap,
+ * the GC's room to grow it and the arenas' metadata, with room to spare). */
+#define GO_AS_CEILING_MB 2048
 extern const struct seccomp_policy seccomp_nosocket;     /* seccomp_policy.c */
 
 /* Threads come on top of --procs: the pids cgroup counts threads, and the JVM starts a dozen. */
@@ -34,11 +38,16 @@ static const struct profile profiles[] = {
       .nofile = 1024, .rlimit_as = true,
       .oom_marker = OOM_MARKER_LAST_LINE, .oom_text = "MemoryError" },
     /* Go: native code, so the native allow-list (the runtime's syscalls are all in it); its
-     * threads come from the runtime (GOMAXPROCS = --procs, plus threads blocked in syscalls);
-     * no RLIMIT_AS: the runtime reserves ~600 MB of address space at start */
+     * threads come from the runtime (GOMAXPROCS = --procs, plus threads blocked in syscalls).
+     * No RLIMIT_AS at --memory-mb: the runtime has ~700 MB of address space mapped at start.
+     * But a ceiling far above that: without one, make([]byte, 1<<45) makes the runtime map
+     * 2 MiB of arena metadata per 64 MiB of heap, 524,288 mmaps and over a second of kernel
+     * time before it gives up, so the verdict raced between TLE and MLE; with it, the
+     * reservation fails at once ("fatal error: out of memory"). */
     { .name = "go", .seccomp = &seccomp_native, .default_procs = 1, .threads = RUNTIME_THREADS,
-      .nofile = 64, .rlimit_as = false,
-      .oom_marker = OOM_MARKER_ANYWHERE, .oom_text = "fatal error: runtime: out of memory" },
+      .nofile = 64, .rlimit_as = false, .as_ceiling_mb = GO_AS_CEILING_MB,
+      .oom_marker = OOM_MARKER_ANYWHERE, .oom_text = "fatal error: runtime: out of memory",
+      .oom_text_alt = "fatal error: out of memory" },
     /* Node.js: libuv's pool and V8's platform workers are threads; no sockets at all; no
      * RLIMIT_AS (V8 reserves far more than it uses); V8's fatal heap-limit message -> MLE */
     { .name = "javascript", .seccomp = &seccomp_nosocket, .default_procs = 1, .threads = RUNTIME_THREADS,

@@ -35,5 +35,10 @@ void apply_rlimits(const struct side *sd)
     if (sd->mem_limit_bytes <= 0 && c->profile->rlimit_as) {
         rlim_t as = mem + (64ULL << 20);
         setrl(RLIMIT_AS, as, as);
+    } else if (c->profile->as_ceiling_mb > 0) {
+        /* not a memory wall (the cgroup is): a stop for absurd reservations, which cost the
+         * runtime seconds of kernel time before it fails on its own */
+        rlim_t as = ((rlim_t)c->profile->as_ceiling_mb << 20) + 4 * mem;
+        setrl(RLIMIT_AS, as, as);
     }
 }

@@ -35,9 +35,11 @@ struct profile {
     long min_fsize_mb;            /* RLIMIT_FSIZE at least this (else output limit + 1) */
     long headroom_mb;             /* memory cgroup limit = --memory-mb + this */
     bool rlimit_as;               /* without a memory cgroup, RLIMIT_AS is the memory wall */
+    long as_ceiling_mb;           /* else, when set: RLIMIT_AS = this + 4 x --memory-mb, always */
     bool workdir_rw;              /* the real workdir, writable (and handed to the sandbox uid) */
     enum oom_marker oom_marker;
     const char *oom_text;         /* what the marker looks for */
+    const char *oom_text_alt;     /* or this (NULL: nothing else) */
 };
 const struct profile *profile_find(const char *name);
 const char *profile_names(const char *sep);

@@ -112,6 +112,21 @@ def test_go_memory_exhaustion_is_mle(sb, mode):
 
 
 @needs_go
+def test_go_absurd_allocation_is_mle_at_once(sb):
+    # Without an address-space ceiling the runtime spent over a second of kernel time mapping
+    # arena metadata for 32 TiB before giving up: TLE within a 300 ms limit, not MLE.
+    r = go(sb, "huge", memory_mb=64, time_ms=300, wall_ms=3000)
+    assert r.run["status"] == "MLE", (r.run, r.err()[-2000:])
+    assert "out of memory" in r.err()
+
+
+@needs_go
+def test_go_uses_memory_up_to_its_limit_under_the_ceiling(sb):
+    r = go(sb, "touch", "900", memory_mb=1024, time_ms=10000, wall_ms=20000)
+    assert r.run["status"] == "OK", (r.run, r.err()[-2000:])
+
+
+@needs_go
 def test_go_static_array_within_the_limit_is_ok(sb):
     r = go(sb, "static", memory_mb=512)
     assert r.run["status"] == "OK", (r.run, r.err())
