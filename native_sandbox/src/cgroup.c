@@ -262,13 +262,16 @@ void cg_kill_listed(struct cg_set *set)
 
 /* ---------------------------------------------------------------- the pool of sets */
 
-/* The sets are a pool kept under the parent (one per executor: the parent is under the
- * caller's own cgroup), pool-0, pool-1, ...: an invocation holds the ones it uses by flock on
- * their memory directory (released by the kernel however the helper ends, SIGKILL included)
- * and leaves them empty at exit.  Removing a memory cgroup that is still charged with page
- * cache (the runs' output files, the program's binary) leaves a dying "zombie" memcg that
- * the kernel frees only when those pages are reclaimed: with a directory per invocation they
- * piled up by the hundreds.  More concurrent holders than POOL_MAX: per-invocation sets. */
+/* The sets are a pool kept under the parents (one per executor: a parent is under the caller's
+ * own cgroup), pool-0, pool-1, ...: an invocation holds the ones it uses by flock on their
+ * directory in every hierarchy (released by the kernel however the helper ends, SIGKILL
+ * included) and leaves them empty at exit.  Every hierarchy, not only the memory one: on v1
+ * two callers in different memory cgroups (two containers, two shells) may share the pids and
+ * cpuacct parents, and the second one's claim emptied, i.e. SIGKILLed, the first one's running
+ * set there.  Removing a memory cgroup that is still charged with page cache (the runs' output
+ * files, the program's binary) leaves a dying "zombie" memcg that the kernel frees only when
+ * those pages are reclaimed: with a directory per invocation they piled up by the hundreds.
+ * More concurrent holders than POOL_MAX: per-invocation sets. */
 #define POOL_MAX 64
 
 /* Kill whatever a set's directory still holds (a holder that was SIGKILLed mid-run) and wait
@@ -289,27 +292,49 @@ static void cg_empty_dir(int dfd, bool kill_file)
     }
 }
 
-/* Take a free pool set: its name into set->name, its lock into set->lock_fd. */
+/* The hierarchies with a parent of their own (v2, or co-mounted v1 controllers: one). */
+static bool own_parent(int h)
+{
+    if (!cg_hier[h].ok || cg_hier[h].parent_fd < 0) return false;
+    for (int e = 0; e < h; e++)
+        if (cg_hier[e].ok && cg_hier[e].parent_fd == cg_hier[h].parent_fd) return false;
+    return true;
+}
+
+static void release_locks(struct cg_set *set)
+{
+    for (int h = 0; h < C_N; h++)
+        if (set->lock_fd[h] >= 0) { close(set->lock_fd[h]); set->lock_fd[h] = -1; }
+}
+
+/* Hold pool-<k> in every hierarchy, or in none (false). */
+static bool lock_pooled(struct cg_set *set, const char *name)
+{
+    for (int h = 0; h < C_N; h++) {
+        if (!own_parent(h)) continue;
+        int pfd = cg_hier[h].parent_fd;
+        int dfd = -1;
+        if (mkdirat(pfd, name, 0755) == 0 || errno == EEXIST)
+            dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) == 0) { set->lock_fd[h] = dfd; continue; }
+        if (dfd >= 0) close(dfd);
+        release_locks(set);
+        return false;
+    }
+    return true;
+}
+
+/* Take a free pool set: its name into set->name, its locks into set->lock_fd. */
 static bool claim_pooled(struct cg_set *set)
 {
-    int pfd = cg_hier[C_MEM].parent_fd;
     for (int k = 0; k < POOL_MAX; k++) {
         char name[32];
         snprintf(name, sizeof(name), "pool-%d", k);
-        if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) return false;
-        int dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0) continue;
-        if (flock(dfd, LOCK_EX | LOCK_NB) < 0) { close(dfd); continue; }
+        if (!lock_pooled(set, name)) continue;
         snprintf(set->name, sizeof(set->name), "%s", name);
-        set->lock_fd = dfd;
         set->pooled = true;
-        for (int h = 0; h < C_N; h++) {
-            if (!cg_hier[h].ok || (h > 0 && cg_hier[h].parent_fd == pfd)) continue;
-            int hd = h == C_MEM ? dfd : openat(cg_hier[h].parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-            if (hd < 0) continue;
-            cg_empty_dir(hd, backend->version == 2);
-            if (hd != dfd) close(hd);
-        }
+        for (int h = 0; h < C_N; h++)
+            if (set->lock_fd[h] >= 0) cg_empty_dir(set->lock_fd[h], backend->version == 2);
         return true;
     }
     return false;
@@ -349,7 +374,8 @@ int cgroup_setup(struct sandbox *sb)
         struct cg_set *set = &sets[s];
         set->join_fd[0] = set->join_fd[1] = set->join_fd[2] = -1;
         set->peak_fd = set->usage_fd = set->failcnt_fd = set->oom_fd = -1;
-        set->cpu_fd = set->kill_fd = set->procs_list_fd = set->dir_fd = set->lock_fd = -1;
+        set->cpu_fd = set->kill_fd = set->procs_list_fd = set->dir_fd = -1;
+        for (int h = 0; h < C_N; h++) set->lock_fd[h] = -1;
     }
     for (int k = 0; k < C_N; k++) cg_hier[k].parent_fd = -1;
 
@@ -390,7 +416,7 @@ void cgroup_cleanup(struct sandbox *sb)
             if (*fds[i] >= 0) { close(*fds[i]); *fds[i] = -1; }
         set->active = false;
         if (!set->pooled) backend->remove_set(set);
-        if (set->lock_fd >= 0) { close(set->lock_fd); set->lock_fd = -1; }   /* free for the next */
+        release_locks(set);                                    /* free for the next */
         set->pooled = false;
         set->name[0] = 0;
     }

@@ -35,7 +35,7 @@ struct cg_set {
     int kill_fd;           /* v2 cgroup.kill, or -1 */
     int procs_list_fd;     /* a cgroup.procs (own fd) to enumerate members (for killing) */
     int dir_fd;            /* v2: the set's directory, for clone3(CLONE_INTO_CGROUP); or -1 */
-    int lock_fd;           /* pooled: the memory directory, flock()ed while we hold the set */
+    int lock_fd[C_N];      /* pooled: its directory in each hierarchy, flock()ed while held */
     bool pooled;           /* a pool-<k> set: emptied and kept at exit, not removed */
     long long base_usage;  /* memory usage when the run started */
     long long base_oom, base_failcnt;

@@ -6,6 +6,8 @@ reach the next."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -92,3 +94,89 @@ def test_concurrent_invocations_hold_distinct_sets(sb):
         p.kill()
         p.communicate()
     assert wait_no_uid_processes(TEST_UID) == []
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_concurrent_pooled_invocations_leave_each_other_alone(sb, parallel):
+    """Eight helpers at once, each with its own sets from the pool: every run ends on its own
+    (none SIGKILLed by another invocation claiming or emptying a set), and no two invocations
+    ran in the same set at the same time."""
+    import concurrent.futures
+
+    jobs = [sb.job(["hostile"]) for _ in range(8)]
+
+    def one(job: Path):
+        return sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "150"], job=job,
+                      tests=["\n", "\n"], parallel=parallel, time_ms=5000, wall_ms=20000, timeout=120)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, jobs))
+    statuses = [run["status"] for r in results for run in r.runs]
+    assert statuses == ["OK"] * 16, [run for r in results for run in r.runs if run["status"] != "OK"]
+    for r in results:
+        for n in (1, 2):
+            dirs = set_dirs(r.out(n))
+            assert dirs and all(d.name.startswith("pool-") for d in dirs), r.out(n)
+
+
+def _own_v1_memory_cgroup() -> Path | None:
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, ctls, path = line.split(":", 2)
+        if "memory" in ctls.split(","):
+            return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+    return None
+
+
+def test_callers_in_other_memory_cgroups_do_not_share_a_pool_set(sb):
+    """v1 mounts each controller on its own: two callers in different memory cgroups (two
+    containers, two shells of one host) have different memory pools but may share the pids and
+    cpuacct ones.  A set is held by its directory in every hierarchy, so the second caller takes
+    another pool-<k> there instead of emptying (SIGKILLing) the first caller's running set."""
+    own = _own_v1_memory_cgroup()
+    if own is None or not own.is_dir():
+        pytest.skip("needs cgroup v1 with the memory controller on its own")
+    other = own / f"codepipe-test-caller-{time.monotonic_ns()}"
+    other.mkdir()
+
+    def preexec_other() -> None:
+        _preexec()
+        (other / "cgroup.procs").write_text(str(os.getpid()))
+
+    job = sb.job(["hostile"])
+    (job / "tests" / "1.in").write_text("\n")
+    wall_ms = int(scaled(6000))
+    cmd = [str(BIN), "--profile", "c", "--time-ms", str(wall_ms), "--wall-ms", str(wall_ms), "--memory-mb", "64",
+           "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
+           "--", "./hostile", "sleep"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(POOL), preexec_fn=_preexec)
+    HELPER_PIDS.append(p.pid)
+    try:
+        deadline = time.monotonic() + scaled(5)
+        while time.monotonic() < deadline and not uid_processes(TEST_UID):
+            time.sleep(0.02)
+        sleeper = uid_processes(TEST_UID)
+        assert sleeper, "the sleeping run never started"
+        job2 = sb.job(["hostile"])
+        (job2 / "tests" / "1.in").write_text("\n")
+        cmd2 = [str(BIN), "--profile", "c", "--time-ms", "2000", "--wall-ms", str(int(scaled(5000))),
+                "--memory-mb", "64", "--output-kb", "64", "--workdir", str(job2 / "box"), "--tests",
+                str(job2 / "tests"), "--", "./hostile", "burnalloc", "8", "20"]
+        q = subprocess.run(cmd2, capture_output=True, text=True, env=helper_env(POOL), preexec_fn=preexec_other,
+                           timeout=scaled(30))
+        assert q.returncode == 0, q.stderr
+        assert json.loads(q.stdout)[0]["status"] == "OK", q.stdout
+        assert all(Path(f"/proc/{pid}").exists() for pid in sleeper), "the other caller killed the running set"
+        theirs = set_dirs((job2 / "tests" / "1.out").read_text())
+        assert theirs, (job2 / "tests" / "1.out").read_text()
+        for d in theirs:
+            assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)
+    finally:
+        p.kill()
+        p.communicate()
+        assert wait_no_uid_processes(TEST_UID) == []
+        for _ in range(100):
+            try:
+                other.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
