@@ -48,8 +48,7 @@ static void read_env(struct config *cfg)
     cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
     cfg->no_run_ns = getenv("CODEPIPE_SANDBOX_NO_RUN_NS") != NULL;
     cfg->no_clone_into_cgroup = getenv("CODEPIPE_SANDBOX_NO_CLONE_INTO_CGROUP") != NULL;
-    /* opt-in for now: concurrent invocations killed each other's runs in a test (README) */
-    cfg->no_cgroup_pool = getenv("CODEPIPE_SANDBOX_CGROUP_POOL") == NULL;
+    cfg->no_cgroup_pool = getenv("CODEPIPE_SANDBOX_NO_CGROUP_POOL") != NULL;
 }
 
 /* --env K=V: an explicit PATH replaces the fixed one. */
