@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,8 @@ class Runner:
             wall_ms: int = 5000, memory_mb: int = 256, output_kb: int = 1024,
             procs: int | None = None, parallel: int | None = None, env: list[str] = (),
             extra: list[str] = (), job: Path | None = None, timeout: float = 60,
-            helper_extra_env: dict[str, str] | None = None, expect_ok: bool = True) -> Result:
+            helper_extra_env: dict[str, str] | None = None, expect_ok: bool = True,
+            preexec: Callable[[], None] = _preexec) -> Result:
         job = job or self.job(list(files))
         time_ms, wall_ms, timeout = int(scaled(time_ms)), int(scaled(wall_ms)), scaled(timeout)
         cmd = [str(BIN), "--profile", profile, "--time-ms", str(time_ms), "--wall-ms", str(wall_ms),
@@ -173,7 +175,7 @@ class Runner:
             cmd += ["--stdin", str(job / "in"), "--stdout", str(job / "out"), "--stderr", str(job / "err")]
         cmd += list(extra) + ["--"] + list(argv)
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=helper_env(helper_extra_env), preexec_fn=_preexec)
+                             env=helper_env(helper_extra_env), preexec_fn=preexec)
         HELPER_PIDS.append(p.pid)
         try:
             out, err = p.communicate(timeout=timeout)

@@ -6,10 +6,12 @@ reach the next."""
 
 from __future__ import annotations
 
-import json
+import concurrent.futures
+import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,10 +72,12 @@ def test_a_reused_set_starts_clean(sb):
     assert r.run["cpu_ms"] < scaled(250), r.run               # not the last holder's CPU time
 
 
-def test_concurrent_invocations_hold_distinct_sets(sb):
+@contextlib.contextmanager
+def sleeping_run(sb, wall_ms: int) -> Iterator[list[int]]:
+    """A helper invocation whose run sleeps until its wall limit: its processes while it does."""
     job = sb.job(["hostile"])
     (job / "tests" / "1.in").write_text("\n")
-    wall_ms = int(scaled(4000))
+    wall_ms = int(scaled(wall_ms))
     cmd = [str(BIN), "--profile", "c", "--time-ms", str(wall_ms), "--wall-ms", str(wall_ms), "--memory-mb", "64",
            "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
            "--", "./hostile", "sleep"]
@@ -85,14 +89,19 @@ def test_concurrent_invocations_hold_distinct_sets(sb):
             time.sleep(0.02)
         sleeper = uid_processes(TEST_UID)
         assert sleeper, "the sleeping run never started"
-        r = sb.run(argv=["./hostile", "burnalloc", "8", "20"])
-        assert r.run["status"] == "OK", r.run
-        for d in set_dirs(r.out()):
-            assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)    # not the sleeper's set
+        yield sleeper
     finally:
         p.kill()
         p.communicate()
     assert wait_no_uid_processes(TEST_UID) == []
+
+
+def test_concurrent_invocations_hold_distinct_sets(sb):
+    with sleeping_run(sb, 4000) as sleeper:
+        r = sb.run(argv=["./hostile", "burnalloc", "8", "20"])
+        assert r.run["status"] == "OK", r.run
+        for d in set_dirs(r.out()):
+            assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)    # not the sleeper's set
 
 
 @pytest.mark.parametrize("parallel", [1, 2])
@@ -100,8 +109,6 @@ def test_concurrent_pooled_invocations_leave_each_other_alone(sb, parallel):
     """Eight helpers at once, each with its own sets from the pool: every run ends on its own
     (none SIGKILLed by another invocation claiming or emptying a set), and no two invocations
     ran in the same set at the same time."""
-    import concurrent.futures
-
     jobs = [sb.job(["hostile"]) for _ in range(8)]
 
     def one(job: Path):
@@ -141,38 +148,16 @@ def test_callers_in_other_memory_cgroups_do_not_share_a_pool_set(sb):
         _preexec()
         (other / "cgroup.procs").write_text(str(os.getpid()))
 
-    job = sb.job(["hostile"])
-    (job / "tests" / "1.in").write_text("\n")
-    wall_ms = int(scaled(6000))
-    cmd = [str(BIN), "--profile", "c", "--time-ms", str(wall_ms), "--wall-ms", str(wall_ms), "--memory-mb", "64",
-           "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
-           "--", "./hostile", "sleep"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(), preexec_fn=_preexec)
-    HELPER_PIDS.append(p.pid)
     try:
-        deadline = time.monotonic() + scaled(5)
-        while time.monotonic() < deadline and not uid_processes(TEST_UID):
-            time.sleep(0.02)
-        sleeper = uid_processes(TEST_UID)
-        assert sleeper, "the sleeping run never started"
-        job2 = sb.job(["hostile"])
-        (job2 / "tests" / "1.in").write_text("\n")
-        cmd2 = [str(BIN), "--profile", "c", "--time-ms", "2000", "--wall-ms", str(int(scaled(5000))),
-                "--memory-mb", "64", "--output-kb", "64", "--workdir", str(job2 / "box"), "--tests",
-                str(job2 / "tests"), "--", "./hostile", "burnalloc", "8", "20"]
-        q = subprocess.run(cmd2, capture_output=True, text=True, env=helper_env(), preexec_fn=preexec_other,
-                           timeout=scaled(30))
-        assert q.returncode == 0, q.stderr
-        assert json.loads(q.stdout)[0]["status"] == "OK", q.stdout
-        assert all(Path(f"/proc/{pid}").exists() for pid in sleeper), "the other caller killed the running set"
-        theirs = set_dirs((job2 / "tests" / "1.out").read_text())
-        assert theirs, (job2 / "tests" / "1.out").read_text()
-        for d in theirs:
-            assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)
+        with sleeping_run(sb, 6000) as sleeper:
+            r = sb.run(argv=["./hostile", "burnalloc", "8", "20"], preexec=preexec_other)
+            assert r.run["status"] == "OK", r.run
+            assert all(Path(f"/proc/{pid}").exists() for pid in sleeper), "the other caller killed the running set"
+            theirs = set_dirs(r.out())
+            assert theirs, r.out()
+            for d in theirs:
+                assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)
     finally:
-        p.kill()
-        p.communicate()
-        assert wait_no_uid_processes(TEST_UID) == []
         for _ in range(100):
             try:
                 other.rmdir()
