@@ -2,7 +2,7 @@
 """What the helper's cgroup handling costs and leaves behind, A/B, one test per invocation
 (the case where the per-invocation cgroup work is not spread over many runs: a compile):
 
-* pool: the reused pool-<k> sets (default) against CODEPIPE_SANDBOX_NO_CGROUP_POOL=1 (a set
+* pool: the reused pool-<k> sets (CODEPIPE_SANDBOX_CGROUP_POOL=1) against the default (a set
   created and removed per invocation).  The column that matters is the number of
   memory cgroups the kernel still holds after N invocations (/proc/cgroups `num_cgroups` for
   memory, which counts the dying "zombie" memcgs a removed cgroup leaves while page cache is
@@ -102,8 +102,8 @@ def main() -> None:
         print(f"host: {os.cpu_count()} cores, kernel {os.uname().release}, cgroup {version}, "
               f"load {os.getloadavg()[0]:.1f}\n")
 
-        pool = {"per-invocation set (mkdir/rmdir)": {**base, "CODEPIPE_SANDBOX_NO_CGROUP_POOL": "1"},
-                "pooled sets (reused)": base}
+        pool = {"per-invocation set (mkdir/rmdir)": base,
+                "pooled sets (reused)": {**base, "CODEPIPE_SANDBOX_CGROUP_POOL": "1"}}
         print(f"| cgroup sets | memory cgroups before → after {args.n} invocations | "
               "dying memcgs under the parent (v2) | ms/invocation |")
         print("|---|---:|---:|---:|")

@@ -48,7 +48,8 @@ static void read_env(struct config *cfg)
     cfg->no_pivot = getenv("CODEPIPE_SANDBOX_NO_PIVOT") != NULL;
     cfg->no_run_ns = getenv("CODEPIPE_SANDBOX_NO_RUN_NS") != NULL;
     cfg->no_clone_into_cgroup = getenv("CODEPIPE_SANDBOX_NO_CLONE_INTO_CGROUP") != NULL;
-    cfg->no_cgroup_pool = getenv("CODEPIPE_SANDBOX_NO_CGROUP_POOL") != NULL;
+    /* opt-in: a reused set still carries what its last holder left charged (README) */
+    cfg->no_cgroup_pool = getenv("CODEPIPE_SANDBOX_CGROUP_POOL") == NULL;
 }
 
 /* --env K=V: an explicit PATH replaces the fixed one. */

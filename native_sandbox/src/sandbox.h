@@ -78,7 +78,7 @@ struct config {
     bool no_ns, no_cgroup, no_userns, no_overlay, no_pivot;
     bool no_run_ns;       /* the runs share the invocation's IPC and network namespaces */
     bool no_clone_into_cgroup;   /* v2: join through cgroup.procs (the A/B switch of the bench) */
-    bool no_cgroup_pool;  /* a cgroup set per invocation (mkdir/rmdir), not the reused pool */
+    bool no_cgroup_pool;  /* a cgroup set per invocation (mkdir/rmdir); the pool: CODEPIPE_SANDBOX_CGROUP_POOL=1 */
 };
 
 /* What the host lets us do; filled by probe_host() / setup. */

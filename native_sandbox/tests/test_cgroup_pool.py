@@ -29,6 +29,7 @@ from conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("isolated")
+POOL = {"CODEPIPE_SANDBOX_CGROUP_POOL": "1"}      # opt-in (native_sandbox/README.md: why)
 
 
 def set_dirs(out: str) -> list[Path]:
@@ -47,7 +48,7 @@ def set_dirs(out: str) -> list[Path]:
 
 
 def test_sets_are_pooled_and_left_empty(sb):
-    r1 = sb.run(argv=["./hostile", "burnalloc", "8", "50"])
+    r1 = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "50"])
     assert r1.run["status"] == "OK", r1.run
     dirs = set_dirs(r1.out())
     assert dirs and all(d.name.startswith("pool-") for d in dirs), r1.out()
@@ -55,18 +56,18 @@ def test_sets_are_pooled_and_left_empty(sb):
         assert d.is_dir(), d                                  # kept for the next invocation
         assert cgroup_procs(d) == [], d
         assert not cgroup_held(d), d                                 # released at exit
-    r2 = sb.run(argv=["./hostile", "burnalloc", "8", "50"])
+    r2 = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "50"])
     assert all(d.name.startswith("pool-") for d in set_dirs(r2.out())), r2.out()
 
 
 def test_a_reused_set_starts_clean(sb):
     """An OOM kill, a CPU burn and a 100 MB peak in one invocation: the next invocation, in the
     same (lowest free) set, sees none of them."""
-    r = sb.run(argv=["./hostile", "membomb"], memory_mb=64)
+    r = sb.run(helper_extra_env=POOL, argv=["./hostile", "membomb"], memory_mb=64)
     assert r.run["status"] == "MLE", r.run
-    r = sb.run(argv=["./hostile", "burnalloc", "100", "300"], memory_mb=256)
+    r = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "100", "300"], memory_mb=256)
     assert r.run["status"] == "OK", r.run
-    r = sb.run(argv=["./hostile", "burnalloc", "8", "20"], memory_mb=64)
+    r = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "20"], memory_mb=64)
     assert r.run["status"] == "OK", r.run                     # not MLE: the OOM count was the last holder's
     assert r.run["memory_kb"] < 40 * 1024, r.run              # not the 100 MB peak of the last holder
     assert r.run["cpu_ms"] < scaled(250), r.run               # not the last holder's CPU time
@@ -81,7 +82,7 @@ def sleeping_run(sb, wall_ms: int) -> Iterator[list[int]]:
     cmd = [str(BIN), "--profile", "c", "--time-ms", str(wall_ms), "--wall-ms", str(wall_ms), "--memory-mb", "64",
            "--output-kb", "64", "--workdir", str(job / "box"), "--tests", str(job / "tests"),
            "--", "./hostile", "sleep"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(), preexec_fn=_preexec)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=helper_env(POOL), preexec_fn=_preexec)
     HELPER_PIDS.append(p.pid)
     try:
         deadline = time.monotonic() + scaled(5)
@@ -98,7 +99,7 @@ def sleeping_run(sb, wall_ms: int) -> Iterator[list[int]]:
 
 def test_concurrent_invocations_hold_distinct_sets(sb):
     with sleeping_run(sb, 4000) as sleeper:
-        r = sb.run(argv=["./hostile", "burnalloc", "8", "20"])
+        r = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "20"])
         assert r.run["status"] == "OK", r.run
         for d in set_dirs(r.out()):
             assert not set(sleeper) & set(cgroup_procs(d)), (d, sleeper)    # not the sleeper's set
@@ -112,7 +113,7 @@ def test_concurrent_pooled_invocations_leave_each_other_alone(sb, parallel):
     jobs = [sb.job(["hostile"]) for _ in range(8)]
 
     def one(job: Path):
-        return sb.run(argv=["./hostile", "burnalloc", "8", "150"], job=job,
+        return sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "150"], job=job,
                       tests=["\n", "\n"], parallel=parallel, time_ms=5000, wall_ms=20000, timeout=120)
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -150,7 +151,7 @@ def test_callers_in_other_memory_cgroups_do_not_share_a_pool_set(sb):
 
     try:
         with sleeping_run(sb, 6000) as sleeper:
-            r = sb.run(argv=["./hostile", "burnalloc", "8", "20"], preexec=preexec_other)
+            r = sb.run(helper_extra_env=POOL, argv=["./hostile", "burnalloc", "8", "20"], preexec=preexec_other)
             assert r.run["status"] == "OK", r.run
             assert all(Path(f"/proc/{pid}").exists() for pid in sleeper), "the other caller killed the running set"
             theirs = set_dirs(r.out())
