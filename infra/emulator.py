@@ -78,6 +78,27 @@ class RequestCounter:
         return self.app(environ, start_response)
 
 
+class DynamoDBSerialiser:
+    """WSGI middleware: one DynamoDB call into moto at a time. moto's DynamoDB is not
+    thread-safe: a GetItem with a ProjectionExpression (or UpdateItem's copy of the old item)
+    iterates an item's attributes while another thread's UpdateItem changes them, and answers
+    500 ("dictionary changed size during iteration"); with the gateway's two attempts, two in a
+    row became a 503 for a client's read. DynamoDB never fails a read because of a concurrent
+    write. Only DynamoDB: SQS long polls must go on in parallel, and S3 and SQS keep their own
+    locks."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            # moto answers a list; reading it inside the lock keeps a lazy body serialised too
+            return list(self.app(environ, start_response))
+
+
 class _TrackingServer(ThreadedWSGIServer):
     """A werkzeug server that remembers its open connections, so an outage can also cut the
     keep-alive connections clients hold (otherwise pooled clients would still get through)."""
@@ -114,7 +135,7 @@ class Emulator:
         self.host = host
         self.port = port
         app, handler = _moto_app()
-        self.app = RequestCounter(app)
+        self.app = RequestCounter(DynamoDBSerialiser(app))
         if not verbose:
             # One access-log line per AWS call drowns everything else in `make run`'s output.
             handler = type("QuietHandler", (handler,), {"log_request": lambda *a, **k: None})
