@@ -109,6 +109,10 @@ JS_WRITE = ("for (const p of ['MARKER', '../tests/evil', '/etc/codepipe-evil']) 
 # The accuracy cases of the first four languages: a big static array over the limit, deep
 # recursion, 10^6 numbers read in time.
 BIG_LIMITS = {**LIMITS, "time_ms": 3000, "wall_ms": 10000, "memory_mb": 256}
+# V8 fills a plain array of 39 M doubles through GCs at its heap limit: ~0.9 s of CPU before it
+# gives up (measured), so under 1 s of time limit the verdict raced TLE/MLE; the case is about
+# memory, so time must not be the limit it meets.
+MEMORY_ONLY_LIMITS = {**LIMITS, "time_ms": 5000, "wall_ms": 10000}
 NUMBERS = "1000000\n" + " ".join(str(i % 1000) for i in range(1_000_000)) + "\n"
 NUMBERS_TEST = [{"input": NUMBERS, "expected": f"{sum(i % 1000 for i in range(1_000_000))}\n"}]
 GO_STATIC = ("package main\n\nimport \"fmt\"\n\nvar big [300 << 20]byte\n\n"
@@ -169,7 +173,7 @@ CASES: dict[str, Case] = {
     "js-typed-array": Case("javascript", "const a = new Float64Array((300 << 20) / 8).fill(1.5);\n"
                            "console.log(a.length);\n", "MEMORY_LIMIT_EXCEEDED"),
     "js-plain-array": Case("javascript", "const a = new Array((300 << 20) / 8).fill(1.5);\n"
-                           "console.log(a.length);\n", "MEMORY_LIMIT_EXCEEDED"),
+                           "console.log(a.length);\n", "MEMORY_LIMIT_EXCEEDED", limits=MEMORY_ONLY_LIMITS),
     "js-deep-recursion": Case("javascript", JS_RECURSE, "ACCEPTED", _output("1000000\n"), limits=BIG_LIMITS),
     "js-read-a-million": Case("javascript", JS_READ, "ACCEPTED", test_cases=NUMBERS_TEST, limits=BIG_LIMITS),
     "js-spin": Case("javascript", "for (;;) {}\n", "TIME_LIMIT_EXCEEDED"),
