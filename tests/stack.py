@@ -355,6 +355,11 @@ class Stack:
         return "\n".join(self.tail(n, lines) for n in names)
 
 
+def verdicts(result: dict[str, Any]) -> list[str]:
+    """Each test's verdict of a result document, in order."""
+    return [r["verdict"] for r in result["results"]]
+
+
 def _canonical(language: str) -> str:
     from shared.languages import canonical_language
 

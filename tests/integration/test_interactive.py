@@ -15,7 +15,6 @@ parallel; each test checks its own job."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from tests.integration.test_problems_api import put_zip, zipped
-from tests.stack import Stack
+from tests.stack import Stack, verdicts
 
 pytestmark = [pytest.mark.integration, pytest.mark.executors]
 
@@ -242,14 +241,7 @@ JOBS: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def results(stack: Stack) -> dict[str, dict[str, Any]]:
     stack.require_executors("cpp", "python", "java")
-    start = time.monotonic()
-    out = stack.run_all(JOBS, timeout=400)
-    out["_elapsed"] = {"s": time.monotonic() - start}
-    return out
-
-
-def verdicts(result: dict[str, Any]) -> list[str]:
-    return [r["verdict"] for r in result["results"]]
+    return stack.run_all(JOBS, timeout=400)
 
 
 @pytest.mark.parametrize("key", [k for k in JOBS if k.startswith("search-")])

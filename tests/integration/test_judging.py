@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.stack import Stack
+from tests.stack import Stack, verdicts
 
 pytestmark = [pytest.mark.integration, pytest.mark.executors]
 
@@ -161,10 +161,6 @@ def results(stack: Stack) -> dict[str, dict[str, Any]]:
     out = stack.run_all(JOBS, timeout=300)
     out["_elapsed"] = {"s": time.monotonic() - start}
     return out
-
-
-def verdicts(result: dict[str, Any]) -> list[str]:
-    return [r["verdict"] for r in result["results"]]
 
 
 def test_float_answers_judged_by_a_cpp_checker(results: dict[str, dict[str, Any]]) -> None:
